@@ -1,0 +1,21 @@
+//! The wire codecs of the sio Socket.IO stack.
+//!
+//! Depend on `sio-protocol` when you need to read or write socket.io bytes yourself: a
+//! custom transport, a load generator, a proxy, a cluster adapter. It does no I/O. Servers and
+//! clients should depend on `sio-server` or `sio-client`, which drive these codecs.
+//!
+//! | module | wire |
+//! |---|---|
+//! | [`engineio`] | engine.io v4 packets, WebSocket frames, HTTP long-polling payloads, the open packet |
+//! | [`socketio`] | socket.io v5 packets: the default parser with binary attachments |
+//! | [`msgpack`] | msgpack as notepack.io writes it, and the socket.io msgpack parser |
+//! | [`limits`] | the bounds every decoder enforces |
+#![deny(missing_docs)]
+
+pub mod engineio;
+pub mod limits;
+#[cfg(feature = "msgpack")]
+pub mod msgpack;
+pub mod socketio;
+
+pub use limits::Limits;
