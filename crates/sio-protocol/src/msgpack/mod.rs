@@ -30,3 +30,15 @@ pub fn decode(bytes: &[u8], limits: &Limits) -> Result<Value, DecodeError> {
     let _ = (bytes, limits);
     todo!()
 }
+
+/// Encodes a socket.io packet as socket.io-msgpack-parser does (one binary frame).
+pub fn encode_packet(packet: &sio_types::Packet) -> Vec<u8> {
+    let _ = packet;
+    todo!()
+}
+
+/// Decodes a socket.io-msgpack-parser frame.
+pub fn decode_packet(bytes: &[u8], limits: &Limits) -> Result<sio_types::Packet, DecodeError> {
+    let _ = (bytes, limits);
+    todo!()
+}
