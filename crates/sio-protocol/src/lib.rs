@@ -13,6 +13,7 @@
 #![deny(missing_docs)]
 
 pub mod engineio;
+mod json;
 pub mod limits;
 #[cfg(feature = "msgpack")]
 pub mod msgpack;
