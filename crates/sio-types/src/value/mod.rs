@@ -16,7 +16,7 @@ mod serde_impl;
 use bytes::Bytes;
 use indexmap::IndexMap;
 
-pub use de::from_value;
+pub use de::{from_value, from_value_ref};
 pub use ser::to_value;
 
 /// An object: string keys in insertion order, as JavaScript keeps them.
