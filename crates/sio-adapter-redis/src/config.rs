@@ -1,0 +1,138 @@
+//! How to reach Redis and which protocol flavour to speak.
+
+use std::time::Duration;
+
+/// Which of `@socket.io/redis-adapter`'s two adapters to be compatible with.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Mode {
+    /// `createAdapter`: PUBLISH/PSUBSCRIBE, requests 0–9. Also what the emitters speak.
+    #[default]
+    Classic,
+    /// `createShardedAdapter` (Redis ≥ 7): SPUBLISH/SSUBSCRIBE, cluster messages 1–13.
+    Sharded {
+        /// Which room channels get their own subscription.
+        subscription_mode: SubscriptionMode,
+    },
+}
+
+/// The sharded adapter's `subscriptionMode`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum SubscriptionMode {
+    /// Only the namespace channel and this node's response channel.
+    Static,
+    /// Plus one channel per public room (not socket-id rooms). Node's default.
+    #[default]
+    Dynamic,
+    /// Plus one channel per room, socket-id rooms included.
+    DynamicPrivate,
+}
+
+/// The configuration of a [`RedisAdapterFactory`](crate::RedisAdapterFactory) or an
+/// [`Emitter`](crate::Emitter): one Redis URL and the adapter's options, with Node's
+/// defaults.
+///
+/// The URL takes everything the `redis` crate accepts: `redis://[user:password@]host[:port][/db]`,
+/// `rediss://…` for TLS (cargo feature `tls`), `redis+unix:///path`.
+///
+/// ```
+/// use std::time::Duration;
+/// use sio_adapter_redis::{Mode, RedisConfig, SubscriptionMode};
+///
+/// let cfg = RedisConfig::new("redis://:secret@127.0.0.1:6379/2")
+///     .key_prefix("my-app")
+///     .requests_timeout(Duration::from_secs(2))
+///     .mode(Mode::Sharded { subscription_mode: SubscriptionMode::Static });
+/// assert_eq!(cfg.get_key_prefix(), "my-app");
+/// assert_eq!(RedisConfig::new("redis://127.0.0.1").get_requests_timeout(), Duration::from_secs(5));
+/// ```
+#[derive(Clone, Debug)]
+pub struct RedisConfig {
+    pub(crate) url: String,
+    pub(crate) key_prefix: String,
+    pub(crate) requests_timeout: Duration,
+    pub(crate) publish_on_specific_response_channel: bool,
+    pub(crate) mode: Mode,
+    pub(crate) connect_timeout: Duration,
+    pub(crate) max_message_size: usize,
+}
+
+impl RedisConfig {
+    /// A configuration for the Redis server at `url`, with Node's defaults: key prefix
+    /// `socket.io`, requests timeout 5 s, responses on the shared channel, classic mode.
+    pub fn new(url: impl Into<String>) -> Self {
+        RedisConfig {
+            url: url.into(),
+            key_prefix: "socket.io".into(),
+            requests_timeout: Duration::from_secs(5),
+            publish_on_specific_response_channel: false,
+            mode: Mode::Classic,
+            connect_timeout: Duration::from_secs(5),
+            max_message_size: 64 * 1024 * 1024,
+        }
+    }
+
+    /// The channel prefix (Node's `key` option, `channelPrefix` for the sharded adapter).
+    pub fn key_prefix(mut self, prefix: impl Into<String>) -> Self {
+        self.key_prefix = prefix.into();
+        self
+    }
+
+    /// How long cluster requests (`fetch_sockets`, `all_rooms`, server-side emits with ack)
+    /// wait for the other servers (Node's `requestsTimeout`).
+    pub fn requests_timeout(mut self, timeout: Duration) -> Self {
+        self.requests_timeout = timeout;
+        self
+    }
+
+    /// Answer requests on the requester's own response channel (Node's
+    /// `publishOnSpecificResponseChannel`); every server of a cluster should agree on it.
+    pub fn publish_on_specific_response_channel(mut self, on: bool) -> Self {
+        self.publish_on_specific_response_channel = on;
+        self
+    }
+
+    /// Classic or sharded protocol.
+    pub fn mode(mut self, mode: Mode) -> Self {
+        self.mode = mode;
+        self
+    }
+
+    /// How long each connection may take to become ready at start-up.
+    pub fn connect_timeout(mut self, timeout: Duration) -> Self {
+        self.connect_timeout = timeout;
+        self
+    }
+
+    /// Largest message accepted from Redis; larger ones are dropped unread (default 64 MiB).
+    pub fn max_message_size(mut self, bytes: usize) -> Self {
+        self.max_message_size = bytes;
+        self
+    }
+
+    /// The Redis URL.
+    pub fn get_url(&self) -> &str {
+        &self.url
+    }
+
+    /// The channel prefix.
+    pub fn get_key_prefix(&self) -> &str {
+        &self.key_prefix
+    }
+
+    /// The requests timeout.
+    pub fn get_requests_timeout(&self) -> Duration {
+        self.requests_timeout
+    }
+
+    /// The protocol mode.
+    pub fn get_mode(&self) -> Mode {
+        self.mode
+    }
+
+    pub(crate) fn limits(&self) -> sio_protocol::Limits {
+        sio_protocol::Limits {
+            max_packet_size: self.max_message_size,
+            ..sio_protocol::Limits::default()
+        }
+    }
+}

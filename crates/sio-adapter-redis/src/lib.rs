@@ -1,0 +1,44 @@
+//! A Redis cluster adapter and emitter for the sio Socket.IO stack, wire-compatible with the
+//! official Node packages: a Rust server and a Node socket.io server on one Redis act as one
+//! cluster.
+//!
+//! | Node package | here |
+//! |---|---|
+//! | `@socket.io/redis-adapter` 8.x `createAdapter` | [`RedisAdapterFactory`] with [`Mode::Classic`] |
+//! | `@socket.io/redis-adapter` 8.x `createShardedAdapter` | [`RedisAdapterFactory`] with [`Mode::Sharded`] |
+//! | `@socket.io/redis-emitter` 5.x | [`Emitter`] (feature `emitter`, on by default) |
+//!
+//! The factory opens two connections (`pub` and `sub`) shared by the adapters of every
+//! namespace; the emitter opens its own (`emitter`). Each must answer within the configured
+//! connect timeout, else [`ConnectError`] names the connection and the reason. After Redis
+//! restarts they reconnect and resubscribe by themselves; outages are logged and counted
+//! ([`ConnectionStats`]). Messages that cannot be decoded (foreign publishers, corrupt
+//! msgpack, unknown request types) are logged, counted and dropped.
+//!
+//! msgpack is `sio_protocol::msgpack` (notepack.io's rules); JSON follows `JSON.stringify`.
+//!
+//! ```no_run
+//! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+//! use sio_adapter_redis::{Mode, RedisAdapterFactory, RedisConfig, SubscriptionMode};
+//!
+//! let config = RedisConfig::new("redis://127.0.0.1:6379")
+//!     .mode(Mode::Sharded { subscription_mode: SubscriptionMode::Dynamic });
+//! let factory = RedisAdapterFactory::connect(config).await?;
+//! // give `factory` to the server: it implements `sio_types::AdapterFactory`
+//! # let _ = factory; Ok(()) }
+//! ```
+#![deny(missing_docs)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
+
+mod adapter;
+mod config;
+mod conn;
+#[cfg(feature = "emitter")]
+mod emitter;
+mod wire;
+
+pub use adapter::{RedisAdapter, RedisAdapterFactory};
+pub use config::{Mode, RedisConfig, SubscriptionMode};
+pub use conn::{ConnectError, ConnectionStats};
+#[cfg(feature = "emitter")]
+pub use emitter::{EMITTER_UID, EmitError, Emitter, RESERVED_EVENTS};
