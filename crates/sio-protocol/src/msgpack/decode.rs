@@ -8,9 +8,10 @@ use super::DecodeError;
 use super::js;
 use crate::limits::Limits;
 
-/// Nesting is decoded (and later dropped) recursively, so whatever `Limits::max_depth` says,
-/// depth stays below this to keep the stack safe on any thread.
-pub(super) const HARD_MAX_DEPTH: usize = 512;
+/// Decoding uses no recursion, but dropping, cloning, comparing and re-encoding a [`Value`]
+/// do, so whatever `Limits::max_depth` says, depth stays within this to keep every later
+/// user's stack safe (about 2 KiB per level in debug builds; threads get 2 MiB).
+pub(super) const HARD_MAX_DEPTH: usize = 256;
 
 pub(super) struct Decoder<'a> {
     buf: &'a [u8],
@@ -34,8 +35,37 @@ impl<'a> Decoder<'a> {
     }
 
     /// Decodes the one document and insists that it covers the whole input.
+    ///
+    /// Containers are kept on an explicit stack rather than decoded recursively, so hostile
+    /// nesting costs heap within the depth limit, never the thread's stack.
     pub(super) fn document(mut self) -> Result<Value, DecodeError> {
-        let v = self.value(0)?;
+        let mut stack: Vec<Frame> = Vec::new();
+        let v = 'doc: loop {
+            let (mut v, mut undefined) = match self.item(stack.len())? {
+                Item::Value(v, undefined) => (v, undefined),
+                Item::Open(frame) if frame.is_done() => (frame.finish(), false),
+                Item::Open(frame) => {
+                    stack.push(frame);
+                    continue;
+                }
+            };
+            // Hand the value to its parent; each parent it completes is handed on in turn.
+            loop {
+                let Some(top) = stack.last_mut() else {
+                    break 'doc v;
+                };
+                if !top.accept(v, undefined) {
+                    continue 'doc;
+                }
+                match stack.pop() {
+                    Some(done) => {
+                        v = done.finish();
+                        undefined = false;
+                    }
+                    None => break 'doc Value::Null,
+                }
+            }
+        };
         if self.pos != self.buf.len() {
             return Err(DecodeError::TrailingBytes {
                 offset: self.pos,
@@ -105,13 +135,14 @@ impl<'a> Decoder<'a> {
         Ok(())
     }
 
-    fn value(&mut self, depth: usize) -> Result<Value, DecodeError> {
+    /// Reads one scalar, or the header of an array or map (`depth` containers are open).
+    fn item(&mut self, depth: usize) -> Result<Item, DecodeError> {
         let start = self.pos;
         let prefix = self.u8("a value")?;
-        Ok(match prefix {
+        let v = match prefix {
             0x00..=0x7f => Value::Int(i64::from(prefix)),
-            0x80..=0x8f => self.map(start, usize::from(prefix & 0x0f), depth)?,
-            0x90..=0x9f => self.seq(start, usize::from(prefix & 0x0f), depth)?,
+            0x80..=0x8f => return self.map(start, usize::from(prefix & 0x0f), depth),
+            0x90..=0x9f => return self.seq(start, usize::from(prefix & 0x0f), depth),
             0xa0..=0xbf => self.str(start, usize::from(prefix & 0x1f))?,
             0xc0 => Value::Null,
             0xc2 => Value::Bool(false),
@@ -151,6 +182,11 @@ impl<'a> Decoder<'a> {
             0xd1 => Value::Int(i64::from(i16::from_be_bytes(self.array("int16")?))),
             0xd2 => Value::Int(i64::from(i32::from_be_bytes(self.array("int32")?))),
             0xd3 => Value::Int(i64::from_be_bytes(self.array("int64")?)),
+            // notepack 2's `undefined`, which a map drops, as JSON.stringify would.
+            0xd4 if self.buf.get(self.pos..self.pos + 2) == Some(&[0, 0][..]) => {
+                self.pos += 2;
+                return Ok(Item::Value(Value::Null, true));
+            }
             0xd4 => self.ext(start, 1, true)?,
             0xd5 => self.ext(start, 2, true)?,
             0xd6 => self.ext(start, 4, true)?,
@@ -170,19 +206,19 @@ impl<'a> Decoder<'a> {
             }
             0xdc => {
                 let n = self.u16("array16 length")?;
-                self.seq(start, usize::from(n), depth)?
+                return self.seq(start, usize::from(n), depth);
             }
             0xdd => {
                 let n = self.u32("array32 length")?;
-                self.seq(start, n as usize, depth)?
+                return self.seq(start, n as usize, depth);
             }
             0xde => {
                 let n = self.u16("map16 length")?;
-                self.map(start, usize::from(n), depth)?
+                return self.map(start, usize::from(n), depth);
             }
             0xdf => {
                 let n = self.u32("map32 length")?;
-                self.map(start, n as usize, depth)?
+                return self.map(start, n as usize, depth);
             }
             0xe0..=0xff => Value::Int(i64::from(prefix as i8)),
             // 0xc1 is "never used" in msgpack; notepack says "Could not parse".
@@ -192,7 +228,8 @@ impl<'a> Decoder<'a> {
                     prefix,
                 });
             }
-        })
+        };
+        Ok(Item::Value(v, false))
     }
 
     fn str(&mut self, start: usize, len: usize) -> Result<Value, DecodeError> {
@@ -210,39 +247,34 @@ impl<'a> Decoder<'a> {
         )))
     }
 
-    fn enter(&self, start: usize, depth: usize) -> Result<usize, DecodeError> {
-        let depth = depth + 1;
-        if depth > self.max_depth {
+    fn enter(&self, start: usize, depth: usize) -> Result<(), DecodeError> {
+        if depth >= self.max_depth {
             return Err(DecodeError::TooDeep {
                 offset: start,
                 max: self.max_depth,
             });
         }
-        Ok(depth)
+        Ok(())
     }
 
-    fn seq(&mut self, start: usize, len: usize, depth: usize) -> Result<Value, DecodeError> {
-        let depth = self.enter(start, depth)?;
+    fn seq(&mut self, start: usize, len: usize, depth: usize) -> Result<Item, DecodeError> {
+        self.enter(start, depth)?;
         self.check_len(start, "array", len, 1)?;
-        // `len` is bounded by the input left, but a `Value` is far bigger than one byte.
-        let mut out = Vec::with_capacity(len.min(1024));
-        for _ in 0..len {
-            out.push(self.value(depth)?);
-        }
-        Ok(Value::Array(out))
+        Ok(Item::Open(Frame::Array {
+            // `len` is bounded by the input left, but a `Value` is far bigger than one byte.
+            items: Vec::with_capacity(len.min(1024)),
+            left: len,
+        }))
     }
 
-    fn map(&mut self, start: usize, len: usize, depth: usize) -> Result<Value, DecodeError> {
-        let depth = self.enter(start, depth)?;
+    fn map(&mut self, start: usize, len: usize, depth: usize) -> Result<Item, DecodeError> {
+        self.enter(start, depth)?;
         self.check_len(start, "map", len, 2)?;
-        let mut out = Map::with_capacity(len.min(1024));
-        for _ in 0..len {
-            let key = key_string(self.value(depth)?);
-            let v = self.value(depth)?;
-            // Like `obj[key] = v`: a repeated key keeps its first place and takes the last value.
-            out.insert(key, v);
-        }
-        Ok(Value::Object(out))
+        Ok(Item::Open(Frame::Map {
+            map: Map::with_capacity(len.min(1024)),
+            left: len,
+            key: None,
+        }))
     }
 
     /// ext and fixext: `fixed` says the length came from the prefix (fixext).
@@ -256,7 +288,7 @@ impl<'a> Decoder<'a> {
             u32::from_be_bytes(a)
         };
         Ok(match (ty, len, fixed) {
-            // notepack 2 wrote `undefined` as fixext1 type 0; JSON has no undefined.
+            // fixext1 type 0 with a non-zero byte: notepack 2 reads any as `undefined`.
             (0, 1, true) => Value::Null,
             // notepack 2 wrote ArrayBuffers as ext8/16/32 type 0.
             (0, _, false) => Value::Binary(Bytes::copy_from_slice(data)),
@@ -291,6 +323,71 @@ impl<'a> Decoder<'a> {
                 Value::Binary(Bytes::copy_from_slice(data)),
             ]),
         })
+    }
+}
+
+/// What [`Decoder::item`] read.
+enum Item {
+    /// A complete value; the flag says it was notepack 2's `undefined`.
+    Value(Value, bool),
+    /// The header of an array or map whose elements follow.
+    Open(Frame),
+}
+
+/// An array or map being filled.
+enum Frame {
+    Array {
+        items: Vec<Value>,
+        left: usize,
+    },
+    Map {
+        map: Map,
+        left: usize,
+        key: Option<String>,
+    },
+}
+
+impl Frame {
+    fn is_done(&self) -> bool {
+        match self {
+            Frame::Array { left, .. } | Frame::Map { left, .. } => *left == 0,
+        }
+    }
+
+    /// Takes the next element (or map key, or map value); true when that completed it.
+    fn accept(&mut self, v: Value, undefined: bool) -> bool {
+        match self {
+            Frame::Array { items, left } => {
+                items.push(v);
+                *left -= 1;
+            }
+            Frame::Map { map, left, key } => match key.take() {
+                None => {
+                    *key = Some(key_string(v));
+                    return false;
+                }
+                Some(k) => {
+                    if undefined {
+                        // JSON.stringify and notepack 3 leave out a key whose value is
+                        // undefined.
+                        map.shift_remove(&k);
+                    } else {
+                        // Like `obj[k] = v`: a repeated key keeps its first place and takes
+                        // the last value.
+                        map.insert(k, v);
+                    }
+                    *left -= 1;
+                }
+            },
+        }
+        self.is_done()
+    }
+
+    fn finish(self) -> Value {
+        match self {
+            Frame::Array { items, .. } => Value::Array(items),
+            Frame::Map { map, .. } => Value::Object(map),
+        }
     }
 }
 

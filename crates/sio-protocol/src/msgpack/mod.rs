@@ -28,7 +28,9 @@
 //!   is what a Node server forwards to JSON clients; an out-of-range date → `Null` (as
 //!   `toJSON()` returns `null`). Dates are the msgpack timestamp extension (type -1, 32, 64
 //!   and 96 bit) and notepack 2's fixext8 type 0 (milliseconds).
-//! - notepack 2's `undefined` (fixext1 type 0, `d4 00 00`) → `Null`; its ArrayBuffers
+//! - notepack 2's `undefined` (fixext1 type 0, `d4 00 00`) → `Null` in arrays and at the top,
+//!   and a map entry whose value is `undefined` is left out (as `JSON.stringify` and
+//!   notepack 3 treat `{pid: undefined}`); notepack 2's ArrayBuffers
 //!   (ext8/16/32 type 0) → [`Value::Binary`].
 //! - Any other extension → `[type, <binary>]`, as notepack returns it.
 //! - Map keys that are not strings → the string JavaScript's `String(key)` makes
@@ -38,8 +40,8 @@
 //!
 //! Decoding never panics and never allocates from a declared length before checking it
 //! against the bytes left. [`Limits::max_packet_size`] bounds the input and
-//! [`Limits::max_depth`] the nesting (capped at 512 whatever the limit says, so the
-//! recursion stays within any thread's stack).
+//! [`Limits::max_depth`] the nesting (capped at 256 whatever the limit says: decoding
+//! itself does not recurse, but dropping or re-encoding a `Value` does).
 //!
 //! The packet layer ([`encode_packet`], [`decode_packet`]) is socket.io-msgpack-parser
 //! 3.0.2: each packet is one msgpack map `{type, data, nsp, id?}` sent as one binary frame,
