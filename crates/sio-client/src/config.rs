@@ -1,0 +1,314 @@
+//! Client options, set with builder methods.
+
+use std::time::Duration;
+
+use http::Uri;
+use sio_protocol::Limits;
+use sio_protocol::socketio::Parser;
+use sio_types::Value;
+
+use crate::error::Error;
+
+/// An engine.io transport.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum TransportKind {
+    /// HTTP long-polling.
+    Polling,
+    /// WebSocket.
+    Websocket,
+}
+
+impl TransportKind {
+    /// The name used in the `transport` query parameter.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TransportKind::Polling => "polling",
+            TransportKind::Websocket => "websocket",
+        }
+    }
+}
+
+/// Everything a [`Manager`](crate::Manager) needs to connect, with socket.io-client's
+/// defaults.
+///
+/// ```
+/// use std::time::Duration;
+/// use sio_client::{ClientConfig, TransportKind};
+///
+/// let config = ClientConfig::new("http://127.0.0.1:3000")
+///     .transports([TransportKind::Websocket])
+///     .query("token", "abc")
+///     .reconnection_delay(Duration::from_millis(200))
+///     .retries(3)
+///     .ack_timeout(Duration::from_secs(1));
+/// assert_eq!(config.path, "/socket.io/");
+/// assert_eq!(config.reconnection_delay_max, Duration::from_secs(5));
+/// ```
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub struct ClientConfig {
+    /// The server URL: `http://`, `https://`, `ws://` or `wss://` with host and port. A path
+    /// other than `/` names the namespace of the first socket, as in socket.io-client.
+    pub url: String,
+    /// The engine.io path (`/socket.io/`).
+    pub path: String,
+    /// Extra query parameters sent with every engine.io request.
+    pub query: Vec<(String, String)>,
+    /// Extra HTTP headers sent with every request (polling requests and the WebSocket
+    /// handshake).
+    pub extra_headers: Vec<(String, String)>,
+    /// The auth payload sent with each namespace CONNECT.
+    pub auth: Option<Value>,
+    /// Transports to use, in order; the first one opens the session. With polling first and
+    /// websocket listed, the client upgrades as socket.io-client does.
+    pub transports: Vec<TransportKind>,
+    /// Whether to upgrade from polling to websocket when the server offers it.
+    pub upgrade: bool,
+    /// Whether to reconnect after the connection is lost.
+    pub reconnection: bool,
+    /// How many reconnection attempts before giving up (`None`: unlimited).
+    pub reconnection_attempts: Option<u32>,
+    /// First reconnection delay (1 s); it doubles with each attempt.
+    pub reconnection_delay: Duration,
+    /// Largest reconnection delay (5 s).
+    pub reconnection_delay_max: Duration,
+    /// Jitter of the reconnection delay, 0 to 1 (0.5).
+    pub randomization_factor: f64,
+    /// How long opening the engine.io session may take (20 s).
+    pub connect_timeout: Duration,
+    /// Default timeout of acks, and of each try when [`retries`](Self::retries) is set
+    /// (`None`: wait until the connection drops).
+    pub ack_timeout: Option<Duration>,
+    /// How many times an emit is retried until the server acknowledges it (0: no retries,
+    /// emits are fire-and-forget).
+    pub retries: u32,
+    /// How many emits are kept per socket while disconnected, before emitting fails with
+    /// [`Error::BufferFull`].
+    pub max_buffered: usize,
+    /// The socket.io parser: default, or msgpack (feature `msgpack`).
+    pub parser: Parser,
+    /// Decoder limits for what the server sends.
+    pub limits: Limits,
+}
+
+impl ClientConfig {
+    /// Options for `url` with socket.io-client's defaults.
+    pub fn new(url: impl Into<String>) -> Self {
+        ClientConfig {
+            url: url.into(),
+            path: "/socket.io/".into(),
+            query: Vec::new(),
+            extra_headers: Vec::new(),
+            auth: None,
+            transports: vec![TransportKind::Polling, TransportKind::Websocket],
+            upgrade: true,
+            reconnection: true,
+            reconnection_attempts: None,
+            reconnection_delay: Duration::from_secs(1),
+            reconnection_delay_max: Duration::from_secs(5),
+            randomization_factor: 0.5,
+            connect_timeout: Duration::from_secs(20),
+            ack_timeout: None,
+            retries: 0,
+            max_buffered: 1024,
+            parser: Parser::default(),
+            limits: Limits::default(),
+        }
+    }
+
+    /// Sets the engine.io path.
+    pub fn path(mut self, path: impl Into<String>) -> Self {
+        self.path = path.into();
+        self
+    }
+    /// Adds a query parameter.
+    pub fn query(mut self, key: impl Into<String>, value: impl Into<String>) -> Self {
+        self.query.push((key.into(), value.into()));
+        self
+    }
+    /// Adds an HTTP header.
+    pub fn extra_header(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
+        self.extra_headers.push((name.into(), value.into()));
+        self
+    }
+    /// Sets the auth payload of namespace CONNECTs.
+    pub fn auth(mut self, auth: impl Into<Value>) -> Self {
+        self.auth = Some(auth.into());
+        self
+    }
+    /// Sets the transports, in order of use.
+    pub fn transports(mut self, transports: impl IntoIterator<Item = TransportKind>) -> Self {
+        self.transports = transports.into_iter().collect();
+        self
+    }
+    /// Enables or disables the polling → websocket upgrade.
+    pub fn upgrade(mut self, upgrade: bool) -> Self {
+        self.upgrade = upgrade;
+        self
+    }
+    /// Enables or disables reconnection.
+    pub fn reconnection(mut self, reconnection: bool) -> Self {
+        self.reconnection = reconnection;
+        self
+    }
+    /// Limits the reconnection attempts.
+    pub fn reconnection_attempts(mut self, attempts: u32) -> Self {
+        self.reconnection_attempts = Some(attempts);
+        self
+    }
+    /// Sets the first reconnection delay.
+    pub fn reconnection_delay(mut self, delay: Duration) -> Self {
+        self.reconnection_delay = delay;
+        self
+    }
+    /// Sets the largest reconnection delay.
+    pub fn reconnection_delay_max(mut self, delay: Duration) -> Self {
+        self.reconnection_delay_max = delay;
+        self
+    }
+    /// Sets the jitter factor (clamped to 0..=1).
+    pub fn randomization_factor(mut self, factor: f64) -> Self {
+        self.randomization_factor = factor.clamp(0.0, 1.0);
+        self
+    }
+    /// Sets the session-opening timeout.
+    pub fn connect_timeout(mut self, timeout: Duration) -> Self {
+        self.connect_timeout = timeout;
+        self
+    }
+    /// Sets the default ack timeout.
+    pub fn ack_timeout(mut self, timeout: Duration) -> Self {
+        self.ack_timeout = Some(timeout);
+        self
+    }
+    /// Sets the number of retries of each emit (at-least-once delivery).
+    pub fn retries(mut self, retries: u32) -> Self {
+        self.retries = retries;
+        self
+    }
+    /// Sets how many emits are buffered while disconnected.
+    pub fn max_buffered(mut self, max: usize) -> Self {
+        self.max_buffered = max;
+        self
+    }
+    /// Sets the parser.
+    pub fn parser(mut self, parser: Parser) -> Self {
+        self.parser = parser;
+        self
+    }
+    /// Sets the decoder limits.
+    pub fn limits(mut self, limits: Limits) -> Self {
+        self.limits = limits;
+        self
+    }
+
+    /// Checks the URL and returns where to connect.
+    pub(crate) fn endpoint(&self) -> Result<Endpoint, Error> {
+        let uri: Uri = self
+            .url
+            .parse()
+            .map_err(|e| Error::Config(format!("invalid url {:?}: {e}", self.url)))?;
+        let secure = match uri.scheme_str() {
+            Some("http") | Some("ws") => false,
+            Some("https") | Some("wss") => true,
+            other => {
+                return Err(Error::Config(format!(
+                    "url {:?} has scheme {other:?}, expected http, https, ws or wss",
+                    self.url
+                )));
+            }
+        };
+        if secure && !cfg!(feature = "tls") {
+            return Err(Error::Config(format!(
+                "url {:?} needs TLS: enable the `tls` feature of sio-client",
+                self.url
+            )));
+        }
+        let authority = uri
+            .authority()
+            .ok_or_else(|| Error::Config(format!("url {:?} has no host", self.url)))?
+            .to_string();
+        let nsp = match uri.path() {
+            "" | "/" => "/".to_owned(),
+            p => p.trim_end_matches('/').to_owned(),
+        };
+        if self.transports.is_empty() {
+            return Err(Error::Config("no transport enabled".into()));
+        }
+        let mut path = self.path.clone();
+        if !path.starts_with('/') {
+            path.insert(0, '/');
+        }
+        if !path.ends_with('/') {
+            path.push('/');
+        }
+        Ok(Endpoint {
+            secure,
+            authority,
+            path,
+            nsp,
+            query: self.query.clone(),
+            headers: self.extra_headers.clone(),
+        })
+    }
+}
+
+/// Where and how to reach the server, derived from a [`ClientConfig`].
+#[derive(Clone, Debug)]
+pub(crate) struct Endpoint {
+    pub(crate) secure: bool,
+    pub(crate) authority: String,
+    pub(crate) path: String,
+    pub(crate) nsp: String,
+    pub(crate) query: Vec<(String, String)>,
+    pub(crate) headers: Vec<(String, String)>,
+}
+
+impl Endpoint {
+    /// The engine.io URL for `transport`, with the session id once there is one.
+    pub(crate) fn url(&self, transport: TransportKind, sid: Option<&str>) -> String {
+        let scheme = match (transport, self.secure) {
+            (TransportKind::Polling, false) => "http",
+            (TransportKind::Polling, true) => "https",
+            (TransportKind::Websocket, false) => "ws",
+            (TransportKind::Websocket, true) => "wss",
+        };
+        let mut q = form_urlencoded::Serializer::new(String::new());
+        for (k, v) in &self.query {
+            q.append_pair(k, v);
+        }
+        q.append_pair("EIO", "4");
+        q.append_pair("transport", transport.as_str());
+        if let Some(sid) = sid {
+            q.append_pair("sid", sid);
+        }
+        format!("{scheme}://{}{}?{}", self.authority, self.path, q.finish())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn endpoint_urls() {
+        let ep = ClientConfig::new("http://localhost:3000/chat")
+            .query("a b", "c&d")
+            .path("io")
+            .endpoint()
+            .unwrap();
+        assert_eq!(ep.nsp, "/chat");
+        assert_eq!(
+            ep.url(TransportKind::Websocket, Some("x")),
+            "ws://localhost:3000/io/?a+b=c%26d&EIO=4&transport=websocket&sid=x"
+        );
+        assert!(ClientConfig::new("ftp://x").endpoint().is_err());
+        assert!(ClientConfig::new("not a url").endpoint().is_err());
+        assert!(
+            ClientConfig::new("http://x")
+                .transports([])
+                .endpoint()
+                .is_err()
+        );
+    }
+}

@@ -1,0 +1,362 @@
+//! The engine.io v4 client: opens a session over polling or websocket, upgrades polling to
+//! websocket, answers the server's pings and notices when the server goes silent.
+//!
+//! A session runs in its own task. The manager talks to it through two channels: packets to
+//! send go in, [`EngineEvent`]s come out, the last one always [`EngineEvent::Closed`].
+
+pub(crate) mod transport;
+
+use std::future::Future;
+use std::pin::Pin;
+use std::time::Duration;
+
+use bytes::Bytes;
+use sio_protocol::Limits;
+use sio_protocol::engineio::{OpenPacket, Packet};
+use tokio::sync::mpsc;
+use tokio::task::JoinHandle;
+use tokio::time::{Instant, sleep_until};
+
+use crate::config::{ClientConfig, Endpoint, TransportKind};
+use crate::error::Error;
+use transport::polling::Polling;
+use transport::websocket::{self, WsStream};
+
+/// What a session reports to its owner.
+#[derive(Debug)]
+pub(crate) enum EngineEvent {
+    /// A text message.
+    Text(String),
+    /// A binary message.
+    Binary(Bytes),
+    /// The session ended; the reason is `None` when the client closed it.
+    Closed(Option<Error>),
+}
+
+/// An open engine.io session.
+#[derive(Debug)]
+pub(crate) struct Engine {
+    /// Packets to send.
+    pub(crate) tx: mpsc::UnboundedSender<Packet>,
+    /// What the server sent.
+    pub(crate) rx: mpsc::UnboundedReceiver<EngineEvent>,
+    /// The server's handshake.
+    pub(crate) open: OpenPacket,
+    task: JoinHandle<()>,
+}
+
+impl Drop for Engine {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+impl Engine {
+    /// Asks the session to send a CLOSE packet and end.
+    pub(crate) fn close(&self) {
+        let _ = self.tx.send(Packet::Close);
+    }
+}
+
+/// Opens a session with the first configured transport.
+pub(crate) async fn open(config: &ClientConfig, endpoint: &Endpoint) -> Result<Engine, Error> {
+    let limits = config.limits;
+    let (out_tx, out_rx) = mpsc::unbounded_channel();
+    let (in_tx, in_rx) = mpsc::unbounded_channel();
+    let first = config
+        .transports
+        .first()
+        .copied()
+        .unwrap_or(TransportKind::Polling);
+    let can_upgrade = config.upgrade && config.transports.contains(&TransportKind::Websocket);
+    let (open, task) = match first {
+        TransportKind::Websocket => {
+            let url = endpoint.url(TransportKind::Websocket, None);
+            let mut ws = websocket::connect(&url, &endpoint.headers, &limits).await?;
+            let open = match websocket::recv(&mut ws, &limits).await? {
+                Some(Packet::Open(open)) => open,
+                Some(other) => {
+                    return Err(Error::Protocol(format!(
+                        "expected an engine.io OPEN packet, got {:?}",
+                        other.packet_type()
+                    )));
+                }
+                None => {
+                    return Err(Error::Transport(
+                        "server closed before the handshake".into(),
+                    ));
+                }
+            };
+            let session = Session::new(&open, limits, in_tx);
+            let task = tokio::spawn(session.run_ws(ws, Vec::new(), out_rx));
+            (open, task)
+        }
+        TransportKind::Polling => {
+            let polling = Polling::new(&endpoint.headers, limits)?;
+            let url = endpoint.url(TransportKind::Polling, None);
+            let mut packets = polling.poll(&url).await?.into_iter();
+            let open = match packets.next() {
+                Some(Packet::Open(open)) => open,
+                Some(other) => {
+                    return Err(Error::Protocol(format!(
+                        "expected an engine.io OPEN packet, got {:?}",
+                        other.packet_type()
+                    )));
+                }
+                None => return Err(Error::Protocol("empty handshake response".into())),
+            };
+            let session = Session::new(&open, limits, in_tx);
+            // Packets that came with the handshake (a server may batch its first messages).
+            for p in packets {
+                session.forward(p);
+            }
+            let upgrade = (can_upgrade && open.upgrades.iter().any(|u| u == "websocket"))
+                .then(|| endpoint.url(TransportKind::Websocket, Some(&open.sid)));
+            let poll_url = endpoint.url(TransportKind::Polling, Some(&open.sid));
+            let task = tokio::spawn(session.run_polling(
+                polling,
+                poll_url,
+                upgrade,
+                endpoint.headers.clone(),
+                out_rx,
+            ));
+            (open, task)
+        }
+    };
+    tracing::debug!(sid = %open.sid, transport = first.as_str(), "engine.io session open");
+    Ok(Engine {
+        tx: out_tx,
+        rx: in_rx,
+        open,
+        task,
+    })
+}
+
+type BoxFut<T> = Pin<Box<dyn Future<Output = T> + Send>>;
+
+/// The state shared by both transport loops.
+struct Session {
+    limits: Limits,
+    /// How long the server may stay silent: pingInterval + pingTimeout.
+    silence: Duration,
+    deadline: Instant,
+    events: mpsc::UnboundedSender<EngineEvent>,
+}
+
+impl Session {
+    fn new(open: &OpenPacket, limits: Limits, events: mpsc::UnboundedSender<EngineEvent>) -> Self {
+        let silence = Duration::from_millis(open.ping_interval.saturating_add(open.ping_timeout));
+        Session {
+            limits,
+            silence,
+            deadline: Instant::now() + silence,
+            events,
+        }
+    }
+
+    fn ping_timeout(&self) -> Error {
+        Error::PingTimeout(self.silence.as_millis() as u64)
+    }
+
+    /// Passes a message packet up. Returns the pong to send for a ping, and `Err` when the
+    /// server closed the session.
+    fn forward(&self, packet: Packet) -> Option<Packet> {
+        match packet {
+            Packet::Message(text) => {
+                let _ = self.events.send(EngineEvent::Text(text));
+            }
+            Packet::Binary(data) => {
+                let _ = self.events.send(EngineEvent::Binary(data));
+            }
+            Packet::Ping(data) => return Some(Packet::Pong(data)),
+            _ => {}
+        }
+        None
+    }
+
+    /// Handles a packet from the server: `Err` ends the session.
+    fn on_packet(&mut self, packet: Packet) -> Result<Option<Packet>, Option<Error>> {
+        self.deadline = Instant::now() + self.silence;
+        match packet {
+            Packet::Close => Err(Some(Error::Transport("server closed the session".into()))),
+            Packet::Open(_) => Err(Some(Error::Protocol(
+                "unexpected engine.io OPEN packet in an open session".into(),
+            ))),
+            other => Ok(self.forward(other)),
+        }
+    }
+
+    fn finish(&self, reason: Option<Error>) {
+        if let Some(e) = &reason {
+            tracing::debug!(error = %e, "engine.io session closed");
+        }
+        let _ = self.events.send(EngineEvent::Closed(reason));
+    }
+
+    async fn run_ws(
+        mut self,
+        mut ws: WsStream,
+        pending: Vec<Packet>,
+        mut out: mpsc::UnboundedReceiver<Packet>,
+    ) {
+        let reason = self.ws_loop(&mut ws, pending, &mut out).await;
+        let _ = ws.close(None).await;
+        self.finish(reason);
+    }
+
+    async fn ws_loop(
+        &mut self,
+        ws: &mut WsStream,
+        pending: Vec<Packet>,
+        out: &mut mpsc::UnboundedReceiver<Packet>,
+    ) -> Option<Error> {
+        for p in pending {
+            if let Err(e) = websocket::send(ws, &p).await {
+                return Some(e);
+            }
+        }
+        loop {
+            tokio::select! {
+                r = websocket::recv(ws, &self.limits) => match r {
+                    Ok(Some(packet)) => match self.on_packet(packet) {
+                        Ok(Some(reply)) => {
+                            if let Err(e) = websocket::send(ws, &reply).await {
+                                return Some(e);
+                            }
+                        }
+                        Ok(None) => {}
+                        Err(reason) => return reason,
+                    },
+                    Ok(None) => return Some(Error::Transport("websocket closed by server".into())),
+                    Err(e) => return Some(e),
+                },
+                p = out.recv() => match p {
+                    None => {
+                        let _ = websocket::send(ws, &Packet::Close).await;
+                        return None;
+                    }
+                    Some(p) => {
+                        let closing = matches!(p, Packet::Close);
+                        if let Err(e) = websocket::send(ws, &p).await {
+                            return Some(e);
+                        }
+                        if closing {
+                            return None;
+                        }
+                    }
+                },
+                _ = sleep_until(self.deadline) => return Some(self.ping_timeout()),
+            }
+        }
+    }
+
+    async fn run_polling(
+        mut self,
+        polling: Polling,
+        url: String,
+        upgrade_url: Option<String>,
+        headers: Vec<(String, String)>,
+        mut out: mpsc::UnboundedReceiver<Packet>,
+    ) {
+        let mut poll: Option<BoxFut<Result<Vec<Packet>, Error>>> = None;
+        let mut post: Option<BoxFut<Result<(), Error>>> = None;
+        let mut probe: Option<BoxFut<Result<WsStream, Error>>> = None;
+        let mut upgraded: Option<WsStream> = None;
+        let mut buffer: Vec<Packet> = Vec::new();
+        let mut closing = false;
+
+        if let Some(ws_url) = upgrade_url {
+            let limits = self.limits;
+            probe = Some(Box::pin(async move {
+                probe_ws(&ws_url, &headers, &limits).await
+            }));
+        }
+        let reason = loop {
+            if upgraded.is_none() && poll.is_none() && !closing {
+                let (p, u) = (polling.clone(), url.clone());
+                poll = Some(Box::pin(async move { p.poll(&u).await }));
+            }
+            if post.is_none() && !buffer.is_empty() && upgraded.is_none() {
+                let (p, u) = (polling.clone(), url.clone());
+                let batch = std::mem::take(&mut buffer);
+                post = Some(Box::pin(async move { p.post(&u, &batch).await }));
+            }
+            if closing && post.is_none() {
+                break None;
+            }
+            if upgraded.is_some() && poll.is_none() && post.is_none() {
+                // Both HTTP requests are done: the websocket takes over.
+                if let Some(mut ws) = upgraded.take() {
+                    if let Err(e) = websocket::send(&mut ws, &Packet::Upgrade).await {
+                        break Some(e);
+                    }
+                    tracing::debug!("engine.io upgraded to websocket");
+                    return self.run_ws(ws, buffer, out).await;
+                }
+            }
+            tokio::select! {
+                r = maybe(&mut poll), if poll.is_some() => {
+                    poll = None;
+                    match r {
+                        Ok(packets) => {
+                            let mut end = None;
+                            for packet in packets {
+                                match self.on_packet(packet) {
+                                    Ok(Some(reply)) => buffer.push(reply),
+                                    Ok(None) => {}
+                                    Err(reason) => { end = Some(reason); break; }
+                                }
+                            }
+                            if let Some(reason) = end { break reason; }
+                        }
+                        Err(e) => break Some(e),
+                    }
+                }
+                r = maybe(&mut post), if post.is_some() => {
+                    post = None;
+                    if let Err(e) = r { break Some(e); }
+                }
+                r = maybe(&mut probe), if probe.is_some() => {
+                    probe = None;
+                    match r {
+                        Ok(ws) => upgraded = Some(ws),
+                        Err(e) => tracing::debug!(error = %e, "websocket upgrade failed, staying on polling"),
+                    }
+                }
+                p = out.recv(), if !closing => match p {
+                    None => { buffer.push(Packet::Close); closing = true; }
+                    Some(p) => {
+                        closing = matches!(p, Packet::Close);
+                        buffer.push(p);
+                    }
+                },
+                _ = sleep_until(self.deadline) => break Some(self.ping_timeout()),
+            }
+        };
+        self.finish(reason);
+    }
+}
+
+/// Awaits the future if there is one; never resolves otherwise.
+async fn maybe<T>(f: &mut Option<BoxFut<T>>) -> T {
+    match f {
+        Some(f) => f.as_mut().await,
+        None => std::future::pending().await,
+    }
+}
+
+/// Opens the websocket of an upgrade and checks it with the `probe` ping.
+async fn probe_ws(
+    url: &str,
+    headers: &[(String, String)],
+    limits: &Limits,
+) -> Result<WsStream, Error> {
+    let mut ws = websocket::connect(url, headers, limits).await?;
+    websocket::send(&mut ws, &Packet::Ping("probe".into())).await?;
+    match websocket::recv(&mut ws, limits).await? {
+        Some(Packet::Pong(data)) if data == "probe" => Ok(ws),
+        other => Err(Error::Protocol(format!(
+            "unexpected answer to the upgrade probe: {other:?}"
+        ))),
+    }
+}

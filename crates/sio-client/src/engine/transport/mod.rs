@@ -1,0 +1,4 @@
+//! The two engine.io transports.
+
+pub(crate) mod polling;
+pub(crate) mod websocket;

@@ -1,0 +1,106 @@
+//! The WebSocket transport, on tokio-tungstenite.
+
+use bytes::Bytes;
+use futures_util::{SinkExt, StreamExt};
+use http::{HeaderName, HeaderValue};
+use sio_protocol::Limits;
+use sio_protocol::engineio::{Packet, WsFrame};
+use tokio::net::TcpStream;
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
+use tokio_tungstenite::tungstenite::{self, Message};
+use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
+
+use crate::error::Error;
+
+/// An open WebSocket.
+pub(crate) type WsStream = WebSocketStream<MaybeTlsStream<TcpStream>>;
+
+/// Opens a WebSocket to `url` with the extra headers.
+pub(crate) async fn connect(
+    url: &str,
+    headers: &[(String, String)],
+    limits: &Limits,
+) -> Result<WsStream, Error> {
+    let mut request = url
+        .into_client_request()
+        .map_err(|e| Error::Config(format!("invalid websocket url {url:?}: {e}")))?;
+    for (name, value) in headers {
+        let name = HeaderName::try_from(name.as_str())
+            .map_err(|e| Error::Config(format!("invalid header name {name:?}: {e}")))?;
+        let value = HeaderValue::try_from(value.as_str())
+            .map_err(|e| Error::Config(format!("invalid value of header {name}: {e}")))?;
+        request.headers_mut().insert(name, value);
+    }
+    // The limits bound what one frame may cost us before any decoder sees it.
+    let config = WebSocketConfig::default()
+        .max_message_size(Some(limits.max_packet_size))
+        .max_frame_size(Some(limits.max_packet_size));
+    let (ws, _response) =
+        tokio_tungstenite::connect_async_with_config(request, Some(config), false)
+            .await
+            .map_err(|e| map_ws_error(e))?;
+    Ok(ws)
+}
+
+/// Turns a tungstenite error into ours, keeping the size of oversized messages.
+pub(crate) fn map_ws_error(e: tungstenite::Error) -> Error {
+    match e {
+        tungstenite::Error::Capacity(cap) => match cap {
+            tungstenite::error::CapacityError::MessageTooLong { size, max_size } => {
+                Error::PayloadTooLarge {
+                    size,
+                    limit: max_size,
+                }
+            }
+            other => Error::Protocol(format!("websocket: {other}")),
+        },
+        other => Error::Transport(format!("websocket: {other}")),
+    }
+}
+
+/// Sends one engine.io packet as a frame.
+pub(crate) async fn send(ws: &mut WsStream, packet: &Packet) -> Result<(), Error> {
+    let msg = match packet.encode_ws() {
+        WsFrame::Text(t) => Message::text(t),
+        WsFrame::Binary(b) => Message::binary(b),
+    };
+    ws.send(msg).await.map_err(|e| map_ws_error(e))
+}
+
+/// Reads the next engine.io packet; `Ok(None)` when the server closed the socket.
+pub(crate) async fn recv(ws: &mut WsStream, limits: &Limits) -> Result<Option<Packet>, Error> {
+    loop {
+        let msg = match ws.next().await {
+            None => return Ok(None),
+            Some(Err(e)) => return Err(map_ws_error(e)),
+            Some(Ok(m)) => m,
+        };
+        return match msg {
+            Message::Text(t) => Packet::decode_ws_text(t.as_str(), limits)
+                .map(Some)
+                .map_err(|e| {
+                    Error::Protocol(format!("engine.io packet {:?}: {e}", preview(t.as_str())))
+                }),
+            Message::Binary(b) => Packet::decode_ws_binary(Bytes::from(b), limits)
+                .map(Some)
+                .map_err(|e| Error::Protocol(format!("engine.io binary frame: {e}"))),
+            Message::Close(_) => Ok(None),
+            // tungstenite answers pings itself; raw frames never surface when reading.
+            Message::Ping(_) | Message::Pong(_) | Message::Frame(_) => continue,
+        };
+    }
+}
+
+/// The start of a text for error messages, so a huge payload does not flood the logs.
+pub(crate) fn preview(text: &str) -> String {
+    let mut end = text.len().min(64);
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    if end < text.len() {
+        format!("{}…", &text[..end])
+    } else {
+        text.to_owned()
+    }
+}

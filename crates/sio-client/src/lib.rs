@@ -1,0 +1,44 @@
+//! A Socket.IO client for tokio, wire-compatible with socket.io 4.x servers, and the sio
+//! client helper (authenticate flow, subscriptions, rooms).
+//!
+//! | module | what it holds |
+//! |---|---|
+//! | [`config`] | [`ClientConfig`]: URL, path, query, headers, auth, transports, reconnection, retries |
+//! | [`manager`] | [`Manager`]: one engine.io connection, namespaces multiplexed over it, reconnection |
+//! | [`socket`] | [`Socket`]: emit, acks both ways, handlers, buffering, at-least-once retries |
+//! | [`helper`] | [`ClientHelper`]: the seed's `SocketIOClientHelper` |
+//! | [`error`] | [`Error`] and [`HelperError`] |
+//!
+//! The engine.io layer speaks protocol v4 over HTTP long-polling and WebSocket and upgrades
+//! polling to WebSocket by default, as socket.io-client does.
+//!
+//! ```no_run
+//! # async fn demo() -> Result<(), sio_client::Error> {
+//! use sio_client::{ClientConfig, TransportKind, Value};
+//!
+//! let socket = ClientConfig::new("http://127.0.0.1:3000")
+//!     .transports([TransportKind::Websocket])
+//!     .auth(Value::from_iter([("token", "secret")]))
+//!     .connect()
+//!     .await?;
+//! socket.on("news", |ev| println!("news: {:?}", ev.args));
+//! let reply = socket.emit_with_ack("echo", vec![Value::from("hi")]).await?;
+//! # Ok(()) }
+//! ```
+#![deny(missing_docs)]
+
+pub mod config;
+mod engine;
+pub mod error;
+pub mod helper;
+pub mod manager;
+pub mod socket;
+
+pub use config::{ClientConfig, TransportKind};
+pub use error::{Error, HelperError};
+pub use helper::{ClientHelper, ClientHelperOptions};
+pub use manager::Manager;
+pub use sio_protocol::Limits;
+pub use sio_protocol::socketio::Parser;
+pub use sio_types::{ClientState, Value};
+pub use socket::{AckSender, DisconnectReason, Event, HandlerId, Socket};

@@ -1,0 +1,687 @@
+//! A socket: one namespace of a [`Manager`](crate::Manager)'s connection.
+
+use std::collections::{HashMap, VecDeque};
+use std::fmt;
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, Weak};
+use std::time::Duration;
+
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use sio_types::{AckError, AckId, Packet, Value, ValueError};
+use tokio::sync::{mpsc, oneshot};
+
+use crate::config::ClientConfig;
+use crate::error::Error;
+use crate::manager::{CloseGuard, Cmd};
+
+/// Why a socket was disconnected, with socket.io-client's names.
+#[derive(Clone, Debug, PartialEq)]
+#[non_exhaustive]
+pub enum DisconnectReason {
+    /// The server disconnected the socket (`io server disconnect`); no reconnection.
+    IoServerDisconnect,
+    /// [`Socket::disconnect`] or [`Manager::close`](crate::Manager::close) was called.
+    IoClientDisconnect,
+    /// The server did not ping in time.
+    PingTimeout,
+    /// The connection was closed.
+    TransportClose,
+    /// The connection failed.
+    TransportError(String),
+    /// The server sent something that could not be decoded.
+    ParseError(String),
+}
+
+impl DisconnectReason {
+    /// socket.io-client's name of the reason (`"transport close"`, ...).
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            DisconnectReason::IoServerDisconnect => "io server disconnect",
+            DisconnectReason::IoClientDisconnect => "io client disconnect",
+            DisconnectReason::PingTimeout => "ping timeout",
+            DisconnectReason::TransportClose => "transport close",
+            DisconnectReason::TransportError(_) => "transport error",
+            DisconnectReason::ParseError(_) => "parse error",
+        }
+    }
+}
+
+impl fmt::Display for DisconnectReason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            DisconnectReason::TransportError(d) | DisconnectReason::ParseError(d) => {
+                write!(f, "{}: {d}", self.as_str())
+            }
+            _ => f.write_str(self.as_str()),
+        }
+    }
+}
+
+/// Identifies one registered handler, to remove it with [`Socket::off`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct HandlerId(u64);
+
+/// An event the server sent, as a handler receives it.
+#[derive(Debug)]
+pub struct Event {
+    /// The event name.
+    pub name: String,
+    /// The arguments after the name.
+    pub args: Vec<Value>,
+    ack: Option<AckSender>,
+}
+
+impl Event {
+    /// Argument `i`, decoded into `T` with serde.
+    ///
+    /// A missing argument decodes from `null`, so `Option<T>` handles absent ones.
+    pub fn arg<T: DeserializeOwned>(&self, i: usize) -> Result<T, ValueError> {
+        sio_types::value::from_value(self.args.get(i).cloned().unwrap_or(Value::Null))
+    }
+
+    /// Whether the server waits for an answer.
+    pub fn wants_ack(&self) -> bool {
+        self.ack.is_some()
+    }
+
+    /// Takes the answer handle, to answer later (from another task).
+    pub fn take_ack(&mut self) -> Option<AckSender> {
+        self.ack.take()
+    }
+
+    /// Answers the server's ack with `args`. Returns `false` when the server did not ask for
+    /// one or it was already answered.
+    pub fn ack(&mut self, args: Vec<Value>) -> bool {
+        match self.ack.take() {
+            Some(a) => a.send(args).is_ok(),
+            None => false,
+        }
+    }
+}
+
+/// Answers one ack the server asked for (`socket.emitWithAck` on the server side).
+#[derive(Debug)]
+pub struct AckSender {
+    nsp: String,
+    id: AckId,
+    cmd: mpsc::UnboundedSender<Cmd>,
+}
+
+impl AckSender {
+    /// Sends the answer.
+    pub fn send(self, args: Vec<Value>) -> Result<(), Error> {
+        self.cmd
+            .send(Cmd::Send(Packet::ack(self.nsp, self.id, args)))
+            .map_err(|_| Error::Closed)
+    }
+}
+
+pub(crate) type EventHandler = Arc<dyn Fn(Event) + Send + Sync>;
+pub(crate) type ConnectHandler = Arc<dyn Fn() + Send + Sync>;
+pub(crate) type DisconnectHandler = Arc<dyn Fn(&DisconnectReason) + Send + Sync>;
+pub(crate) type ErrorHandler = Arc<dyn Fn(&Error) + Send + Sync>;
+
+#[derive(Default)]
+pub(crate) struct Handlers {
+    events: HashMap<String, Vec<(HandlerId, EventHandler)>>,
+    connect: Vec<(HandlerId, ConnectHandler)>,
+    disconnect: Vec<(HandlerId, DisconnectHandler)>,
+    error: Vec<(HandlerId, ErrorHandler)>,
+}
+
+pub(crate) struct PendingAck {
+    tx: oneshot::Sender<Vec<Value>>,
+    /// Whether the packet left the client; only those are failed when the connection drops,
+    /// buffered ones wait for the next connection, as socket.io-client does.
+    sent: bool,
+}
+
+#[derive(Default)]
+pub(crate) struct SockState {
+    /// The application wants this socket connected (reconnect it after a loss).
+    pub(crate) active: bool,
+    pub(crate) connected: bool,
+    pub(crate) id: Option<String>,
+    pub(crate) pid: Option<String>,
+    pub(crate) last_offset: Option<String>,
+    pub(crate) recovered: bool,
+    pub(crate) buffer: VecDeque<Packet>,
+}
+
+struct Queued {
+    event: String,
+    args: Vec<Value>,
+    reply: Option<oneshot::Sender<Result<Vec<Value>, Error>>>,
+}
+
+pub(crate) struct SocketInner {
+    pub(crate) nsp: String,
+    cmd: mpsc::UnboundedSender<Cmd>,
+    config: Arc<ClientConfig>,
+    auth: Mutex<Option<Value>>,
+    pub(crate) state: Mutex<SockState>,
+    handlers: Mutex<Handlers>,
+    acks: Mutex<HashMap<AckId, PendingAck>>,
+    next_ack: AtomicU64,
+    next_handler: AtomicU64,
+    retry_tx: Mutex<Option<mpsc::UnboundedSender<Queued>>>,
+}
+
+/// Locks a mutex, recovering it when a panicking handler poisoned it: the data under these
+/// locks stays consistent because no code panics while holding them.
+pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+fn call_guarded(what: &str, f: impl FnOnce()) {
+    if catch_unwind(AssertUnwindSafe(f)).is_err() {
+        tracing::error!(handler = what, "handler panicked; the panic was caught");
+    }
+}
+
+impl SocketInner {
+    pub(crate) fn new(
+        nsp: String,
+        cmd: mpsc::UnboundedSender<Cmd>,
+        config: Arc<ClientConfig>,
+        auth: Option<Value>,
+    ) -> Arc<Self> {
+        let inner = Arc::new(SocketInner {
+            nsp,
+            cmd,
+            config,
+            auth: Mutex::new(auth),
+            state: Mutex::new(SockState::default()),
+            handlers: Mutex::new(Handlers::default()),
+            acks: Mutex::new(HashMap::new()),
+            next_ack: AtomicU64::new(0),
+            next_handler: AtomicU64::new(0),
+            retry_tx: Mutex::new(None),
+        });
+        if inner.config.retries > 0 {
+            let (tx, rx) = mpsc::unbounded_channel();
+            *lock(&inner.retry_tx) = Some(tx);
+            tokio::spawn(retry_loop(Arc::downgrade(&inner), rx));
+        }
+        inner
+    }
+
+    /// The CONNECT payload: the auth, plus `pid` and `offset` to ask for recovery.
+    pub(crate) fn connect_packet(&self) -> Packet {
+        let auth = lock(&self.auth).clone();
+        let st = lock(&self.state);
+        let payload = match &st.pid {
+            Some(pid) => {
+                let mut map = match auth {
+                    Some(Value::Object(m)) => m,
+                    _ => Default::default(),
+                };
+                map.insert("pid".into(), Value::from(pid.clone()));
+                map.insert("offset".into(), Value::from(st.last_offset.clone()));
+                Some(Value::Object(map))
+            }
+            None => auth,
+        };
+        Packet::connect(self.nsp.clone(), payload)
+    }
+
+    /// The server accepted the CONNECT: returns the packets buffered while disconnected.
+    pub(crate) fn on_connected(&self, payload: Option<&Value>) -> Vec<Packet> {
+        let sid = payload.and_then(|p| p.get("sid")).and_then(Value::as_str);
+        let pid = payload.and_then(|p| p.get("pid")).and_then(Value::as_str);
+        let mut st = lock(&self.state);
+        st.recovered = pid.is_some() && pid == st.pid.as_deref();
+        st.pid = pid.map(str::to_owned);
+        st.id = sid.map(str::to_owned);
+        st.connected = true;
+        st.buffer.drain(..).collect()
+    }
+
+    pub(crate) fn mark_sent(&self, id: AckId) {
+        if let Some(p) = lock(&self.acks).get_mut(&id) {
+            p.sent = true;
+        }
+    }
+
+    pub(crate) fn answer_ack(&self, id: AckId, args: Vec<Value>) {
+        match lock(&self.acks).remove(&id) {
+            Some(p) => {
+                let _ = p.tx.send(args);
+            }
+            None => tracing::debug!(nsp = %self.nsp, id, "ack for an unknown id ignored"),
+        }
+    }
+
+    /// The connection is gone: sent packets will never be answered.
+    pub(crate) fn fail_sent_acks(&self) {
+        lock(&self.acks).retain(|_, p| !p.sent);
+    }
+
+    /// Marks the socket disconnected; `true` if it was connected.
+    pub(crate) fn set_disconnected(&self, deactivate: bool) -> bool {
+        let mut st = lock(&self.state);
+        let was = st.connected;
+        st.connected = false;
+        st.id = None;
+        if deactivate {
+            st.active = false;
+        }
+        drop(st);
+        self.fail_sent_acks();
+        was
+    }
+
+    pub(crate) fn rebuffer(&self, packet: Packet) {
+        let mut st = lock(&self.state);
+        if st.buffer.len() < self.config.max_buffered {
+            st.buffer.push_back(packet);
+        } else {
+            tracing::warn!(nsp = %self.nsp, "send buffer full, packet dropped");
+        }
+    }
+
+    pub(crate) fn dispatch_event(&self, event: String, args: Vec<Value>, ack: Option<AckId>) {
+        {
+            let mut st = lock(&self.state);
+            if st.pid.is_some() {
+                if let Some(Value::String(offset)) = args.last() {
+                    st.last_offset = Some(offset.clone());
+                }
+            }
+        }
+        let handlers: Vec<EventHandler> = lock(&self.handlers)
+            .events
+            .get(&event)
+            .map(|v| v.iter().map(|(_, h)| h.clone()).collect())
+            .unwrap_or_default();
+        if handlers.is_empty() {
+            tracing::debug!(nsp = %self.nsp, event = %event, "event without handler");
+        }
+        let mut ack = ack.map(|id| AckSender {
+            nsp: self.nsp.clone(),
+            id,
+            cmd: self.cmd.clone(),
+        });
+        for h in handlers {
+            // Only the first handler gets the answer handle, as only one answer can be sent.
+            let ev = Event {
+                name: event.clone(),
+                args: args.clone(),
+                ack: ack.take(),
+            };
+            call_guarded(&event, || h(ev));
+        }
+    }
+
+    pub(crate) fn emit_connect(&self) {
+        let hs: Vec<ConnectHandler> = lock(&self.handlers)
+            .connect
+            .iter()
+            .map(|(_, h)| h.clone())
+            .collect();
+        for h in hs {
+            call_guarded("connect", || h());
+        }
+    }
+
+    pub(crate) fn emit_disconnect(&self, reason: &DisconnectReason) {
+        let hs: Vec<DisconnectHandler> = lock(&self.handlers)
+            .disconnect
+            .iter()
+            .map(|(_, h)| h.clone())
+            .collect();
+        for h in hs {
+            call_guarded("disconnect", || h(reason));
+        }
+    }
+
+    pub(crate) fn emit_error(&self, error: &Error) {
+        let hs: Vec<ErrorHandler> = lock(&self.handlers)
+            .error
+            .iter()
+            .map(|(_, h)| h.clone())
+            .collect();
+        if hs.is_empty() {
+            tracing::warn!(nsp = %self.nsp, error = %error, "socket error without error handler");
+        }
+        for h in hs {
+            call_guarded("error", || h(error));
+        }
+    }
+
+    fn handler_id(&self) -> HandlerId {
+        HandlerId(self.next_handler.fetch_add(1, Ordering::Relaxed))
+    }
+
+    /// Sends now if connected, else buffers.
+    fn send_or_buffer(&self, packet: Packet) -> Result<(), Error> {
+        let mut st = lock(&self.state);
+        if st.connected {
+            drop(st);
+            self.cmd.send(Cmd::Send(packet)).map_err(|_| Error::Closed)
+        } else if st.buffer.len() >= self.config.max_buffered {
+            Err(Error::BufferFull(st.buffer.len()))
+        } else {
+            st.buffer.push_back(packet);
+            Ok(())
+        }
+    }
+
+    async fn emit_with_ack_once(
+        &self,
+        event: &str,
+        args: Vec<Value>,
+        timeout: Option<Duration>,
+    ) -> Result<Vec<Value>, Error> {
+        let id = self.next_ack.fetch_add(1, Ordering::Relaxed);
+        let (tx, rx) = oneshot::channel();
+        lock(&self.acks).insert(id, PendingAck { tx, sent: false });
+        let packet = Packet::event(self.nsp.clone(), event, args).with_ack(id);
+        if let Err(e) = self.send_or_buffer(packet) {
+            lock(&self.acks).remove(&id);
+            return Err(e);
+        }
+        let result = match timeout {
+            Some(t) => match tokio::time::timeout(t, rx).await {
+                Ok(r) => r.map_err(|_| AckError::Disconnected),
+                Err(_) => Err(AckError::Timeout),
+            },
+            None => rx.await.map_err(|_| AckError::Disconnected),
+        };
+        if result.is_err() {
+            lock(&self.acks).remove(&id);
+        }
+        result.map_err(Error::Ack)
+    }
+}
+
+/// Sends queued emits one at a time, each until the server acknowledges it or its tries run
+/// out: socket.io-client's `retries` semantics (at-least-once, in order).
+async fn retry_loop(socket: Weak<SocketInner>, mut rx: mpsc::UnboundedReceiver<Queued>) {
+    while let Some(item) = rx.recv().await {
+        let Some(inner) = socket.upgrade() else {
+            return;
+        };
+        let retries = inner.config.retries;
+        let timeout = inner.config.ack_timeout;
+        let mut tries = 0u32;
+        let result = loop {
+            tries += 1;
+            match inner
+                .emit_with_ack_once(&item.event, item.args.clone(), timeout)
+                .await
+            {
+                Ok(args) => break Ok(args),
+                Err(e @ (Error::Closed | Error::BufferFull(_))) => break Err(e),
+                Err(e) if tries > retries => break Err(e),
+                Err(e) => {
+                    // While disconnected the next try waits in the send buffer and goes out
+                    // on reconnection; a server may see a packet twice (at-least-once).
+                    tracing::debug!(event = %item.event, tries, error = %e, "emit not acknowledged, retrying");
+                    continue;
+                }
+            }
+        };
+        match item.reply {
+            Some(tx) => {
+                let _ = tx.send(result);
+            }
+            None => {
+                if let Err(e) = result {
+                    tracing::warn!(event = %item.event, error = %e, "emit dropped after its retries");
+                }
+            }
+        }
+    }
+}
+
+/// One namespace of a connection: emit events, register handlers, answer acks.
+///
+/// Cheap to clone; every clone is the same socket. Create it with
+/// [`Manager::socket`](crate::Manager::socket) or [`ClientConfig::connect`].
+///
+/// ```no_run
+/// # async fn demo() -> Result<(), sio_client::Error> {
+/// use sio_client::{ClientConfig, Value};
+///
+/// let socket = ClientConfig::new("http://127.0.0.1:3000").connect().await?;
+/// socket.on("question", |mut ev| {
+///     ev.ack(vec![Value::from(42)]);
+/// });
+/// socket.emit("hello", vec![Value::from("world")])?;
+/// let answer = socket.emit_with_ack("sum", vec![Value::from(1), Value::from(2)]).await?;
+/// # Ok(()) }
+/// ```
+#[derive(Clone)]
+pub struct Socket {
+    pub(crate) inner: Arc<SocketInner>,
+    pub(crate) _guard: Arc<CloseGuard>,
+}
+
+impl fmt::Debug for Socket {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Socket")
+            .field("nsp", &self.inner.nsp)
+            .field("id", &self.id())
+            .field("connected", &self.connected())
+            .finish()
+    }
+}
+
+impl Socket {
+    /// The namespace.
+    pub fn nsp(&self) -> &str {
+        &self.inner.nsp
+    }
+
+    /// The socket id the server gave, while connected.
+    pub fn id(&self) -> Option<String> {
+        lock(&self.inner.state).id.clone()
+    }
+
+    /// Whether the namespace is connected.
+    pub fn connected(&self) -> bool {
+        lock(&self.inner.state).connected
+    }
+
+    /// Whether the last connection recovered the session (connection state recovery).
+    pub fn recovered(&self) -> bool {
+        lock(&self.inner.state).recovered
+    }
+
+    /// Whether the socket tries to be connected (it was connected by the application and
+    /// not disconnected since).
+    pub fn active(&self) -> bool {
+        lock(&self.inner.state).active
+    }
+
+    /// Replaces the auth payload of the next CONNECTs.
+    pub fn set_auth(&self, auth: Option<Value>) {
+        *lock(&self.inner.auth) = auth;
+    }
+
+    /// Connects the namespace (opening the connection if needed). Returns at once; the
+    /// `connect` handlers run when the server accepts.
+    pub fn connect(&self) {
+        lock(&self.inner.state).active = true;
+        let _ = self.inner.cmd.send(Cmd::Connect(self.inner.clone()));
+    }
+
+    /// Waits until the socket is connected, or `timeout` passes. Returns whether it is.
+    pub async fn wait_connected(&self, timeout: Duration) -> bool {
+        let deadline = tokio::time::Instant::now() + timeout;
+        while !self.connected() {
+            if tokio::time::Instant::now() >= deadline {
+                return false;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        true
+    }
+
+    /// Leaves the namespace and stops reconnecting it. Handlers stay registered.
+    pub fn disconnect(&self) {
+        lock(&self.inner.state).active = false;
+        let _ = self.inner.cmd.send(Cmd::Disconnect(self.inner.nsp.clone()));
+    }
+
+    /// Emits `event` with `args`. While disconnected the packet waits in a bounded buffer.
+    /// With [`ClientConfig::retries`] set, the emit is retried until the server acks it.
+    pub fn emit(&self, event: &str, args: Vec<Value>) -> Result<(), Error> {
+        if sio_types::constants::is_reserved_event(event) {
+            return Err(Error::ReservedEvent(event.to_owned()));
+        }
+        if let Some(tx) = lock(&self.inner.retry_tx).as_ref() {
+            return tx
+                .send(Queued {
+                    event: event.to_owned(),
+                    args,
+                    reply: None,
+                })
+                .map_err(|_| Error::Closed);
+        }
+        self.inner
+            .send_or_buffer(Packet::event(self.inner.nsp.clone(), event, args))
+    }
+
+    /// Emits `event` with one argument serialized from `data`.
+    pub fn emit_serde<T: Serialize + ?Sized>(&self, event: &str, data: &T) -> Result<(), Error> {
+        self.emit(event, vec![sio_types::value::to_value(data)?])
+    }
+
+    /// Emits `event` and waits for the server's ack, within [`ClientConfig::ack_timeout`]
+    /// (retried as configured).
+    pub async fn emit_with_ack(&self, event: &str, args: Vec<Value>) -> Result<Vec<Value>, Error> {
+        if sio_types::constants::is_reserved_event(event) {
+            return Err(Error::ReservedEvent(event.to_owned()));
+        }
+        let rx = {
+            let guard = lock(&self.inner.retry_tx);
+            match guard.as_ref() {
+                Some(tx) => {
+                    let (reply, rx) = oneshot::channel();
+                    tx.send(Queued {
+                        event: event.to_owned(),
+                        args: args.clone(),
+                        reply: Some(reply),
+                    })
+                    .map_err(|_| Error::Closed)?;
+                    Some(rx)
+                }
+                None => None,
+            }
+        };
+        match rx {
+            Some(rx) => rx.await.map_err(|_| Error::Closed)?,
+            None => {
+                self.inner
+                    .emit_with_ack_once(event, args, self.inner.config.ack_timeout)
+                    .await
+            }
+        }
+    }
+
+    /// Emits `event` and waits at most `timeout` for the ack (no retries).
+    pub async fn emit_with_ack_timeout(
+        &self,
+        event: &str,
+        args: Vec<Value>,
+        timeout: Duration,
+    ) -> Result<Vec<Value>, Error> {
+        if sio_types::constants::is_reserved_event(event) {
+            return Err(Error::ReservedEvent(event.to_owned()));
+        }
+        self.inner
+            .emit_with_ack_once(event, args, Some(timeout))
+            .await
+    }
+
+    /// Registers a handler for the server's `event`. Handlers run on the connection's task:
+    /// keep them short and spawn for long work. A panicking handler is caught and logged.
+    pub fn on<F>(&self, event: &str, handler: F) -> HandlerId
+    where
+        F: Fn(Event) + Send + Sync + 'static,
+    {
+        let id = self.inner.handler_id();
+        lock(&self.inner.handlers)
+            .events
+            .entry(event.to_owned())
+            .or_default()
+            .push((id, Arc::new(handler)));
+        id
+    }
+
+    /// Registers a handler called each time the namespace connects.
+    pub fn on_connect<F: Fn() + Send + Sync + 'static>(&self, handler: F) -> HandlerId {
+        let id = self.inner.handler_id();
+        lock(&self.inner.handlers)
+            .connect
+            .push((id, Arc::new(handler)));
+        id
+    }
+
+    /// Registers a handler called each time the namespace disconnects.
+    pub fn on_disconnect<F>(&self, handler: F) -> HandlerId
+    where
+        F: Fn(&DisconnectReason) + Send + Sync + 'static,
+    {
+        let id = self.inner.handler_id();
+        lock(&self.inner.handlers)
+            .disconnect
+            .push((id, Arc::new(handler)));
+        id
+    }
+
+    /// Registers a handler for errors: failed connection attempts, refused CONNECTs,
+    /// malformed input from the server.
+    pub fn on_error<F>(&self, handler: F) -> HandlerId
+    where
+        F: Fn(&Error) + Send + Sync + 'static,
+    {
+        let id = self.inner.handler_id();
+        lock(&self.inner.handlers)
+            .error
+            .push((id, Arc::new(handler)));
+        id
+    }
+
+    /// Removes one handler. Returns whether it was registered.
+    pub fn off(&self, id: HandlerId) -> bool {
+        let mut h = lock(&self.inner.handlers);
+        let mut found = false;
+        for list in h.events.values_mut() {
+            let before = list.len();
+            list.retain(|(i, _)| *i != id);
+            found |= list.len() != before;
+        }
+        h.events.retain(|_, l| !l.is_empty());
+        let before = h.connect.len() + h.disconnect.len() + h.error.len();
+        h.connect.retain(|(i, _)| *i != id);
+        h.disconnect.retain(|(i, _)| *i != id);
+        h.error.retain(|(i, _)| *i != id);
+        found || before != h.connect.len() + h.disconnect.len() + h.error.len()
+    }
+
+    /// Removes every handler of `event`. Returns how many there were.
+    pub fn off_all(&self, event: &str) -> usize {
+        lock(&self.inner.handlers)
+            .events
+            .remove(event)
+            .map_or(0, |l| l.len())
+    }
+
+    /// Removes every handler: events, connect, disconnect and error.
+    pub fn remove_all_listeners(&self) {
+        *lock(&self.inner.handlers) = Handlers::default();
+    }
+
+    /// How many handlers `event` has.
+    pub fn listener_count(&self, event: &str) -> usize {
+        lock(&self.inner.handlers)
+            .events
+            .get(event)
+            .map_or(0, Vec::len)
+    }
+}

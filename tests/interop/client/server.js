@@ -1,0 +1,66 @@
+// socket.io 4.8 server for sio-client's interop tests.
+// Env: PORT (0 = any free port), PARSER=msgpack, RECOVERY=1.
+// Prints "PORT <n>" once listening.
+'use strict';
+const http = require('http');
+const { Server } = require('socket.io');
+
+const opts = { pingInterval: 2000, pingTimeout: 2000, maxHttpBufferSize: 1e7 };
+if (process.env.PARSER === 'msgpack') opts.parser = require('socket.io-msgpack-parser');
+if (process.env.RECOVERY === '1') {
+  opts.connectionStateRecovery = { maxDisconnectionDuration: 60000, skipMiddlewares: true };
+}
+const httpServer = http.createServer();
+const io = new Server(httpServer, opts);
+const seen = new Map(); // retries test: how often each id arrived
+
+function common(socket) {
+  socket.emit('welcome', { id: socket.id, nsp: socket.nsp.name, auth: socket.handshake.auth });
+  socket.on('echo', (...args) => socket.emit('echo-back', ...args));
+  socket.on('echo-ack', (...args) => {
+    const cb = args.pop();
+    cb(...args);
+  });
+  socket.on('transport', (cb) => cb(socket.conn.transport.name));
+  socket.on('auth', (cb) => cb(socket.handshake.auth));
+  socket.on('is-buffer', (data, cb) => cb(Buffer.isBuffer(data), Buffer.isBuffer(data) ? data.length : -1));
+  socket.on('send-binary', (n, cb) => {
+    socket.emit('binary', Buffer.from([...Array(n).keys()].map((i) => i % 256)), { nested: Buffer.from('hi') });
+    if (cb) cb();
+  });
+  socket.on('ask-client', async (...args) => {
+    const cb = args.pop();
+    try {
+      const reply = await socket.timeout(5000).emitWithAck('question', ...args);
+      cb({ ok: true, reply });
+    } catch (e) {
+      cb({ ok: false, error: String(e) });
+    }
+  });
+  socket.on('store', (data, cb) => {
+    const n = (seen.get(data.id) || 0) + 1;
+    seen.set(data.id, n);
+    // First arrival: drop the whole connection without acknowledging.
+    if (n === 1) return socket.conn.close();
+    cb('stored');
+  });
+  socket.on('seen', (id, cb) => cb(seen.get(id) || 0));
+  socket.on('kick', () => socket.disconnect());
+  socket.on('drop', () => socket.conn.close());
+  socket.on('broadcast-offset', (msg) => io.of(socket.nsp.name).emit('news', msg));
+}
+
+io.on('connection', (socket) => {
+  socket.emit('recovered', socket.recovered);
+  common(socket);
+});
+io.of('/admin').use((socket, next) => {
+  if (socket.handshake.auth && socket.handshake.auth.role === 'admin') return next();
+  next(new Error('admins only'));
+});
+io.of('/admin').on('connection', common);
+
+httpServer.listen(Number(process.env.PORT || 0), '127.0.0.1', () => {
+  console.log('PORT ' + httpServer.address().port);
+});
+process.on('SIGTERM', () => process.exit(0));
