@@ -1,1 +1,668 @@
-//! End-to-end tests across the sio crates.
+//! End-to-end tests across the sio crates, and the small harness they share.
+//!
+//! The [`conformance`] module starts a Socket.IO server process that follows the official
+//! conformance-suite contract (the Rust `sio-conformance-server` binary of this crate, or
+//! the Node reference server in `tests/interop/conformance-server.js`) and talks to it
+//! with raw HTTP/1.1 long-polling and raw WebSocket. It deliberately does not use
+//! `sio-protocol`: it is an independent check of the wire format.
+#![deny(missing_docs)]
+// This crate is test support: a panic is how a check fails, with a message saying which.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+pub mod conformance {
+    //! Harness for the protocol conformance tests (`tests/tests/conformance_*.rs`).
+    //!
+    //! Which server is under test comes from the environment variable
+    //! `SIO_CONFORMANCE_SERVER`: `rust` (the default, the `sio-conformance-server` binary of
+    //! this crate) or `node` (the reference server on the official socket.io 4.8 package).
+    //! Every test starts its own server on a free port and the process is killed when the
+    //! [`Server`] is dropped, so tests run in parallel.
+    //!
+    //! ```no_run
+    //! # async fn demo() {
+    //! let server = sio_tests::conformance_server!().await;
+    //! let (sid, open) = server.polling_handshake().await;
+    //! assert_eq!(open["pingInterval"], 300);
+    //! # let _ = sid;
+    //! # }
+    //! ```
+
+    use std::fmt;
+    use std::net::SocketAddr;
+    use std::path::{Path, PathBuf};
+    use std::process::Stdio;
+    use std::time::Duration;
+
+    use futures_util::{SinkExt, StreamExt};
+    use serde_json::Value;
+    use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
+    use tokio::net::TcpStream;
+    use tokio::process::{Child, Command};
+    use tokio_tungstenite::tungstenite::{self, Message};
+    use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
+
+    /// pingInterval of the conformance contract.
+    pub const PING_INTERVAL: Duration = Duration::from_millis(300);
+    /// pingTimeout of the conformance contract.
+    pub const PING_TIMEOUT: Duration = Duration::from_millis(200);
+    /// maxPayload of the conformance contract.
+    pub const MAX_PAYLOAD: u64 = 1_000_000;
+    /// connectTimeout of the conformance contract.
+    pub const CONNECT_TIMEOUT: Duration = Duration::from_millis(1000);
+
+    /// How long to wait for something that should happen before the test gives up. A guard
+    /// against hanging forever, not a speed requirement: generous on a loaded 2-core machine.
+    pub const PATIENCE: Duration = Duration::from_secs(15);
+
+    /// Starts the conformance server chosen by `SIO_CONFORMANCE_SERVER`.
+    ///
+    /// A macro rather than a function because the path of the Rust binary
+    /// (`CARGO_BIN_EXE_sio-conformance-server`) is only known to integration-test crates,
+    /// at their compile time.
+    #[macro_export]
+    macro_rules! conformance_server {
+        () => {
+            $crate::conformance::Server::start(option_env!("CARGO_BIN_EXE_sio-conformance-server"))
+        };
+    }
+
+    /// Which implementation is under test.
+    #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+    pub enum Impl {
+        /// `sio-conformance-server` (sio-server on engineioxide).
+        Rust,
+        /// `tests/interop/conformance-server.js` (socket.io 4.8).
+        Node,
+    }
+
+    impl Impl {
+        /// Reads `SIO_CONFORMANCE_SERVER` (`rust` when unset).
+        pub fn from_env() -> Impl {
+            match std::env::var("SIO_CONFORMANCE_SERVER").as_deref() {
+                Err(_) | Ok("") | Ok("rust") => Impl::Rust,
+                Ok("node") => Impl::Node,
+                Ok(other) => {
+                    panic!("SIO_CONFORMANCE_SERVER must be `rust` or `node`, got `{other}`")
+                }
+            }
+        }
+    }
+
+    /// A running conformance server process; killed on drop.
+    #[derive(Debug)]
+    pub struct Server {
+        kind: Impl,
+        addr: SocketAddr,
+        _child: Child,
+    }
+
+    fn repo_root() -> PathBuf {
+        let here = Path::new(env!("CARGO_MANIFEST_DIR"));
+        here.parent().unwrap_or(here).to_path_buf()
+    }
+
+    impl Server {
+        /// Starts the server chosen by the environment; `rust_bin` is the path of the Rust
+        /// binary when it exists (see [`conformance_server!`](crate::conformance_server)).
+        pub async fn start(rust_bin: Option<&str>) -> Server {
+            let kind = Impl::from_env();
+            let mut cmd = match kind {
+                Impl::Rust => {
+                    let Some(bin) = rust_bin else {
+                        panic!(
+                            "the `sio-conformance-server` binary of sio-tests does not exist yet; \
+                             run with SIO_CONFORMANCE_SERVER=node to test the Node reference"
+                        )
+                    };
+                    Command::new(bin)
+                }
+                Impl::Node => {
+                    let mut c = Command::new("node");
+                    c.arg(repo_root().join("tests/interop/conformance-server.js"));
+                    c
+                }
+            };
+            cmd.env("PORT", "0")
+                .stdin(Stdio::piped())
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped())
+                .kill_on_drop(true);
+            let mut child = cmd
+                .spawn()
+                .unwrap_or_else(|e| panic!("cannot start the {kind:?} conformance server: {e}"));
+            let stdout = child.stdout.take().expect("stdout is piped");
+            let stderr = child.stderr.take().expect("stderr is piped");
+            // Forward the server's stderr into the test's output (captured per test).
+            tokio::spawn(async move {
+                let mut lines = BufReader::new(stderr).lines();
+                while let Ok(Some(line)) = lines.next_line().await {
+                    eprintln!("[server] {line}");
+                }
+            });
+            let mut lines = BufReader::new(stdout).lines();
+            let port = tokio::time::timeout(PATIENCE, async {
+                while let Ok(Some(line)) = lines.next_line().await {
+                    if let Some(p) = line.trim().strip_prefix("LISTENING ") {
+                        return p.trim().parse::<u16>().ok();
+                    }
+                    eprintln!("[server stdout] {line}");
+                }
+                None
+            })
+            .await
+            .ok()
+            .flatten()
+            .unwrap_or_else(|| {
+                panic!("the {kind:?} conformance server never printed `LISTENING <port>`")
+            });
+            // Keep draining stdout so the server never blocks on a full pipe.
+            tokio::spawn(async move {
+                while let Ok(Some(line)) = lines.next_line().await {
+                    eprintln!("[server stdout] {line}");
+                }
+            });
+            Server {
+                kind,
+                addr: SocketAddr::from(([127, 0, 0, 1], port)),
+                _child: child,
+            }
+        }
+
+        /// The implementation under test.
+        pub fn kind(&self) -> Impl {
+            self.kind
+        }
+
+        /// The address the server listens on.
+        pub fn addr(&self) -> SocketAddr {
+            self.addr
+        }
+
+        /// Sends one HTTP/1.1 request to `/socket.io/?{query}`. An `Err` means the server
+        /// closed the connection without a complete response.
+        pub async fn request(
+            &self,
+            method: &str,
+            query: &str,
+            body: Option<&[u8]>,
+        ) -> std::io::Result<HttpResponse> {
+            let path = format!("/socket.io/?{query}");
+            tokio::time::timeout(PATIENCE, http_request(self.addr, method, &path, body))
+                .await
+                .unwrap_or_else(|_| panic!("{method} {path}: no response within {PATIENCE:?}"))
+        }
+
+        /// `GET /socket.io/?{query}`; panics if the connection fails.
+        pub async fn get(&self, query: &str) -> HttpResponse {
+            self.request("GET", query, None)
+                .await
+                .unwrap_or_else(|e| panic!("GET ?{query}: {e}"))
+        }
+
+        /// `POST /socket.io/?{query}` with a text body; panics if the connection fails.
+        pub async fn post(&self, query: &str, body: &str) -> HttpResponse {
+            self.request("POST", query, Some(body.as_bytes()))
+                .await
+                .unwrap_or_else(|e| panic!("POST ?{query} {body:?}: {e}"))
+        }
+
+        /// `GET` on the session `sid` (a long-polling request).
+        pub async fn poll(&self, sid: &str) -> HttpResponse {
+            self.get(&format!("EIO=4&transport=polling&sid={sid}"))
+                .await
+        }
+
+        /// `POST` on the session `sid`, expecting `200 ok` (the packets were accepted).
+        pub async fn push(&self, sid: &str, body: &str) {
+            let res = self
+                .post(&format!("EIO=4&transport=polling&sid={sid}"), body)
+                .await;
+            assert_eq!(
+                (res.status, res.text().as_str()),
+                (200, "ok"),
+                "POST {body:?} was not accepted"
+            );
+        }
+
+        /// Opens an engine.io session over long-polling; returns its sid and the open
+        /// packet's JSON, after checking that the response is exactly one OPEN packet.
+        pub async fn polling_handshake(&self) -> (String, Value) {
+            let res = self.get("EIO=4&transport=polling").await;
+            assert_eq!(res.status, 200, "handshake status; body {:?}", res.text());
+            let text = res.text();
+            let json = text
+                .strip_prefix('0')
+                .unwrap_or_else(|| panic!("handshake is not an OPEN packet: {text:?}"));
+            let open: Value = serde_json::from_str(json)
+                .unwrap_or_else(|e| panic!("OPEN payload is not JSON ({e}): {json:?}"));
+            let sid = open["sid"]
+                .as_str()
+                .unwrap_or_else(|| panic!("OPEN without a string sid: {open}"))
+                .to_owned();
+            (sid, open)
+        }
+
+        /// Opens a WebSocket to `/socket.io/?{query}`.
+        pub async fn ws(&self, query: &str) -> Ws {
+            self.try_ws(query)
+                .await
+                .unwrap_or_else(|e| panic!("WebSocket ?{query}: {e}"))
+        }
+
+        /// Opens a WebSocket, returning the handshake error instead of panicking.
+        pub async fn try_ws(&self, query: &str) -> Result<Ws, tungstenite::Error> {
+            let url = format!("ws://{}/socket.io/?{query}", self.addr);
+            let (inner, _) = tokio::time::timeout(PATIENCE, tokio_tungstenite::connect_async(url))
+                .await
+                .unwrap_or_else(|_| {
+                    panic!("WebSocket ?{query}: no handshake within {PATIENCE:?}")
+                })?;
+            Ok(Ws {
+                inner,
+                closed: false,
+            })
+        }
+
+        /// Opens an engine.io session over WebSocket; returns the socket and the open
+        /// packet's JSON, after checking that the first frame is an OPEN packet.
+        pub async fn ws_handshake(&self) -> (Ws, Value) {
+            let mut ws = self.ws("EIO=4&transport=websocket").await;
+            let text = ws.recv_text().await;
+            let json = text
+                .strip_prefix('0')
+                .unwrap_or_else(|| panic!("first frame is not an OPEN packet: {text:?}"));
+            let open: Value = serde_json::from_str(json)
+                .unwrap_or_else(|e| panic!("OPEN payload is not JSON ({e}): {json:?}"));
+            (ws, open)
+        }
+
+        /// The known engineioxide deviation, WebSocket side: the Rust server sends its first
+        /// PING right after the OPEN packet (a tokio interval's first tick is immediate),
+        /// where socket.io waits one pingInterval. Against Rust this asserts exactly that
+        /// (the next frame is `2`) and answers it, so the case fails loudly the day
+        /// engineioxide changes; against Node it asserts nothing and consumes nothing.
+        pub async fn ws_initial_ping(&self, ws: &mut Ws) {
+            if self.kind == Impl::Rust {
+                assert_eq!(
+                    ws.recv().await,
+                    Frame::Text("2".into()),
+                    "engineioxide deviation: the Rust server no longer sends a PING right after \
+                     the handshake; update docs/compatibility.md and the conformance harness"
+                );
+                ws.send_text("3").await;
+            }
+        }
+
+        /// The same deviation over long-polling: against Rust the first poll after the
+        /// handshake returns exactly `2` at once, and is answered with `3`.
+        pub async fn polling_initial_ping(&self, sid: &str) {
+            if self.kind == Impl::Rust {
+                let res = self.poll(sid).await;
+                assert_eq!(
+                    (res.status, res.text().as_str()),
+                    (200, "2"),
+                    "engineioxide deviation: the first poll no longer returns an immediate PING; \
+                     update docs/compatibility.md and the conformance harness"
+                );
+                self.push(sid, "3").await;
+            }
+        }
+
+        /// WebSocket session connected to the main namespace: OPEN, (deviation), `40`,
+        /// the CONNECT reply and the `auth` event, each checked.
+        pub async fn sio_connect(&self) -> Ws {
+            let (mut ws, _) = self.ws_handshake().await;
+            self.ws_initial_ping(&mut ws).await;
+            ws.send_text("40").await;
+            let reply = ws.recv_text().await;
+            assert_connect_reply(&reply, "");
+            ws.expect_text(r#"42["auth",{}]"#).await;
+            ws
+        }
+    }
+
+    /// Checks a CONNECT reply (`40{"sid":"..."}`, with `/nsp,` after `40` for a namespace
+    /// other than `/`): the payload is an object whose only key is a string `sid`.
+    /// Returns the socket id.
+    pub fn assert_connect_reply(reply: &str, nsp_prefix: &str) -> String {
+        let head = format!("40{nsp_prefix}");
+        let json = reply
+            .strip_prefix(&head)
+            .unwrap_or_else(|| panic!("expected a CONNECT reply starting {head:?}, got {reply:?}"));
+        let v: Value = serde_json::from_str(json)
+            .unwrap_or_else(|e| panic!("CONNECT payload is not JSON ({e}): {reply:?}"));
+        let obj = v
+            .as_object()
+            .unwrap_or_else(|| panic!("CONNECT payload is not an object: {reply:?}"));
+        let keys: Vec<&String> = obj.keys().collect();
+        assert_eq!(keys, ["sid"], "CONNECT payload keys in {reply:?}");
+        obj["sid"]
+            .as_str()
+            .unwrap_or_else(|| panic!("sid is not a string in {reply:?}"))
+            .to_owned()
+    }
+
+    /// Checks an OPEN packet's JSON: exactly the five keys, with the contract's values.
+    pub fn assert_open_packet(open: &Value, upgrades: &[&str]) {
+        let obj = open
+            .as_object()
+            .unwrap_or_else(|| panic!("OPEN payload is not an object: {open}"));
+        let mut keys: Vec<&str> = obj.keys().map(String::as_str).collect();
+        keys.sort_unstable();
+        assert_eq!(
+            keys,
+            [
+                "maxPayload",
+                "pingInterval",
+                "pingTimeout",
+                "sid",
+                "upgrades"
+            ],
+            "OPEN keys in {open}"
+        );
+        assert!(
+            open["sid"].as_str().is_some_and(|s| !s.is_empty()),
+            "sid in {open}"
+        );
+        assert_eq!(
+            open["upgrades"],
+            serde_json::json!(upgrades),
+            "upgrades in {open}"
+        );
+        assert_eq!(
+            open["pingInterval"],
+            serde_json::json!(PING_INTERVAL.as_millis() as u64)
+        );
+        assert_eq!(
+            open["pingTimeout"],
+            serde_json::json!(PING_TIMEOUT.as_millis() as u64)
+        );
+        assert_eq!(open["maxPayload"], serde_json::json!(MAX_PAYLOAD));
+    }
+
+    /// One HTTP response, read to the end.
+    #[derive(Clone, Debug)]
+    pub struct HttpResponse {
+        /// Status code.
+        pub status: u16,
+        /// Header names (lower case) and values, in order.
+        pub headers: Vec<(String, String)>,
+        /// Body, de-chunked.
+        pub body: Vec<u8>,
+    }
+
+    impl HttpResponse {
+        /// The body as text (lossy: the tests compare it with expected strings).
+        pub fn text(&self) -> String {
+            String::from_utf8_lossy(&self.body).into_owned()
+        }
+
+        /// A header value by lower-case name.
+        pub fn header(&self, name: &str) -> Option<&str> {
+            self.headers
+                .iter()
+                .find(|(k, _)| k == name)
+                .map(|(_, v)| v.as_str())
+        }
+    }
+
+    fn bad(msg: impl Into<String>) -> std::io::Error {
+        std::io::Error::new(std::io::ErrorKind::InvalidData, msg.into())
+    }
+
+    /// A minimal HTTP/1.1 client: one request per connection (`Connection: close`), the
+    /// response read to EOF. Enough for long-polling, and independent of any HTTP stack
+    /// the servers use.
+    async fn http_request(
+        addr: SocketAddr,
+        method: &str,
+        path: &str,
+        body: Option<&[u8]>,
+    ) -> std::io::Result<HttpResponse> {
+        let mut stream = TcpStream::connect(addr).await?;
+        let mut head = format!(
+            "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\nAccept: */*\r\n"
+        );
+        if let Some(b) = body {
+            head.push_str("Content-Type: text/plain;charset=UTF-8\r\n");
+            head.push_str(&format!("Content-Length: {}\r\n", b.len()));
+        }
+        head.push_str("\r\n");
+        stream.write_all(head.as_bytes()).await?;
+        if let Some(b) = body {
+            stream.write_all(b).await?;
+        }
+        stream.flush().await?;
+        let mut raw = Vec::new();
+        // A server that resets the connection after a complete response still gave us that
+        // response; only an incomplete one is an error.
+        if let Err(e) = stream.read_to_end(&mut raw).await
+            && raw.is_empty()
+        {
+            return Err(e);
+        }
+        parse_response(&raw)
+    }
+
+    fn parse_response(raw: &[u8]) -> std::io::Result<HttpResponse> {
+        let end = raw
+            .windows(4)
+            .position(|w| w == b"\r\n\r\n")
+            .ok_or_else(|| bad(format!("no complete response head in {} bytes", raw.len())))?;
+        let head =
+            std::str::from_utf8(&raw[..end]).map_err(|_| bad("response head is not UTF-8"))?;
+        let mut lines = head.split("\r\n");
+        let status_line = lines.next().unwrap_or_default();
+        let status = status_line
+            .split(' ')
+            .nth(1)
+            .and_then(|s| s.parse::<u16>().ok())
+            .ok_or_else(|| bad(format!("bad status line {status_line:?}")))?;
+        let headers: Vec<(String, String)> = lines
+            .filter_map(|l| l.split_once(':'))
+            .map(|(k, v)| (k.trim().to_ascii_lowercase(), v.trim().to_owned()))
+            .collect();
+        let rest = &raw[end + 4..];
+        let chunked = headers
+            .iter()
+            .any(|(k, v)| k == "transfer-encoding" && v.eq_ignore_ascii_case("chunked"));
+        let body = if chunked {
+            dechunk(rest)?
+        } else if let Some((_, len)) = headers.iter().find(|(k, _)| k == "content-length") {
+            let len: usize = len
+                .parse()
+                .map_err(|_| bad(format!("bad content-length {len:?}")))?;
+            if rest.len() < len {
+                return Err(bad(format!(
+                    "body cut short: {} of {len} bytes",
+                    rest.len()
+                )));
+            }
+            rest[..len].to_vec()
+        } else {
+            rest.to_vec()
+        };
+        Ok(HttpResponse {
+            status,
+            headers,
+            body,
+        })
+    }
+
+    fn dechunk(mut data: &[u8]) -> std::io::Result<Vec<u8>> {
+        let mut out = Vec::new();
+        loop {
+            let eol = data
+                .windows(2)
+                .position(|w| w == b"\r\n")
+                .ok_or_else(|| bad("chunk size line cut short"))?;
+            let size_text = std::str::from_utf8(&data[..eol]).map_err(|_| bad("chunk size"))?;
+            let size_hex = size_text.split(';').next().unwrap_or_default().trim();
+            let size = usize::from_str_radix(size_hex, 16)
+                .map_err(|_| bad(format!("bad chunk size {size_text:?}")))?;
+            data = &data[eol + 2..];
+            if size == 0 {
+                return Ok(out);
+            }
+            if data.len() < size + 2 {
+                return Err(bad("chunk cut short"));
+            }
+            out.extend_from_slice(&data[..size]);
+            data = &data[size + 2..];
+        }
+    }
+
+    /// What a WebSocket delivered next.
+    #[derive(Clone, PartialEq, Eq)]
+    pub enum Frame {
+        /// A text frame.
+        Text(String),
+        /// A binary frame.
+        Binary(Vec<u8>),
+        /// The connection is closed (close frame, EOF or reset).
+        Closed,
+    }
+
+    impl fmt::Debug for Frame {
+        fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            match self {
+                Frame::Text(t) => write!(f, "Text({t:?})"),
+                Frame::Binary(b) => write!(f, "Binary({b:?})"),
+                Frame::Closed => f.write_str("Closed"),
+            }
+        }
+    }
+
+    /// A raw WebSocket client.
+    #[derive(Debug)]
+    pub struct Ws {
+        inner: WebSocketStream<MaybeTlsStream<TcpStream>>,
+        closed: bool,
+    }
+
+    impl Ws {
+        /// Sends a text frame. Sending on a connection the server already closed is not an
+        /// error here: what the server does next is what the tests check.
+        pub async fn send_text(&mut self, text: &str) {
+            let _ = self.inner.send(Message::text(text)).await;
+        }
+
+        /// Sends a binary frame (same error policy as [`Ws::send_text`]).
+        pub async fn send_binary(&mut self, data: &[u8]) {
+            let _ = self.inner.send(Message::binary(data.to_vec())).await;
+        }
+
+        /// The next text or binary frame, or [`Frame::Closed`]; WebSocket-level ping/pong
+        /// frames are skipped, engine.io packets are not. Panics after [`PATIENCE`].
+        pub async fn recv(&mut self) -> Frame {
+            if self.closed {
+                return Frame::Closed;
+            }
+            let next = tokio::time::timeout(PATIENCE, async {
+                loop {
+                    match self.inner.next().await {
+                        Some(Ok(Message::Text(t))) => return Frame::Text(t.as_str().to_owned()),
+                        Some(Ok(Message::Binary(b))) => return Frame::Binary(b.to_vec()),
+                        Some(Ok(Message::Ping(_) | Message::Pong(_) | Message::Frame(_))) => {}
+                        Some(Ok(Message::Close(_))) | Some(Err(_)) | None => return Frame::Closed,
+                    }
+                }
+            })
+            .await
+            .unwrap_or_else(|_| panic!("no WebSocket frame within {PATIENCE:?}"));
+            if next == Frame::Closed {
+                self.closed = true;
+            }
+            next
+        }
+
+        /// The next frame, which must be text.
+        pub async fn recv_text(&mut self) -> String {
+            match self.recv().await {
+                Frame::Text(t) => t,
+                other => panic!("expected a text frame, got {other:?}"),
+            }
+        }
+
+        /// Asserts the next frame is exactly `expected` (text).
+        pub async fn expect_text(&mut self, expected: &str) {
+            assert_eq!(self.recv().await, Frame::Text(expected.to_owned()));
+        }
+
+        /// Asserts the next frame is exactly `expected` (binary).
+        pub async fn expect_binary(&mut self, expected: &[u8]) {
+            assert_eq!(self.recv().await, Frame::Binary(expected.to_vec()));
+        }
+
+        /// The next frame that is not an engine.io PING (`2`); each PING on the way is
+        /// answered with a PONG, as a client would. For the steps of a case where the
+        /// official suites ignore heartbeats too.
+        pub async fn recv_skip_pings(&mut self) -> Frame {
+            loop {
+                match self.recv().await {
+                    Frame::Text(t) if t == "2" => self.send_text("3").await,
+                    other => return other,
+                }
+            }
+        }
+
+        /// Asserts the server closes the connection. engine.io PINGs on the way are
+        /// allowed (and not answered); any other frame fails the test. Returns how many
+        /// PINGs came first.
+        pub async fn expect_close(&mut self) -> usize {
+            let mut pings = 0;
+            loop {
+                match self.recv().await {
+                    Frame::Closed => return pings,
+                    Frame::Text(t) if t == "2" => pings += 1,
+                    other => panic!("expected the server to close the connection, got {other:?}"),
+                }
+            }
+        }
+
+        /// Like [`Ws::expect_close`] but answers each PING, so that the close cannot be a
+        /// ping timeout. Returns how many PINGs were answered.
+        pub async fn expect_close_answering_pings(&mut self) -> usize {
+            let mut pings = 0;
+            loop {
+                match self.recv().await {
+                    Frame::Closed => return pings,
+                    Frame::Text(t) if t == "2" => {
+                        pings += 1;
+                        self.send_text("3").await;
+                    }
+                    other => panic!("expected the server to close the connection, got {other:?}"),
+                }
+            }
+        }
+
+        /// Closes our side.
+        pub async fn close(mut self) {
+            let _ = self.inner.close(None).await;
+        }
+    }
+
+    /// A socket.io placeholder object for attachment `num`.
+    pub fn placeholder(num: usize) -> String {
+        format!(r#"{{"_placeholder":true,"num":{num}}}"#)
+    }
+
+    #[cfg(test)]
+    mod tests {
+        use super::*;
+
+        #[test]
+        fn parses_content_length_and_chunked_responses() {
+            let r = parse_response(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nokEXTRA").unwrap();
+            assert_eq!((r.status, r.text().as_str()), (200, "ok"));
+            let r = parse_response(
+                b"HTTP/1.1 400 Bad Request\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n2;x=y\r\nde\r\n0\r\n\r\n",
+            )
+            .unwrap();
+            assert_eq!((r.status, r.text().as_str()), (400, "abcde"));
+            assert!(parse_response(b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nok").is_err());
+            assert!(parse_response(b"HTTP/1.1 200 OK\r\n").is_err());
+            assert!(parse_response(b"garbage\r\n\r\n").is_err());
+        }
+    }
+}
