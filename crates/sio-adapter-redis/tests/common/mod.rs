@@ -1,0 +1,494 @@
+//! Test parts: a recording `LocalNamespace` with fake sockets, and a Node cluster member
+//! (socket.io 4.8 + @socket.io/redis-adapter 8.3 + socket.io-client) driven over a pipe.
+#![allow(dead_code, unreachable_pub)]
+
+use std::path::PathBuf;
+use std::process::Stdio;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use serde_json::{Value as Json, json};
+use sio_adapter_redis::{Mode, RedisAdapter, RedisAdapterFactory, RedisConfig, SubscriptionMode};
+use sio_types::{
+    AckStream, Adapter, BroadcastOptions, Handshake, LocalAcks, LocalNamespace, Packet, Room,
+    ServerSideReply, SocketId, SocketInfo, Value,
+};
+use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+use tokio::process::{Child, ChildStdin, Command};
+use tokio::sync::Notify;
+
+pub const REDIS: &str = "redis://127.0.0.1:6379";
+pub const WAIT: Duration = Duration::from_secs(8);
+
+/// A key prefix no other test (or run) uses.
+pub fn unique_prefix(name: &str) -> String {
+    static N: AtomicU64 = AtomicU64::new(0);
+    format!(
+        "sio-test-{name}-{}-{}-{}",
+        std::process::id(),
+        N.fetch_add(1, Ordering::Relaxed),
+        SocketId::random().as_str().replace(['-', '_'], "x")
+    )
+}
+
+pub fn init_tracing() {
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| "sio_adapter_redis=warn".into()),
+        )
+        .with_test_writer()
+        .try_init();
+}
+
+// ------------------------------------------------------------------ fake namespace
+
+#[derive(Clone, Debug)]
+pub struct FakeSocket {
+    pub id: SocketId,
+    pub rooms: Vec<Room>,
+    pub data: Value,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum Call {
+    Broadcast(Packet, BroadcastOptions),
+    BroadcastWithAck(Packet, BroadcastOptions),
+    AddSockets(BroadcastOptions, Vec<Room>),
+    DelSockets(BroadcastOptions, Vec<Room>),
+    Disconnect(BroadcastOptions, bool),
+    ServerSideEmit(Vec<Value>, bool),
+}
+
+/// A namespace with a few fake sockets that records every call its adapter makes.
+pub struct FakeNs {
+    pub path: String,
+    pub sockets: Mutex<Vec<FakeSocket>>,
+    pub calls: Mutex<Vec<Call>>,
+    notify: Notify,
+}
+
+impl FakeNs {
+    /// Sockets named `name[:room,room]`; each is also in its own id's room.
+    pub fn new(path: &str, specs: &[&str]) -> Arc<Self> {
+        let sockets = specs
+            .iter()
+            .map(|spec| {
+                let (name, rooms) = spec.split_once(':').unwrap_or((spec, ""));
+                let id = SocketId::random();
+                let mut r: Vec<Room> = vec![Room::from(id.as_str().to_owned())];
+                r.extend(
+                    rooms
+                        .split(',')
+                        .filter(|s| !s.is_empty())
+                        .map(|s| Room::from(s.to_owned())),
+                );
+                FakeSocket {
+                    id,
+                    rooms: r,
+                    data: Value::from_iter([("name", Value::from(name))]),
+                }
+            })
+            .collect();
+        Arc::new(FakeNs {
+            path: path.into(),
+            sockets: Mutex::new(sockets),
+            calls: Mutex::default(),
+            notify: Notify::new(),
+        })
+    }
+
+    pub fn id_of(&self, name: &str) -> SocketId {
+        self.sockets
+            .lock()
+            .unwrap()
+            .iter()
+            .find(|s| s.data.get("name").and_then(Value::as_str) == Some(name))
+            .map(|s| s.id)
+            .unwrap()
+    }
+
+    pub fn rooms_of(&self, name: &str) -> Vec<Room> {
+        let id = self.id_of(name);
+        self.socket_rooms(id).unwrap_or_default()
+    }
+
+    fn record(&self, c: Call) {
+        self.calls.lock().unwrap().push(c);
+        self.notify.notify_waiters();
+    }
+
+    pub fn calls(&self) -> Vec<Call> {
+        self.calls.lock().unwrap().clone()
+    }
+
+    pub fn clear(&self) {
+        self.calls.lock().unwrap().clear();
+    }
+
+    /// Waits until a recorded call matches.
+    pub async fn wait_call(&self, what: &str, pred: impl Fn(&Call) -> bool) -> Call {
+        let deadline = tokio::time::Instant::now() + WAIT;
+        loop {
+            let n = self.notify.notified();
+            if let Some(c) = self.calls().into_iter().find(|c| pred(c)) {
+                return c;
+            }
+            if tokio::time::timeout_at(deadline, n).await.is_err() {
+                panic!("{what}: no matching call; calls: {:#?}", self.calls());
+            }
+        }
+    }
+
+    fn selected(&self, opts: &BroadcastOptions) -> Vec<FakeSocket> {
+        self.sockets
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|s| opts.rooms.is_empty() || s.rooms.iter().any(|r| opts.rooms.contains(r)))
+            .filter(|s| !s.rooms.iter().any(|r| opts.except.contains(r)))
+            .cloned()
+            .collect()
+    }
+}
+
+impl LocalNamespace for FakeNs {
+    fn path(&self) -> &str {
+        &self.path
+    }
+    fn broadcast(&self, packet: &Packet, opts: &BroadcastOptions) {
+        self.record(Call::Broadcast(packet.clone(), opts.clone()));
+    }
+    fn broadcast_with_ack(
+        &self,
+        packet: Packet,
+        opts: &BroadcastOptions,
+        _timeout: Duration,
+    ) -> LocalAcks {
+        let sel = self.selected(opts);
+        self.record(Call::BroadcastWithAck(packet, opts.clone()));
+        let answers: Vec<_> = sel
+            .iter()
+            .map(|s| {
+                let name = s.data.get("name").and_then(Value::as_str).unwrap_or("?");
+                Ok(vec![Value::from(format!("{name}-ack"))])
+            })
+            .collect();
+        let stream: AckStream = Box::pin(futures_util::stream::iter(answers));
+        LocalAcks {
+            expected: sel.len(),
+            stream,
+        }
+    }
+    fn add_sockets(&self, opts: &BroadcastOptions, rooms: &[Room]) {
+        let ids: Vec<SocketId> = self.selected(opts).iter().map(|s| s.id).collect();
+        for s in self.sockets.lock().unwrap().iter_mut() {
+            if ids.contains(&s.id) {
+                for r in rooms {
+                    if !s.rooms.contains(r) {
+                        s.rooms.push(r.clone());
+                    }
+                }
+            }
+        }
+        self.record(Call::AddSockets(opts.clone(), rooms.to_vec()));
+    }
+    fn del_sockets(&self, opts: &BroadcastOptions, rooms: &[Room]) {
+        let ids: Vec<SocketId> = self.selected(opts).iter().map(|s| s.id).collect();
+        for s in self.sockets.lock().unwrap().iter_mut() {
+            if ids.contains(&s.id) {
+                s.rooms.retain(|r| !rooms.contains(r));
+            }
+        }
+        self.record(Call::DelSockets(opts.clone(), rooms.to_vec()));
+    }
+    fn disconnect_sockets(&self, opts: &BroadcastOptions, close: bool) {
+        let ids: Vec<SocketId> = self.selected(opts).iter().map(|s| s.id).collect();
+        self.sockets
+            .lock()
+            .unwrap()
+            .retain(|s| !ids.contains(&s.id));
+        self.record(Call::Disconnect(opts.clone(), close));
+    }
+    fn fetch_sockets(&self, opts: &BroadcastOptions) -> Vec<SocketInfo> {
+        self.selected(opts)
+            .into_iter()
+            .map(|s| SocketInfo {
+                id: s.id,
+                handshake: Handshake {
+                    address: "127.0.0.1".into(),
+                    auth: Value::from_iter([("token", Value::from("t"))]),
+                    ..Default::default()
+                },
+                rooms: s.rooms,
+                data: s.data,
+            })
+            .collect()
+    }
+    fn socket_rooms(&self, id: SocketId) -> Option<Vec<Room>> {
+        self.sockets
+            .lock()
+            .unwrap()
+            .iter()
+            .find(|s| s.id == id)
+            .map(|s| s.rooms.clone())
+    }
+    fn rooms(&self) -> Vec<Room> {
+        let mut out: Vec<Room> = Vec::new();
+        for s in self.sockets.lock().unwrap().iter() {
+            for r in &s.rooms {
+                if !out.contains(r) {
+                    out.push(r.clone());
+                }
+            }
+        }
+        out
+    }
+    fn has_room(&self, room: &str) -> bool {
+        self.sockets
+            .lock()
+            .unwrap()
+            .iter()
+            .any(|s| s.rooms.iter().any(|r| r == room))
+    }
+    fn server_side_emit(&self, args: Vec<Value>, reply: Option<ServerSideReply>) {
+        self.record(Call::ServerSideEmit(args, reply.is_some()));
+        if let Some(reply) = reply {
+            reply(vec![Value::from("rust-answer")]);
+        }
+    }
+}
+
+pub fn config(prefix: &str, mode: Mode) -> RedisConfig {
+    RedisConfig::new(REDIS)
+        .key_prefix(prefix)
+        .mode(mode)
+        .requests_timeout(Duration::from_secs(3))
+}
+
+pub fn mode_arg(mode: Mode) -> &'static str {
+    match mode {
+        Mode::Classic => "classic",
+        Mode::Sharded {
+            subscription_mode: SubscriptionMode::Static,
+        } => "sharded-static",
+        Mode::Sharded {
+            subscription_mode: SubscriptionMode::Dynamic,
+        } => "sharded-dynamic",
+        Mode::Sharded {
+            subscription_mode: SubscriptionMode::DynamicPrivate,
+        } => "sharded-dynamic-private",
+    }
+}
+
+/// A Rust cluster member: a factory, a fake namespace `/` and its initialised adapter.
+pub struct RustNode {
+    pub factory: RedisAdapterFactory,
+    pub ns: Arc<FakeNs>,
+    pub adapter: RedisAdapter,
+}
+
+impl RustNode {
+    pub async fn start(cfg: RedisConfig, specs: &[&str]) -> Self {
+        let factory = RedisAdapterFactory::connect(cfg).await.unwrap();
+        let ns = FakeNs::new("/", specs);
+        let weak: std::sync::Weak<dyn LocalNamespace> =
+            Arc::downgrade(&(ns.clone() as Arc<dyn LocalNamespace>));
+        let adapter = factory.create_adapter("/", weak);
+        adapter.init().await.unwrap();
+        RustNode {
+            factory,
+            ns,
+            adapter,
+        }
+    }
+}
+
+// ------------------------------------------------------------------ value <-> JSON pipe
+
+pub fn to_json(v: &Value) -> Json {
+    match v {
+        Value::Null => Json::Null,
+        Value::Bool(b) => json!(b),
+        Value::Int(i) => json!(i),
+        Value::UInt(u) => json!(u),
+        Value::Float(f) => json!(f),
+        Value::String(s) => json!(s),
+        Value::Binary(b) => {
+            json!({ "$bin": b.iter().map(|x| format!("{x:02x}")).collect::<String>() })
+        }
+        Value::Array(a) => Json::Array(a.iter().map(to_json).collect()),
+        Value::Object(m) => Json::Object(m.iter().map(|(k, v)| (k.clone(), to_json(v))).collect()),
+    }
+}
+
+pub fn from_json(j: &Json) -> Value {
+    match j {
+        Json::Object(m) if m.len() == 1 && m.get("$bin").is_some_and(Json::is_string) => {
+            let hex = m["$bin"].as_str().unwrap();
+            Value::from(
+                (0..hex.len())
+                    .step_by(2)
+                    .map(|i| u8::from_str_radix(&hex[i..i + 2], 16).unwrap())
+                    .collect::<Vec<u8>>(),
+            )
+        }
+        Json::Object(m) => {
+            Value::Object(m.iter().map(|(k, v)| (k.clone(), from_json(v))).collect())
+        }
+        Json::Array(a) => Value::Array(a.iter().map(from_json).collect()),
+        other => Value::from(other.clone()),
+    }
+}
+
+// ------------------------------------------------------------------ Node member
+
+pub struct NodeMember {
+    child: Child,
+    stdin: ChildStdin,
+    events: Arc<Mutex<Vec<Json>>>,
+    notify: Arc<Notify>,
+    next: AtomicU64,
+    /// Client name -> socket id.
+    pub ids: std::collections::HashMap<String, String>,
+}
+
+fn script() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/interop/redis/node-cluster-node.js")
+}
+
+impl NodeMember {
+    pub async fn start(prefix: &str, mode: Mode, clients: &[&str]) -> Self {
+        Self::start_with_url(REDIS, prefix, mode, clients).await
+    }
+
+    pub async fn start_with_url(url: &str, prefix: &str, mode: Mode, clients: &[&str]) -> Self {
+        let mut child = Command::new("node")
+            .arg(script())
+            .arg(url)
+            .arg(prefix)
+            .arg(mode_arg(mode))
+            .args(clients)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .kill_on_drop(true)
+            .spawn()
+            .expect("node on PATH");
+        let stdin = child.stdin.take().unwrap();
+        let stdout = child.stdout.take().unwrap();
+        let events = Arc::new(Mutex::new(Vec::new()));
+        let notify = Arc::new(Notify::new());
+        let (ev, nt) = (events.clone(), notify.clone());
+        tokio::spawn(async move {
+            let mut lines = BufReader::new(stdout).lines();
+            while let Ok(Some(line)) = lines.next_line().await {
+                match serde_json::from_str::<Json>(&line) {
+                    Ok(j) => ev.lock().unwrap().push(j),
+                    Err(_) => eprintln!("node: {line}"),
+                }
+                nt.notify_waiters();
+            }
+        });
+        let mut me = NodeMember {
+            child,
+            stdin,
+            events,
+            notify,
+            next: AtomicU64::new(1),
+            ids: Default::default(),
+        };
+        let ready = me
+            .wait_event("node ready", |e| {
+                e["type"] == "ready" || e["type"] == "fatal"
+            })
+            .await;
+        assert_eq!(ready["type"], "ready", "node failed: {ready}");
+        me.ids = ready["ids"]
+            .as_object()
+            .unwrap()
+            .iter()
+            .map(|(k, v)| (k.clone(), v.as_str().unwrap().to_owned()))
+            .collect();
+        me
+    }
+
+    pub fn id(&self, client: &str) -> String {
+        self.ids[client].clone()
+    }
+
+    pub fn events(&self) -> Vec<Json> {
+        self.events.lock().unwrap().clone()
+    }
+
+    pub fn clear(&self) {
+        self.events.lock().unwrap().retain(|e| e["type"] == "reply");
+    }
+
+    pub async fn wait_event(&self, what: &str, pred: impl Fn(&Json) -> bool) -> Json {
+        let deadline = tokio::time::Instant::now() + WAIT;
+        loop {
+            let n = self.notify.notified();
+            if let Some(e) = self.events().into_iter().find(|e| pred(e)) {
+                return e;
+            }
+            if tokio::time::timeout_at(deadline, n).await.is_err() {
+                panic!("{what}: no matching event; events: {:#?}", self.events());
+            }
+        }
+    }
+
+    /// Runs a command; Ok(result) or Err(error message).
+    pub async fn cmd(&mut self, mut c: Json) -> Result<Json, String> {
+        let id = self.next.fetch_add(1, Ordering::Relaxed);
+        c["id"] = json!(id);
+        let mut line = serde_json::to_vec(&c).unwrap();
+        line.push(b'\n');
+        self.stdin.write_all(&line).await.unwrap();
+        self.stdin.flush().await.unwrap();
+        let r = self
+            .wait_event(&format!("reply to {c}"), |e| {
+                e["type"] == "reply" && e["id"] == id
+            })
+            .await;
+        match r.get("error") {
+            Some(e) => Err(e.as_str().unwrap_or_default().to_owned()),
+            None => Ok(r["result"].clone()),
+        }
+    }
+
+    /// Events a client received: (event, args).
+    pub fn received(&self, client: &str, event: &str) -> Vec<Vec<Value>> {
+        self.events()
+            .iter()
+            .filter(|e| e["type"] == "recv" && e["client"] == client && e["event"] == event)
+            .map(|e| {
+                e["args"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(from_json)
+                    .collect()
+            })
+            .collect()
+    }
+
+    pub async fn stop(mut self) {
+        drop(self.stdin);
+        let _ = tokio::time::timeout(Duration::from_secs(3), self.child.wait()).await;
+        let _ = self.child.kill().await;
+    }
+}
+
+/// Polls `f` until it is true or `WAIT` passes.
+pub async fn eventually(what: &str, f: impl Fn() -> bool) {
+    let deadline = tokio::time::Instant::now() + WAIT;
+    while !f() {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "{what}: never happened"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
