@@ -340,15 +340,15 @@ impl Task {
                 continue;
             }
             attempt = attempt.saturating_add(1);
-            if let Some(max) = self.config.reconnection_attempts {
-                if attempt > max {
-                    let e = Error::Transport(format!("reconnection failed after {max} attempts"));
-                    for s in self.active() {
-                        s.set_disconnected(true);
-                        s.emit_error(&e);
-                    }
-                    continue;
+            if let Some(max) = self.config.reconnection_attempts
+                && attempt > max
+            {
+                let e = Error::Transport(format!("reconnection failed after {max} attempts"));
+                for s in self.active() {
+                    s.set_disconnected(true);
+                    s.emit_error(&e);
                 }
+                continue;
             }
             let delay = backoff.delay(attempt);
             tracing::debug!(attempt, delay_ms = delay.as_millis() as u64, "reconnecting");
@@ -390,10 +390,10 @@ impl Task {
 
     fn lost(&self, reason: DisconnectReason, error: Option<Error>) -> SessionEnd {
         for s in self.all() {
-            if let Some(e) = &error {
-                if lock(&s.state).active {
-                    s.emit_error(e);
-                }
+            if let Some(e) = &error
+                && lock(&s.state).active
+            {
+                s.emit_error(e);
             }
             if s.set_disconnected(false) {
                 s.emit_disconnect(&reason);
@@ -480,11 +480,11 @@ impl Task {
                         }
                     }
                     Some(Cmd::Disconnect(nsp)) => {
-                        if let Some(s) = self.get(&nsp) {
-                            if s.set_disconnected(true) {
-                                self.write(&engine, Packet::disconnect(nsp));
-                                s.emit_disconnect(&DisconnectReason::IoClientDisconnect);
-                            }
+                        if let Some(s) = self.get(&nsp)
+                            && s.set_disconnected(true)
+                        {
+                            self.write(&engine, Packet::disconnect(nsp));
+                            s.emit_disconnect(&DisconnectReason::IoClientDisconnect);
                         }
                         if self.active().is_empty() {
                             Self::close_engine(engine).await;

@@ -285,10 +285,10 @@ impl SocketInner {
     pub(crate) fn dispatch_event(&self, event: String, args: Vec<Value>, ack: Option<AckId>) {
         {
             let mut st = lock(&self.state);
-            if st.pid.is_some() {
-                if let Some(Value::String(offset)) = args.last() {
-                    st.last_offset = Some(offset.clone());
-                }
+            if st.pid.is_some()
+                && let Some(Value::String(offset)) = args.last()
+            {
+                st.last_offset = Some(offset.clone());
             }
         }
         let handlers: Vec<EventHandler> = lock(&self.handlers)

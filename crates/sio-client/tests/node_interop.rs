@@ -1,4 +1,5 @@
 //! sio-client against the official socket.io 4.8 Node server (`tests/interop/client/server.js`).
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
 

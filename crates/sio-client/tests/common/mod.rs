@@ -1,5 +1,5 @@
 //! Starts the Node socket.io servers of `tests/interop/client/` on free ports.
-#![allow(dead_code, unreachable_pub)]
+#![allow(dead_code, unreachable_pub, clippy::unwrap_used, clippy::expect_used)]
 
 use std::future::Future;
 use std::path::PathBuf;

@@ -1,6 +1,5 @@
 //! The WebSocket transport, on tokio-tungstenite.
 
-use bytes::Bytes;
 use futures_util::{SinkExt, StreamExt};
 use http::{HeaderName, HeaderValue};
 use sio_protocol::Limits;
@@ -39,7 +38,7 @@ pub(crate) async fn connect(
     let (ws, _response) =
         tokio_tungstenite::connect_async_with_config(request, Some(config), false)
             .await
-            .map_err(|e| map_ws_error(e))?;
+            .map_err(map_ws_error)?;
     Ok(ws)
 }
 
@@ -65,7 +64,7 @@ pub(crate) async fn send(ws: &mut WsStream, packet: &Packet) -> Result<(), Error
         WsFrame::Text(t) => Message::text(t),
         WsFrame::Binary(b) => Message::binary(b),
     };
-    ws.send(msg).await.map_err(|e| map_ws_error(e))
+    ws.send(msg).await.map_err(map_ws_error)
 }
 
 /// Reads the next engine.io packet; `Ok(None)` when the server closed the socket.
@@ -82,7 +81,7 @@ pub(crate) async fn recv(ws: &mut WsStream, limits: &Limits) -> Result<Option<Pa
                 .map_err(|e| {
                     Error::Protocol(format!("engine.io packet {:?}: {e}", preview(t.as_str())))
                 }),
-            Message::Binary(b) => Packet::decode_ws_binary(Bytes::from(b), limits)
+            Message::Binary(b) => Packet::decode_ws_binary(b, limits)
                 .map(Some)
                 .map_err(|e| Error::Protocol(format!("engine.io binary frame: {e}"))),
             Message::Close(_) => Ok(None),

@@ -1,0 +1,284 @@
+//! The client helper against a Node socket.io 4.8 server with the seed's server semantics
+//! (`tests/interop/client/seed-server.js`).
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use common::{NodeServer, eventually, wait_until};
+use sio_client::helper::SubscribeHandler;
+use sio_client::{
+    ClientConfig, ClientHelper, ClientHelperOptions, ClientState, HelperError, TransportKind, Value,
+};
+use tokio::sync::mpsc;
+
+fn config(server: &NodeServer, token: &str) -> ClientConfig {
+    ClientConfig::new(server.url())
+        .transports([TransportKind::Websocket])
+        .auth(Value::from_iter([("token", token)]))
+        .reconnection_delay(Duration::from_millis(100))
+        .reconnection_delay_max(Duration::from_millis(400))
+        .ack_timeout(Duration::from_secs(5))
+}
+
+async fn rooms(h: &ClientHelper) -> Vec<String> {
+    let r = h.socket().emit_with_ack("rooms", vec![]).await.unwrap();
+    r[0].as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap().to_owned())
+        .collect()
+}
+
+#[derive(Default)]
+struct Seen {
+    connected: AtomicUsize,
+    authenticated: Mutex<Vec<Value>>,
+    unauthenticated: Mutex<Vec<Value>>,
+    disconnected: AtomicUsize,
+}
+
+fn options(config: ClientConfig, seen: &Arc<Seen>) -> ClientHelperOptions {
+    let (a, b, c, d) = (seen.clone(), seen.clone(), seen.clone(), seen.clone());
+    ClientHelperOptions::new(config)
+        .on_connected(move |h| {
+            a.connected.fetch_add(1, Ordering::SeqCst);
+            h.authenticate();
+        })
+        .on_authenticated(move |_, data| b.authenticated.lock().unwrap().push(data.clone()))
+        .on_unauthenticated(move |_, data| c.unauthenticated.lock().unwrap().push(data.clone()))
+        .on_disconnected(move |_, _| {
+            d.disconnected.fetch_add(1, Ordering::SeqCst);
+        })
+}
+
+#[tokio::test]
+async fn authenticates_joins_rooms_and_reauthenticates_after_server_restart() {
+    let mut server = NodeServer::start("seed-server.js", &[("PING_MS", "200")]).await;
+    let seen = Arc::new(Seen::default());
+    let helper = ClientHelper::new(options(config(&server, "good"), &seen)).unwrap();
+    wait_until("authenticated", 10, || {
+        helper.state() == ClientState::Authenticated
+    })
+    .await;
+    let auth = seen.authenticated.lock().unwrap()[0].clone();
+    assert_eq!(
+        auth.get("id").and_then(Value::as_str),
+        helper.socket().id().as_deref()
+    );
+    assert!(
+        auth.get("time")
+            .and_then(Value::as_str)
+            .unwrap()
+            .ends_with('Z')
+    );
+
+    assert_eq!(rooms(&helper).await, ["io-default", "io-notification"]);
+    helper.join_rooms(&["r1", "r2"]);
+    eventually("rooms joined", 5, || {
+        let h = helper.clone();
+        async move { (rooms(&h).await.len() == 4).then_some(()) }
+    })
+    .await;
+    helper.leave_rooms(&["r1"]);
+    eventually("room left", 5, || {
+        let h = helper.clone();
+        async move { (rooms(&h).await == ["io-default", "io-notification", "r2"]).then_some(()) }
+    })
+    .await;
+
+    // The server's `ping` events reach subscribers too (the helper logs them at debug).
+    let (tx, mut rx) = mpsc::unbounded_channel();
+    helper
+        .subscribe("ping", move |v| Ok(tx.send(v)?), false)
+        .unwrap();
+    let ping = tokio::time::timeout(Duration::from_secs(5), rx.recv())
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(ping.get("time").is_some());
+
+    // Restart the server: the client reconnects with backoff and authenticates again.
+    server.restart().await;
+    wait_until("authenticated again", 20, || {
+        seen.authenticated.lock().unwrap().len() >= 2
+    })
+    .await;
+    assert!(seen.connected.load(Ordering::SeqCst) >= 2);
+    assert!(seen.disconnected.load(Ordering::SeqCst) >= 1);
+    assert_eq!(helper.state(), ClientState::Authenticated);
+    assert_eq!(rooms(&helper).await, ["io-default", "io-notification"]);
+    helper.shutdown();
+}
+
+#[tokio::test]
+async fn a_bad_token_is_unauthenticated_and_disconnected() {
+    let server = NodeServer::start("seed-server.js", &[]).await;
+    let seen = Arc::new(Seen::default());
+    let helper = ClientHelper::new(options(config(&server, "bad"), &seen)).unwrap();
+    wait_until("unauthenticated", 10, || {
+        !seen.unauthenticated.lock().unwrap().is_empty()
+    })
+    .await;
+    let data = seen.unauthenticated.lock().unwrap()[0].clone();
+    assert_eq!(
+        data.get("message").and_then(Value::as_str),
+        Some("Invalid token")
+    );
+    wait_until("disconnected by the server", 10, || !helper.is_connected()).await;
+    assert_eq!(helper.state(), ClientState::Unauthorized);
+    assert!(seen.authenticated.lock().unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn emit_subscribe_unsubscribe_and_shutdown() {
+    let server = NodeServer::start("seed-server.js", &[]).await;
+    let seen = Arc::new(Seen::default());
+    let helper = ClientHelper::new(options(config(&server, "good"), &seen)).unwrap();
+
+    // Not connected yet or any more: the seed's 400.
+    let not_connected = ClientHelper::new(ClientHelperOptions::new(
+        ClientConfig::new("http://127.0.0.1:9").reconnection(false),
+    ))
+    .unwrap();
+    let e = not_connected
+        .emit("message", Value::from(1), false, None)
+        .unwrap_err();
+    assert_eq!(e, HelperError::invalid_state());
+    assert_eq!(
+        (e.status, e.message.as_str()),
+        (400, "Invalid socket client state to emit")
+    );
+    not_connected.join_rooms(&["x"]); // warns, no panic
+    not_connected.authenticate(); // no-op
+    assert_eq!(not_connected.state(), ClientState::Unauthorized);
+
+    wait_until("authenticated", 10, || {
+        helper.state() == ClientState::Authenticated
+    })
+    .await;
+    let e = helper.emit("", Value::Null, false, None).unwrap_err();
+    assert_eq!(
+        (e.status, e.to_string()),
+        (400, "Topic is required to emit".to_owned())
+    );
+    // authenticate() only acts from `unauthorized`.
+    helper.authenticate();
+    assert_eq!(helper.state(), ClientState::Authenticated);
+
+    // A panicking and a failing handler are caught; later events still arrive.
+    let calls = Arc::new(AtomicUsize::new(0));
+    let (tx, mut rx) = mpsc::unbounded_channel();
+    let c = calls.clone();
+    let first = helper
+        .subscribe(
+            "message-back",
+            move |v| {
+                c.fetch_add(1, Ordering::SeqCst);
+                if v == Value::from("panic") {
+                    panic!("handler bug");
+                }
+                Err(format!("failing on {v:?}").into())
+            },
+            true,
+        )
+        .unwrap();
+    // ignore_duplicate: a second handler is not added; without it, it is.
+    assert!(helper.subscribe("message-back", |_| Ok(()), true).is_none());
+    let tx2 = tx.clone();
+    let second = helper
+        .subscribe("message-back", move |v| Ok(tx2.send(v)?), false)
+        .unwrap();
+    let (cb_tx, mut cb_rx) = mpsc::unbounded_channel();
+    helper
+        .emit(
+            "message",
+            Value::from("panic"),
+            true,
+            Some(Box::new(move || {
+                let _ = cb_tx.send(());
+            })),
+        )
+        .unwrap();
+    tokio::time::timeout(Duration::from_secs(5), cb_rx.recv())
+        .await
+        .unwrap()
+        .unwrap();
+    helper
+        .emit("message", Value::from("fail"), false, None)
+        .unwrap();
+    for expected in ["panic", "fail"] {
+        let v = tokio::time::timeout(Duration::from_secs(5), rx.recv())
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(v, Value::from(expected));
+    }
+    assert_eq!(calls.load(Ordering::SeqCst), 2);
+
+    // Unsubscribe one handler, then all; unsubscribing again is a no-op.
+    helper.unsubscribe("message-back", Some(first));
+    helper
+        .emit("message", Value::from("after"), false, None)
+        .unwrap();
+    let v = tokio::time::timeout(Duration::from_secs(5), rx.recv())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(v, Value::from("after"));
+    assert_eq!(calls.load(Ordering::SeqCst), 2);
+    let _ = second;
+    helper.unsubscribe_many(["message-back", "never-subscribed"]);
+    helper.unsubscribe("message-back", None);
+    assert_eq!(helper.socket().listener_count("message-back"), 0);
+
+    // subscribe_many registers each; typed handlers decode the payload.
+    let got = Arc::new(Mutex::new(Vec::new()));
+    let (g1, g2) = (got.clone(), got.clone());
+    let handlers: Vec<(String, SubscribeHandler)> = vec![
+        (
+            "a".into(),
+            Arc::new(move |v| {
+                g1.lock().unwrap().push(v);
+                Ok(())
+            }),
+        ),
+        (
+            "message-back".into(),
+            Arc::new(move |v| {
+                g2.lock().unwrap().push(v);
+                Ok(())
+            }),
+        ),
+    ];
+    let ids = helper.subscribe_many(handlers, true);
+    assert!(ids.iter().all(|(_, id)| id.is_some()));
+    helper
+        .emit("message", Value::from("many"), false, None)
+        .unwrap();
+    wait_until("subscribe_many handler", 5, || {
+        got.lock().unwrap().len() == 1
+    })
+    .await;
+
+    // disconnect() keeps handlers and state; connect() comes back.
+    helper.disconnect();
+    wait_until("disconnected", 5, || !helper.is_connected()).await;
+    assert_eq!(helper.socket().listener_count("message-back"), 1);
+    helper.connect();
+    wait_until("authenticated after connect()", 10, || {
+        helper.state() == ClientState::Authenticated && helper.is_connected()
+    })
+    .await;
+
+    // shutdown(): listeners removed, disconnected, state reset.
+    helper.shutdown();
+    wait_until("shut down", 5, || !helper.is_connected()).await;
+    assert_eq!(helper.state(), ClientState::Unauthorized);
+    assert_eq!(helper.socket().listener_count("message-back"), 0);
+    assert_eq!(helper.socket().listener_count("authenticated"), 0);
+    assert!(!helper.socket().active());
+}
