@@ -1,0 +1,472 @@
+//! The server: its builder, its handle, and how it is attached to HTTP.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::{Arc, RwLock};
+use std::time::Duration;
+
+use engineioxide::config::EngineIoConfig;
+use engineioxide::layer::EngineIoLayer;
+use engineioxide::service::{EngineIoService, NotFoundService};
+use engineioxide::{DisconnectReason as EioReason, TransportType};
+use serde::Serialize;
+use sio_protocol::Limits;
+use sio_protocol::socketio::Parser;
+use sio_types::{AdapterFactory, LocalAdapterFactory, Room, SocketInfo, Value};
+
+use crate::config::{RecoveryConfig, ServerConfig, SlowConsumerPolicy, Transports};
+use crate::engine::EngineHandler;
+use crate::error::EmitError;
+use crate::handler::box_connect;
+use crate::namespace::{Namespace, NamespaceInner, NsHandlers};
+use crate::operators::BroadcastOperator;
+use crate::outbox::Counters;
+use crate::socket::{DisconnectReason, Socket};
+
+/// The tower layer that serves socket.io under an axum or hyper app.
+pub type SocketIoLayer = EngineIoLayer<EngineHandler>;
+
+/// The tower / hyper service that serves socket.io, passing other requests to `S`.
+pub type SocketIoService<S = NotFoundService> = EngineIoService<EngineHandler, S>;
+
+type Matcher = Arc<dyn Fn(&str) -> bool + Send + Sync>;
+
+pub(crate) struct ServerInner {
+    pub(crate) config: Arc<ServerConfig>,
+    pub(crate) counters: Arc<Counters>,
+    factory: Arc<dyn AdapterFactory>,
+    namespaces: RwLock<HashMap<String, Arc<NamespaceInner>>>,
+    dynamic: RwLock<Vec<(Matcher, Arc<NsHandlers>)>>,
+    engine_config: EngineIoConfig,
+}
+
+impl ServerInner {
+    pub(crate) fn limits(&self) -> Limits {
+        Limits {
+            max_packet_size: usize::try_from(self.config.max_payload).unwrap_or(usize::MAX),
+            ..self.config.limits
+        }
+    }
+
+    fn create_ns(&self, path: &str, handlers: Arc<NsHandlers>) -> Arc<NamespaceInner> {
+        NamespaceInner::new(
+            path.to_owned(),
+            self.config.clone(),
+            self.counters.clone(),
+            &*self.factory,
+            handlers,
+        )
+    }
+
+    /// The namespace at `path`: a registered one, or a new child of a matching dynamic one.
+    pub(crate) fn get_or_create_ns(&self, path: &str) -> Option<Arc<NamespaceInner>> {
+        if let Some(ns) = self
+            .namespaces
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(path)
+        {
+            return Some(ns.clone());
+        }
+        let handlers = {
+            let dynamic = self.dynamic.read().unwrap_or_else(|e| e.into_inner());
+            dynamic
+                .iter()
+                .find(|(m, _)| m(path))
+                .map(|(_, h)| h.clone())?
+        };
+        let mut map = self.namespaces.write().unwrap_or_else(|e| e.into_inner());
+        let ns = map
+            .entry(path.to_owned())
+            .or_insert_with(|| self.create_ns(path, handlers));
+        Some(ns.clone())
+    }
+
+    fn ns_or_insert(&self, path: &str) -> Arc<NamespaceInner> {
+        let mut map = self.namespaces.write().unwrap_or_else(|e| e.into_inner());
+        map.entry(path.to_owned())
+            .or_insert_with(|| self.create_ns(path, Arc::default()))
+            .clone()
+    }
+}
+
+/// Builds a [`SocketIo`] server.
+///
+/// ```
+/// use std::time::Duration;
+/// let io = sio_server::SocketIo::builder()
+///     .ping_interval(Duration::from_secs(10))
+///     .max_payload(100_000)
+///     .build();
+/// assert_eq!(io.config().max_payload, 100_000);
+/// ```
+pub struct SocketIoBuilder {
+    config: ServerConfig,
+    factory: Arc<dyn AdapterFactory>,
+}
+
+impl std::fmt::Debug for SocketIoBuilder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SocketIoBuilder")
+            .field("config", &self.config)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Default for SocketIoBuilder {
+    fn default() -> Self {
+        SocketIoBuilder {
+            config: ServerConfig::default(),
+            factory: Arc::new(LocalAdapterFactory),
+        }
+    }
+}
+
+impl SocketIoBuilder {
+    /// The HTTP path (default `/socket.io/`).
+    pub fn path(mut self, path: impl Into<std::borrow::Cow<'static, str>>) -> Self {
+        self.config.path = path.into();
+        self
+    }
+    /// Engine.io heartbeat interval (default 25 s).
+    pub fn ping_interval(mut self, d: Duration) -> Self {
+        self.config.ping_interval = d;
+        self
+    }
+    /// Heartbeat answer timeout (default 20 s).
+    pub fn ping_timeout(mut self, d: Duration) -> Self {
+        self.config.ping_timeout = d;
+        self
+    }
+    /// Largest message or polling body, in bytes (default 1 MB).
+    pub fn max_payload(mut self, bytes: u64) -> Self {
+        self.config.max_payload = bytes;
+        self
+    }
+    /// Transports accepted (default both, with upgrade).
+    pub fn transports(mut self, t: Transports) -> Self {
+        self.config.transports = t;
+        self
+    }
+    /// How long a connection may stay without joining a namespace (default 45 s).
+    pub fn connect_timeout(mut self, d: Duration) -> Self {
+        self.config.connect_timeout = d;
+        self
+    }
+    /// How long an upgrade may take (default 10 s).
+    pub fn upgrade_timeout(mut self, d: Duration) -> Self {
+        self.config.upgrade_timeout = d;
+        self
+    }
+    /// Default ack timeout (default 5 s).
+    pub fn ack_timeout(mut self, d: Duration) -> Self {
+        self.config.ack_timeout = d;
+        self
+    }
+    /// Most packets queued per connection before the slow-consumer policy applies
+    /// (default 16,384).
+    pub fn max_buffered_packets(mut self, n: usize) -> Self {
+        self.config.max_buffered_packets = n.max(1);
+        self
+    }
+    /// What to do with a slow consumer (default: disconnect it).
+    pub fn slow_consumer(mut self, p: SlowConsumerPolicy) -> Self {
+        self.config.slow_consumer = p;
+        self
+    }
+    /// The socket.io parser (default: socket.io-parser, JSON with binary attachments).
+    pub fn parser(mut self, p: Parser) -> Self {
+        self.config.parser = p;
+        self
+    }
+    /// Decoder limits (attachments, depth); the size limit follows `max_payload`.
+    pub fn limits(mut self, l: Limits) -> Self {
+        self.config.limits = l;
+        self
+    }
+    /// Turns on connection state recovery.
+    pub fn connection_state_recovery(mut self, r: RecoveryConfig) -> Self {
+        self.config.recovery = Some(r);
+        self
+    }
+    /// The cluster adapter factory (default: in-memory, single process).
+    pub fn adapter(mut self, f: impl AdapterFactory) -> Self {
+        self.factory = Arc::new(f);
+        self
+    }
+    /// The cluster adapter factory, shared.
+    pub fn adapter_arc(mut self, f: Arc<dyn AdapterFactory>) -> Self {
+        self.factory = f;
+        self
+    }
+
+    /// Builds the server. Namespace `/` always exists, as in socket.io.
+    pub fn build(self) -> SocketIo {
+        let c = &self.config;
+        let transports = match c.transports {
+            Transports::Both => TransportType::Polling as u8 | TransportType::Websocket as u8,
+            Transports::Polling => TransportType::Polling as u8,
+            Transports::Websocket => TransportType::Websocket as u8,
+        };
+        let mut engine_config = EngineIoConfig::builder()
+            .req_path(c.path.clone())
+            .ping_interval(c.ping_interval)
+            .ping_timeout(c.ping_timeout)
+            .upgrade_timeout(c.upgrade_timeout)
+            .max_payload(c.max_payload)
+            .max_buffer_size(c.max_buffered_packets)
+            .ws_max_message_size(usize::try_from(c.max_payload).unwrap_or(usize::MAX))
+            .build();
+        engine_config.transports = transports;
+        let inner = Arc::new(ServerInner {
+            config: Arc::new(self.config),
+            counters: Arc::default(),
+            factory: self.factory,
+            namespaces: RwLock::default(),
+            dynamic: RwLock::default(),
+            engine_config,
+        });
+        inner.ns_or_insert("/");
+        SocketIo { inner }
+    }
+}
+
+/// Counters of the slow-consumer policy, since the server started.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Stats {
+    /// Volatile packets dropped because a socket's buffer was full.
+    pub volatile_dropped: u64,
+    /// Packets dropped under [`SlowConsumerPolicy::Drop`].
+    pub full_dropped: u64,
+    /// Connections closed as slow consumers.
+    pub slow_disconnected: u64,
+}
+
+/// A socket.io server. Cheap to clone: every clone is the same server.
+///
+/// ```no_run
+/// # async fn run() -> std::io::Result<()> {
+/// let io = sio_server::SocketIo::builder().build();
+/// io.ns("/", |socket| async move {
+///     socket.on("ping", |socket, args, ack| async move {
+///         if let Some(ack) = ack { let _ = ack.send_args(args.into_vec()); }
+///         let _ = socket.emit("pong", &());
+///     });
+/// });
+/// let server = io.listen("127.0.0.1:3000".parse().unwrap()).await?;
+/// println!("listening on {}", server.local_addr());
+/// # Ok(()) }
+/// ```
+#[derive(Clone)]
+pub struct SocketIo {
+    inner: Arc<ServerInner>,
+}
+
+impl std::fmt::Debug for SocketIo {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SocketIo")
+            .field("config", &self.inner.config)
+            .finish_non_exhaustive()
+    }
+}
+
+impl SocketIo {
+    /// A builder with socket.io's defaults.
+    pub fn builder() -> SocketIoBuilder {
+        SocketIoBuilder::default()
+    }
+
+    /// The options in effect.
+    pub fn config(&self) -> &ServerConfig {
+        &self.inner.config
+    }
+
+    /// Registers (or replaces) the connection handler of the namespace at `path`, creating
+    /// the namespace if needed.
+    ///
+    /// The handler runs to completion before the client receives its CONNECT answer, so the
+    /// event handlers it registers are in place before the client can emit; events sent
+    /// meanwhile are queued, never lost.
+    pub fn ns<F, Fut>(&self, path: &str, handler: F) -> Namespace
+    where
+        F: Fn(Socket) -> Fut + Send + Sync + 'static,
+        Fut: std::future::Future<Output = ()> + Send + 'static,
+    {
+        let ns = self.inner.ns_or_insert(path);
+        *ns.handlers
+            .connect
+            .write()
+            .unwrap_or_else(|e| e.into_inner()) = Some(box_connect(handler));
+        Namespace { inner: ns }
+    }
+
+    /// Serves every namespace whose path `matches` (checked on the first connection to
+    /// each path) with `handler`; children share the returned handle's middlewares.
+    pub fn dynamic_ns<M, F, Fut>(&self, matches: M, handler: F) -> DynamicNamespace
+    where
+        M: Fn(&str) -> bool + Send + Sync + 'static,
+        F: Fn(Socket) -> Fut + Send + Sync + 'static,
+        Fut: std::future::Future<Output = ()> + Send + 'static,
+    {
+        let handlers = Arc::new(NsHandlers::default());
+        *handlers.connect.write().unwrap_or_else(|e| e.into_inner()) = Some(box_connect(handler));
+        self.inner
+            .dynamic
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .push((Arc::new(matches), handlers.clone()));
+        DynamicNamespace { handlers }
+    }
+
+    /// The namespace at `path`, if it exists.
+    pub fn of(&self, path: &str) -> Option<Namespace> {
+        self.inner
+            .namespaces
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(path)
+            .map(|ns| Namespace { inner: ns.clone() })
+    }
+
+    /// Every namespace, dynamic children included.
+    pub fn namespaces(&self) -> Vec<Namespace> {
+        self.inner
+            .namespaces
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .values()
+            .map(|ns| Namespace { inner: ns.clone() })
+            .collect()
+    }
+
+    fn main(&self) -> Namespace {
+        Namespace {
+            inner: self.inner.ns_or_insert("/"),
+        }
+    }
+
+    /// A broadcast to the main namespace.
+    pub fn broadcast(&self) -> BroadcastOperator {
+        self.main().broadcast()
+    }
+
+    /// A broadcast to `room` of the main namespace.
+    pub fn to(&self, room: impl Into<Room>) -> BroadcastOperator {
+        self.main().to(room)
+    }
+
+    /// Same as [`to`](SocketIo::to).
+    pub fn within(&self, room: impl Into<Room>) -> BroadcastOperator {
+        self.to(room)
+    }
+
+    /// A broadcast to the main namespace but `room`.
+    pub fn except(&self, room: impl Into<Room>) -> BroadcastOperator {
+        self.main().except(room)
+    }
+
+    /// A broadcast to this server's sockets only.
+    pub fn local(&self) -> BroadcastOperator {
+        self.broadcast().local()
+    }
+
+    /// Emits to every socket of the main namespace.
+    pub async fn emit<T: Serialize + ?Sized>(
+        &self,
+        event: &str,
+        data: &T,
+    ) -> Result<(), EmitError> {
+        self.broadcast().emit(event, data).await
+    }
+
+    /// Describes every socket of the main namespace, cluster-wide.
+    pub async fn fetch_sockets(&self) -> Result<Vec<SocketInfo>, sio_types::AdapterError> {
+        self.broadcast().fetch_sockets().await
+    }
+
+    /// Emits to the other servers of the cluster (main namespace).
+    pub async fn server_side_emit(&self, args: Vec<Value>) -> Result<(), sio_types::AdapterError> {
+        self.main().server_side_emit(args).await
+    }
+
+    /// Slow-consumer counters.
+    pub fn stats(&self) -> Stats {
+        use std::sync::atomic::Ordering::Relaxed;
+        let c = &self.inner.counters;
+        Stats {
+            volatile_dropped: c.volatile_dropped.load(Relaxed),
+            full_dropped: c.full_dropped.load(Relaxed),
+            slow_disconnected: c.slow_disconnected.load(Relaxed),
+        }
+    }
+
+    /// The tower layer to mount under axum (or any tower stack). Requests under the
+    /// server's path are served by socket.io, the others go to the inner service.
+    ///
+    /// CORS is the stack's business: add `tower_http::cors::CorsLayer` outside this layer
+    /// (it also answers the preflight `OPTIONS` of polling requests). For HTTP compression of
+    /// polling responses, add `tower_http::compression::CompressionLayer` the same way.
+    pub fn layer(&self) -> SocketIoLayer {
+        EngineIoLayer::from_config(Arc::new(self.handler()), self.inner.engine_config.clone())
+    }
+
+    /// A standalone hyper / tower service that answers 404 outside the socket.io path.
+    pub fn service(&self) -> SocketIoService {
+        EngineIoService::with_config(Arc::new(self.handler()), self.inner.engine_config.clone())
+    }
+
+    fn handler(&self) -> EngineHandler {
+        EngineHandler {
+            server: self.inner.clone(),
+        }
+    }
+
+    /// Listens on `addr` with its own hyper server (HTTP/1.1 with upgrades, listen backlog
+    /// 1,024, `TCP_NODELAY`). Fills `handshake.address` from the peer address.
+    pub async fn listen(&self, addr: SocketAddr) -> std::io::Result<crate::listen::ListenHandle> {
+        crate::listen::listen(self.service(), addr).await
+    }
+
+    /// Disconnects every socket (reason `server shutting down`) and closes the adapters.
+    pub async fn close(&self) {
+        for ns in self.namespaces() {
+            for s in ns.sockets() {
+                let conn = s.inner.conn.clone();
+                s.close(DisconnectReason::ServerShuttingDown);
+                conn.data
+                    .set_close_reason(DisconnectReason::ServerShuttingDown);
+                conn.close(EioReason::ClosingServer);
+            }
+            if let Err(e) = ns.inner.adapter.close().await {
+                tracing::warn!(nsp = %ns.path(), error = %e, "adapter close failed");
+            }
+        }
+    }
+}
+
+/// The handle of a dynamic namespace pattern: its middlewares apply to every child.
+#[derive(Clone)]
+pub struct DynamicNamespace {
+    handlers: Arc<NsHandlers>,
+}
+
+impl std::fmt::Debug for DynamicNamespace {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DynamicNamespace").finish_non_exhaustive()
+    }
+}
+
+impl DynamicNamespace {
+    /// Adds a connect-time middleware to every child namespace.
+    pub fn use_middleware<F, Fut>(&self, f: F)
+    where
+        F: Fn(Socket) -> Fut + Send + Sync + 'static,
+        Fut: std::future::Future<Output = Result<(), sio_types::ConnectError>> + Send + 'static,
+    {
+        self.handlers
+            .middlewares
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(crate::handler::box_middleware(f));
+    }
+}

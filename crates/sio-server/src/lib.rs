@@ -1,0 +1,92 @@
+//! A Socket.IO v5 server on [engineioxide], wire-compatible with the official
+//! `socket.io-client` 4.x and with Node servers in a cluster.
+//!
+//! | module | what it holds |
+//! |---|---|
+//! | [`io`] | [`SocketIo`], its builder, the tower layer and `listen(addr)` |
+//! | [`namespace`] | [`Namespace`]: sockets of one path, rooms, middlewares |
+//! | [`socket`] | [`Socket`]: handlers, emits, acks, rooms, disconnect reasons |
+//! | [`handler`] | [`Args`] and handler signatures |
+//! | [`operators`] | [`BroadcastOperator`]: `to`, `except`, `local`, `volatile`, ... |
+//! | [`ack`] | [`AckSender`], acks both ways |
+//! | [`handshake`] | how the handshake is built, [`RemoteAddr`](handshake::RemoteAddr) |
+//! | [`recovery`] | connection state recovery (internal; options in [`config`]) |
+//! | [`config`] | [`ServerConfig`] and its parts |
+//! | [`extensions`] | per-socket typed state |
+//! | [`error`] | [`EmitError`] and re-exported ack/adapter errors |
+//!
+//! ```no_run
+//! use sio_server::SocketIo;
+//!
+//! # async fn run() -> std::io::Result<()> {
+//! let io = SocketIo::builder().build();
+//! io.ns("/", |socket| async move {
+//!     socket.on("message", |socket, args, _ack| async move {
+//!         let _ = socket.emit_args("message-back", args.into_vec());
+//!     });
+//! });
+//! let handle = io.listen("127.0.0.1:3000".parse().unwrap()).await?;
+//! # drop(handle); Ok(()) }
+//! ```
+//!
+//! # Ordering and the connection handler
+//!
+//! A namespace's connection handler runs to completion before the client gets its CONNECT
+//! answer; events the client sends meanwhile are queued and handled afterwards, in order.
+//! Events of one socket are handled one at a time; acks are not queued.
+//!
+//! # Slow consumers
+//!
+//! Each connection queues at most [`ServerConfig::max_buffered_packets`] packets. When a
+//! socket's queue is full, volatile packets are dropped (counted in [`SocketIo::stats`]) and
+//! other packets trigger the [`SlowConsumerPolicy`]: by default the connection is closed
+//! with a logged warning (reason `transport error`). The bound counts packets, not bytes:
+//! engineioxide's text frames cannot carry a buffer whose release we could observe without
+//! `unsafe`.
+//!
+//! # Compression
+//!
+//! engineioxide 0.17 negotiates no WebSocket permessage-deflate, so the `compress` flag
+//! does not change this server's WebSocket frames (it is carried to the cluster, where
+//! Node servers honour it). Polling responses can be compressed by the HTTP stack: mount
+//! [`SocketIo::layer`] under `tower_http::compression::CompressionLayer`.
+//!
+//! # CORS
+//!
+//! Use `tower_http::cors::CorsLayer` around [`SocketIo::layer`]; see
+//! `examples/axum_echo.rs`.
+#![deny(missing_docs)]
+
+pub mod ack;
+pub mod config;
+mod engine;
+pub mod error;
+pub mod extensions;
+pub mod handler;
+pub mod handshake;
+pub mod io;
+mod listen;
+pub mod namespace;
+pub mod operators;
+mod outbox;
+pub mod recovery;
+pub mod socket;
+
+pub use ack::AckSender;
+pub use config::{RecoveryConfig, ServerConfig, SlowConsumerPolicy, Transports};
+pub use engine::{ConnData, EngineHandler};
+pub use error::EmitError;
+pub use extensions::Extensions;
+pub use handler::Args;
+pub use io::{DynamicNamespace, SocketIo, SocketIoBuilder, SocketIoLayer, SocketIoService, Stats};
+pub use listen::ListenHandle;
+pub use namespace::Namespace;
+pub use operators::BroadcastOperator;
+pub use socket::{DisconnectReason, Socket};
+
+pub use engineioxide;
+pub use sio_protocol::socketio::Parser;
+pub use sio_types;
+pub use sio_types::{
+    AckError, AdapterError, BroadcastFlags, ConnectError, Handshake, Room, SocketId, Value,
+};

@@ -1,0 +1,82 @@
+//! The standalone listener: hyper over a tokio socket with a large accept backlog.
+
+use std::net::SocketAddr;
+
+use hyper::body::Incoming;
+use hyper::service::Service as _;
+use hyper_util::rt::TokioIo;
+use tokio::net::TcpSocket;
+use tokio::task::JoinHandle;
+
+use crate::handshake::RemoteAddr;
+use crate::io::SocketIoService;
+
+/// Connection bursts (thousands of clients reconnecting at once) overflow the kernel's
+/// default backlog of 128 and get refused; 1,024 absorbs them.
+const BACKLOG: u32 = 1024;
+
+/// A running listener. Dropping it keeps the server running; call
+/// [`shutdown`](ListenHandle::shutdown) to stop accepting.
+#[derive(Debug)]
+pub struct ListenHandle {
+    local_addr: SocketAddr,
+    task: JoinHandle<()>,
+}
+
+impl ListenHandle {
+    /// The address bound (with the real port when port 0 was asked).
+    pub fn local_addr(&self) -> SocketAddr {
+        self.local_addr
+    }
+
+    /// Stops accepting connections. Open connections are not closed: use
+    /// [`SocketIo::close`](crate::SocketIo::close) for that.
+    pub fn shutdown(&self) {
+        self.task.abort();
+    }
+}
+
+pub(crate) async fn listen(
+    svc: SocketIoService,
+    addr: SocketAddr,
+) -> std::io::Result<ListenHandle> {
+    let socket = if addr.is_ipv4() {
+        TcpSocket::new_v4()?
+    } else {
+        TcpSocket::new_v6()?
+    };
+    socket.set_reuseaddr(true)?;
+    socket.bind(addr)?;
+    let listener = socket.listen(BACKLOG)?;
+    let local_addr = listener.local_addr()?;
+    let task = tokio::spawn(async move {
+        loop {
+            let (stream, peer) = match listener.accept().await {
+                Ok(x) => x,
+                Err(e) => {
+                    // Typically EMFILE: back off a little instead of spinning.
+                    tracing::warn!(error = %e, "accept failed");
+                    tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+                    continue;
+                }
+            };
+            let _ = stream.set_nodelay(true);
+            let svc = svc.clone();
+            tokio::spawn(async move {
+                let conn_svc =
+                    hyper::service::service_fn(move |mut req: http::Request<Incoming>| {
+                        req.extensions_mut().insert(RemoteAddr(peer));
+                        svc.call(req)
+                    });
+                let res = hyper::server::conn::http1::Builder::new()
+                    .serve_connection(TokioIo::new(stream), conn_svc)
+                    .with_upgrades()
+                    .await;
+                if let Err(e) = res {
+                    tracing::debug!(%peer, error = %e, "http connection ended with an error");
+                }
+            });
+        }
+    });
+    Ok(ListenHandle { local_addr, task })
+}

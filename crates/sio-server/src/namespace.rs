@@ -1,0 +1,703 @@
+//! Namespaces: the sockets of one path, their rooms, and the adapter that spreads
+//! operations over the cluster.
+//!
+//! The room index lives here and implements [`LocalNamespace`], the half of the adapter
+//! contract that acts on this process. Every public operation goes through the namespace's
+//! [`Adapter`], so a cluster adapter (Redis) drops in with no change to this module.
+//!
+//! A socket's private room (its id) is not stored in the index: it is answered from the
+//! socket table, which keeps idle sockets small.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, RwLock, Weak};
+use std::time::Duration;
+
+use sio_types::{
+    AckResponse, Adapter, AdapterError, AdapterFactory, BroadcastOptions, ConnectError, LocalAcks,
+    LocalNamespace, Packet, Room, ServerSideReply, SocketId, SocketInfo, Value,
+};
+use tokio::sync::{OnceCell, mpsc};
+use tokio::time::Instant;
+
+use crate::ack::{AckSlot, ack_stream};
+use crate::config::ServerConfig;
+use crate::engine::Conn;
+use crate::handler::{
+    BoxedConnectHandler, BoxedMiddleware, ServerSideHandler, box_middleware, run_guarded,
+};
+use crate::operators::BroadcastOperator;
+use crate::outbox::{Counters, Encoded};
+use crate::recovery::RecoveryStore;
+use crate::socket::{NewSocket, Socket};
+
+/// Handlers of a namespace; dynamic namespaces share their parent's.
+#[derive(Default)]
+pub(crate) struct NsHandlers {
+    pub(crate) connect: RwLock<Option<BoxedConnectHandler>>,
+    pub(crate) middlewares: RwLock<Vec<BoxedMiddleware>>,
+    pub(crate) server_side: RwLock<Option<ServerSideHandler>>,
+}
+
+struct Entry {
+    socket: Socket,
+    rooms: Vec<Room>,
+}
+
+#[derive(Default)]
+struct NsState {
+    sockets: HashMap<SocketId, Entry>,
+    rooms: HashMap<Room, HashSet<SocketId>>,
+}
+
+pub(crate) struct NamespaceInner {
+    pub(crate) path: String,
+    pub(crate) config: Arc<ServerConfig>,
+    pub(crate) counters: Arc<Counters>,
+    pub(crate) adapter: Arc<dyn Adapter>,
+    pub(crate) recovery: Option<RecoveryStore>,
+    pub(crate) handlers: Arc<NsHandlers>,
+    state: RwLock<NsState>,
+    ack_ids: AtomicU64,
+    ready: OnceCell<Result<(), AdapterError>>,
+}
+
+impl NamespaceInner {
+    pub(crate) fn new(
+        path: String,
+        config: Arc<ServerConfig>,
+        counters: Arc<Counters>,
+        factory: &dyn AdapterFactory,
+        handlers: Arc<NsHandlers>,
+    ) -> Arc<NamespaceInner> {
+        Arc::new_cyclic(|weak: &Weak<NamespaceInner>| {
+            let local: Weak<dyn LocalNamespace> = weak.clone();
+            let adapter = factory.create(&path, local);
+            NamespaceInner {
+                recovery: config.recovery.map(RecoveryStore::new),
+                path,
+                config,
+                counters,
+                adapter,
+                handlers,
+                state: RwLock::default(),
+                ack_ids: AtomicU64::new(0),
+                ready: OnceCell::new(),
+            }
+        })
+    }
+
+    pub(crate) fn next_ack_id(&self) -> u64 {
+        self.ack_ids.fetch_add(1, Ordering::Relaxed)
+    }
+
+    /// Awaits the adapter's `init` once.
+    pub(crate) async fn ready(&self) -> Result<(), AdapterError> {
+        self.ready.get_or_init(|| self.adapter.init()).await.clone()
+    }
+
+    fn read(&self) -> std::sync::RwLockReadGuard<'_, NsState> {
+        self.state.read().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn write(&self) -> std::sync::RwLockWriteGuard<'_, NsState> {
+        self.state.write().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Calls `f` for each local socket `opts` selects, under the read lock (callers only
+    /// queue packets, which never blocks).
+    fn for_each_selected(&self, opts: &BroadcastOptions, mut f: impl FnMut(&Socket)) {
+        let st = self.read();
+        let except: HashSet<SocketId> = if opts.except.is_empty() {
+            HashSet::new()
+        } else {
+            let mut set = HashSet::new();
+            for room in &opts.except {
+                members(&st, room, |id| {
+                    set.insert(id);
+                });
+            }
+            set
+        };
+        if opts.rooms.is_empty() {
+            for (id, e) in &st.sockets {
+                if !except.contains(id) {
+                    f(&e.socket);
+                }
+            }
+            return;
+        }
+        let mut seen: HashSet<SocketId> = HashSet::new();
+        let dedupe = opts.rooms.len() > 1;
+        for room in &opts.rooms {
+            members(&st, room, |id| {
+                if except.contains(&id) || (dedupe && !seen.insert(id)) {
+                    return;
+                }
+                if let Some(e) = st.sockets.get(&id) {
+                    f(&e.socket);
+                }
+            });
+        }
+    }
+
+    fn selected(&self, opts: &BroadcastOptions) -> Vec<Socket> {
+        let mut v = Vec::new();
+        self.for_each_selected(opts, |s| v.push(s.clone()));
+        v
+    }
+
+    /// Delivers a packet to the selected local sockets: logged for recovery when enabled,
+    /// encoded once, queued on each socket.
+    pub(crate) fn deliver(&self, packet: &Packet, opts: &BroadcastOptions) {
+        let stamped = self.recovery.as_ref().and_then(|r| r.record(packet, opts));
+        let packet = stamped.as_ref().unwrap_or(packet);
+        let enc = match Encoded::encode(&self.config.parser, packet) {
+            Ok(e) => e,
+            Err(e) => {
+                tracing::warn!(nsp = %self.path, error = %e, "broadcast packet could not be encoded");
+                return;
+            }
+        };
+        let volatile = opts.flags.volatile;
+        self.for_each_selected(opts, |s| {
+            let _ = s.send_encoded(&enc, volatile);
+        });
+    }
+
+    /// Adds a socket to the table; false when it closed meanwhile.
+    pub(crate) fn insert_socket(&self, socket: &Socket, rooms: Vec<Room>) -> bool {
+        let id = socket.id();
+        let created = {
+            let mut st = self.write();
+            if socket.is_closed() {
+                return false;
+            }
+            let mut created = Vec::new();
+            let mut own = Vec::new();
+            for room in rooms {
+                if room.as_ref() == id.as_str() || own.contains(&room) {
+                    continue;
+                }
+                let set = st.rooms.entry(room.clone()).or_default();
+                if set.is_empty() {
+                    created.push(room.clone());
+                }
+                set.insert(id);
+                own.push(room);
+            }
+            st.sockets.insert(
+                id,
+                Entry {
+                    socket: socket.clone(),
+                    rooms: own,
+                },
+            );
+            created
+        };
+        self.adapter
+            .on_room_created(&Room::Owned(id.as_str().to_owned()));
+        for room in &created {
+            self.adapter.on_room_created(room);
+        }
+        true
+    }
+
+    /// Removes a socket; returns the rooms it was in (without its own).
+    pub(crate) fn remove_socket(&self, id: SocketId) -> Option<Vec<Room>> {
+        let (rooms, deleted) = {
+            let mut st = self.write();
+            let entry = st.sockets.remove(&id)?;
+            let mut deleted = Vec::new();
+            for room in &entry.rooms {
+                if let Some(set) = st.rooms.get_mut(room) {
+                    set.remove(&id);
+                    if set.is_empty() {
+                        st.rooms.remove(room);
+                        deleted.push(room.clone());
+                    }
+                }
+            }
+            (entry.rooms, deleted)
+        };
+        for room in &deleted {
+            self.adapter.on_room_deleted(room);
+        }
+        self.adapter
+            .on_room_deleted(&Room::Owned(id.as_str().to_owned()));
+        Some(rooms)
+    }
+
+    pub(crate) fn join(&self, id: SocketId, rooms: &[Room]) {
+        let created = {
+            let mut st = self.write();
+            let st = &mut *st;
+            let Some(entry) = st.sockets.get_mut(&id) else {
+                return;
+            };
+            let mut created = Vec::new();
+            for room in rooms {
+                if room.as_ref() == id.as_str() || entry.rooms.contains(room) {
+                    continue;
+                }
+                entry.rooms.push(room.clone());
+                let set = st.rooms.entry(room.clone()).or_default();
+                if set.is_empty() {
+                    created.push(room.clone());
+                }
+                set.insert(id);
+            }
+            created
+        };
+        for room in &created {
+            self.adapter.on_room_created(room);
+        }
+    }
+
+    pub(crate) fn leave(&self, id: SocketId, rooms: &[Room]) {
+        let deleted = {
+            let mut st = self.write();
+            let st = &mut *st;
+            let Some(entry) = st.sockets.get_mut(&id) else {
+                return;
+            };
+            let mut deleted = Vec::new();
+            for room in rooms {
+                let Some(pos) = entry.rooms.iter().position(|r| r == room) else {
+                    continue;
+                };
+                entry.rooms.swap_remove(pos);
+                if let Some(set) = st.rooms.get_mut(room) {
+                    set.remove(&id);
+                    if set.is_empty() {
+                        st.rooms.remove(room);
+                        deleted.push(room.clone());
+                    }
+                }
+            }
+            deleted
+        };
+        for room in &deleted {
+            self.adapter.on_room_deleted(room);
+        }
+    }
+
+    pub(crate) fn leave_all(&self, id: SocketId) {
+        let rooms = {
+            let st = self.read();
+            match st.sockets.get(&id) {
+                Some(e) => e.rooms.clone(),
+                None => return,
+            }
+        };
+        self.leave(id, &rooms);
+    }
+
+    pub(crate) fn socket_rooms_of(&self, id: SocketId) -> Option<Vec<Room>> {
+        let st = self.read();
+        let e = st.sockets.get(&id)?;
+        let mut v = Vec::with_capacity(e.rooms.len() + 1);
+        v.push(Room::Owned(id.as_str().to_owned()));
+        v.extend(e.rooms.iter().cloned());
+        Some(v)
+    }
+
+    pub(crate) fn get_socket(&self, id: SocketId) -> Option<Socket> {
+        self.read().sockets.get(&id).map(|e| e.socket.clone())
+    }
+
+    pub(crate) fn len(&self) -> usize {
+        self.read().sockets.len()
+    }
+
+    /// Runs the connect flow of a new socket: adapter ready, middlewares, table entry,
+    /// connection handler, then the CONNECT answer, then the events that queued up.
+    pub(crate) async fn run_connect(
+        self: Arc<Self>,
+        socket: Socket,
+        restored_rooms: Option<Vec<Room>>,
+        missed: Vec<Packet>,
+    ) {
+        if let Err(e) = self.ready().await {
+            tracing::error!(nsp = %self.path, error = %e, "adapter failed to initialize");
+            self.refuse(
+                &socket,
+                ConnectError {
+                    message: "Server unavailable".into(),
+                    data: None,
+                },
+            );
+            return;
+        }
+        let skip = socket.recovered()
+            && self
+                .recovery
+                .as_ref()
+                .is_some_and(|r| r.config().skip_middlewares);
+        if !skip {
+            let middlewares = self
+                .handlers
+                .middlewares
+                .read()
+                .unwrap_or_else(|e| e.into_inner())
+                .clone();
+            for mw in middlewares {
+                match run_guarded("middleware", mw(socket.clone())).await {
+                    Some(Ok(())) => {}
+                    Some(Err(err)) => return self.refuse(&socket, err),
+                    None => {
+                        return self.refuse(
+                            &socket,
+                            ConnectError {
+                                message: "middleware error".into(),
+                                data: None,
+                            },
+                        );
+                    }
+                }
+                if socket.is_closed() {
+                    return;
+                }
+            }
+        }
+        if !self.insert_socket(&socket, restored_rooms.unwrap_or_default()) {
+            return;
+        }
+        for p in &missed {
+            let _ = socket.send_packet(p, false);
+        }
+        let handler = self
+            .handlers
+            .connect
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone();
+        if let Some(h) = handler {
+            run_guarded("connection", h(socket.clone())).await;
+        }
+        let mut payload = sio_types::value::Map::new();
+        payload.insert("sid".into(), Value::String(socket.id().as_str().to_owned()));
+        if let Some(pid) = &socket.inner.pid {
+            payload.insert("pid".into(), Value::String(pid.to_string()));
+        }
+        let connect = Packet::connect(self.path.clone(), Some(Value::Object(payload)));
+        if let Err(e) = socket.finish_connect(&connect) {
+            tracing::debug!(sid = %socket.id(), error = %e, "CONNECT answer could not be sent");
+            return;
+        }
+        socket.drain().await;
+    }
+
+    fn refuse(&self, socket: &Socket, err: ConnectError) {
+        tracing::debug!(nsp = %self.path, message = %err.message, "namespace connection refused");
+        let packet = Packet::connect_error(self.path.clone(), err);
+        if let Ok(enc) = Encoded::encode(&self.config.parser, &packet) {
+            let _ = crate::outbox::write(
+                &socket.inner.conn,
+                &enc,
+                false,
+                self.config.slow_consumer,
+                &self.counters,
+            );
+        }
+        socket.discard_queue();
+        socket.inner.conn.data.remove_socket(socket);
+        socket.close(crate::socket::DisconnectReason::ServerNamespaceDisconnect);
+    }
+
+    /// Creates the socket of a CONNECT packet and starts its connect flow.
+    pub(crate) fn accept(self: &Arc<Self>, conn: Arc<Conn>, auth: Value) -> Socket {
+        let mut new = NewSocket {
+            id: SocketId::random(),
+            pid: None,
+            auth,
+            data: Value::Null,
+            recovered: false,
+        };
+        let mut rooms = None;
+        let mut missed = Vec::new();
+        if let Some(rec) = &self.recovery {
+            let pid = new.auth.get("pid").and_then(Value::as_str);
+            let offset = new.auth.get("offset").and_then(Value::as_str);
+            match (pid, offset) {
+                (Some(pid), Some(offset)) => match rec.restore(pid, offset) {
+                    Some(r) => {
+                        new.id = r.session.sid;
+                        new.pid = Some(r.session.pid);
+                        new.data = r.session.data;
+                        new.recovered = true;
+                        rooms = Some(r.session.rooms);
+                        missed = r.missed;
+                    }
+                    None => new.pid = Some(rec.new_pid()),
+                },
+                _ => new.pid = Some(rec.new_pid()),
+            }
+        }
+        let socket = Socket::new(self.clone(), conn, new);
+        socket.inner.conn.data.add_socket(socket.clone());
+        tokio::spawn(self.clone().run_connect(socket.clone(), rooms, missed));
+        socket
+    }
+
+    pub(crate) fn all_sockets(&self) -> Vec<Socket> {
+        self.read()
+            .sockets
+            .values()
+            .map(|e| e.socket.clone())
+            .collect()
+    }
+}
+
+/// Calls `f` with each member of `room`; a socket id names that socket's private room.
+fn members(st: &NsState, room: &Room, mut f: impl FnMut(SocketId)) {
+    if let Some(set) = st.rooms.get(room) {
+        for id in set {
+            f(*id);
+        }
+    } else if let Ok(id) = room.parse::<SocketId>()
+        && st.sockets.contains_key(&id)
+    {
+        f(id);
+    }
+}
+
+impl LocalNamespace for NamespaceInner {
+    fn path(&self) -> &str {
+        &self.path
+    }
+
+    fn broadcast(&self, packet: &Packet, opts: &BroadcastOptions) {
+        self.deliver(packet, opts);
+    }
+
+    fn broadcast_with_ack(
+        &self,
+        packet: Packet,
+        opts: &BroadcastOptions,
+        timeout: Duration,
+    ) -> LocalAcks {
+        let id = self.next_ack_id();
+        let packet = packet.with_ack(id);
+        let (tx, rx) = mpsc::unbounded_channel::<AckResponse>();
+        let enc = match Encoded::encode(&self.config.parser, &packet) {
+            Ok(e) => e,
+            Err(e) => {
+                tracing::warn!(nsp = %self.path, error = %e, "broadcast packet could not be encoded");
+                return LocalAcks {
+                    expected: 0,
+                    stream: ack_stream(rx, 0, timeout),
+                };
+            }
+        };
+        let deadline = Instant::now() + timeout;
+        let mut expected = 0;
+        self.for_each_selected(opts, |s| {
+            s.inner.acks.insert(id, AckSlot::Many(tx.clone()), deadline);
+            if s.send_encoded(&enc, opts.flags.volatile).is_ok() {
+                expected += 1;
+            } else {
+                s.inner.acks.remove(id);
+            }
+        });
+        drop(tx);
+        LocalAcks {
+            expected,
+            stream: ack_stream(rx, expected, timeout),
+        }
+    }
+
+    fn add_sockets(&self, opts: &BroadcastOptions, rooms: &[Room]) {
+        for s in self.selected(opts) {
+            self.join(s.id(), rooms);
+        }
+    }
+
+    fn del_sockets(&self, opts: &BroadcastOptions, rooms: &[Room]) {
+        for s in self.selected(opts) {
+            self.leave(s.id(), rooms);
+        }
+    }
+
+    fn disconnect_sockets(&self, opts: &BroadcastOptions, close: bool) {
+        for s in self.selected(opts) {
+            s.disconnect(close);
+        }
+    }
+
+    fn fetch_sockets(&self, opts: &BroadcastOptions) -> Vec<SocketInfo> {
+        self.selected(opts)
+            .into_iter()
+            .map(|s| SocketInfo {
+                id: s.id(),
+                handshake: s.handshake(),
+                rooms: s.rooms(),
+                data: s.data(),
+            })
+            .collect()
+    }
+
+    fn socket_rooms(&self, id: SocketId) -> Option<Vec<Room>> {
+        self.socket_rooms_of(id)
+    }
+
+    fn rooms(&self) -> Vec<Room> {
+        let st = self.read();
+        st.rooms
+            .keys()
+            .cloned()
+            .chain(
+                st.sockets
+                    .keys()
+                    .map(|id| Room::Owned(id.as_str().to_owned())),
+            )
+            .collect()
+    }
+
+    fn has_room(&self, room: &str) -> bool {
+        let st = self.read();
+        st.rooms.contains_key(room)
+            || room
+                .parse::<SocketId>()
+                .is_ok_and(|id| st.sockets.contains_key(&id))
+    }
+
+    fn server_side_emit(&self, args: Vec<Value>, reply: Option<ServerSideReply>) {
+        let handler = self
+            .handlers
+            .server_side
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone();
+        if let Some(h) = handler {
+            tokio::spawn(async move {
+                run_guarded("server_side", h(args, reply)).await;
+            });
+        }
+    }
+}
+
+/// A namespace handle. Cheap to clone.
+///
+/// ```no_run
+/// # async fn f(io: sio_server::SocketIo) {
+/// let chat = io.ns("/chat", |socket| async move {
+///     let _ = socket.emit("welcome", "hi");
+/// });
+/// chat.use_middleware(|socket| async move {
+///     match socket.auth().get("token") {
+///         Some(_) => Ok(()),
+///         None => Err(sio_types::ConnectError { message: "no token".into(), data: None }),
+///     }
+/// });
+/// chat.to("lobby").emit("news", &"hello").await.ok();
+/// # }
+/// ```
+#[derive(Clone)]
+pub struct Namespace {
+    pub(crate) inner: Arc<NamespaceInner>,
+}
+
+impl std::fmt::Debug for Namespace {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Namespace")
+            .field("path", &self.inner.path)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Namespace {
+    /// The path, e.g. `/chat`.
+    pub fn path(&self) -> &str {
+        &self.inner.path
+    }
+
+    /// The namespace's cluster adapter.
+    pub fn adapter(&self) -> &Arc<dyn Adapter> {
+        &self.inner.adapter
+    }
+
+    /// Waits until the adapter is initialized (done on the first connection otherwise).
+    pub async fn ready(&self) -> Result<(), AdapterError> {
+        self.inner.ready().await
+    }
+
+    /// Adds a connect-time middleware. Middlewares run in order before the connection
+    /// handler; an `Err` refuses the connection with a CONNECT_ERROR the client sees as
+    /// `connect_error` (message and data).
+    pub fn use_middleware<F, Fut>(&self, f: F)
+    where
+        F: Fn(Socket) -> Fut + Send + Sync + 'static,
+        Fut: std::future::Future<Output = Result<(), ConnectError>> + Send + 'static,
+    {
+        self.inner
+            .handlers
+            .middlewares
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(box_middleware(f));
+    }
+
+    /// Handles server-side emits from the other servers of the cluster. `reply` is set when
+    /// the sender waits for an answer.
+    pub fn on_server_side<F, Fut>(&self, f: F)
+    where
+        F: Fn(Vec<Value>, Option<ServerSideReply>) -> Fut + Send + Sync + 'static,
+        Fut: std::future::Future<Output = ()> + Send + 'static,
+    {
+        let h: ServerSideHandler = Arc::new(move |a, r| Box::pin(f(a, r)));
+        *self
+            .inner
+            .handlers
+            .server_side
+            .write()
+            .unwrap_or_else(|e| e.into_inner()) = Some(h);
+    }
+
+    /// Emits to the other servers' [`on_server_side`](Namespace::on_server_side) handlers.
+    pub async fn server_side_emit(&self, args: Vec<Value>) -> Result<(), AdapterError> {
+        self.inner.adapter.server_side_emit(args).await
+    }
+
+    /// Emits to the other servers and collects one answer from each until `timeout`.
+    pub async fn server_side_emit_with_ack(
+        &self,
+        args: Vec<Value>,
+        timeout: Duration,
+    ) -> Result<Vec<Vec<Value>>, AdapterError> {
+        self.inner
+            .adapter
+            .server_side_emit_with_ack(args, timeout)
+            .await
+    }
+
+    /// A broadcast to the whole namespace (add rooms with `to`).
+    pub fn broadcast(&self) -> BroadcastOperator {
+        BroadcastOperator::new(self.inner.clone())
+    }
+
+    /// A broadcast to `room`.
+    pub fn to(&self, room: impl Into<Room>) -> BroadcastOperator {
+        self.broadcast().to(room)
+    }
+
+    /// A broadcast to every socket but those in `room`.
+    pub fn except(&self, room: impl Into<Room>) -> BroadcastOperator {
+        self.broadcast().except(room)
+    }
+
+    /// A local socket by id.
+    pub fn get_socket(&self, id: SocketId) -> Option<Socket> {
+        self.inner.get_socket(id)
+    }
+
+    /// Every local socket.
+    pub fn sockets(&self) -> Vec<Socket> {
+        self.inner.all_sockets()
+    }
+
+    /// How many sockets are connected here (this process).
+    pub fn local_len(&self) -> usize {
+        self.inner.len()
+    }
+}

@@ -1,0 +1,627 @@
+//! Sockets: one client connected to one namespace.
+
+use std::collections::{HashMap, VecDeque};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::Duration;
+
+use serde::Serialize;
+use sio_types::constants::is_reserved_event;
+use sio_types::value::to_value;
+use sio_types::{
+    AckError, AckId, BroadcastFlags, BroadcastOptions, Handshake, Packet, Room, SocketId, Value,
+};
+use tokio::sync::oneshot;
+use tokio::time::Instant;
+
+use crate::ack::{AckSender, AckSlot, PendingAcks, wait_one};
+use crate::engine::Conn;
+use crate::error::EmitError;
+use crate::extensions::Extensions;
+use crate::handler::{Args, BoxedEventHandler, DisconnectFn, box_event, call_guarded, run_guarded};
+use crate::namespace::NamespaceInner;
+use crate::operators::BroadcastOperator;
+use crate::outbox::{self, Encoded};
+
+/// Why a socket left its namespace, with socket.io's reason strings.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum DisconnectReason {
+    /// `server namespace disconnect`: the server called [`Socket::disconnect`].
+    ServerNamespaceDisconnect,
+    /// `client namespace disconnect`: the client left the namespace.
+    ClientNamespaceDisconnect,
+    /// `server shutting down`.
+    ServerShuttingDown,
+    /// `ping timeout`: the client stopped answering heartbeats.
+    PingTimeout,
+    /// `transport close`: the connection was closed (the user left, the network dropped).
+    TransportClose,
+    /// `transport error`: the connection failed, or the socket was a slow consumer.
+    TransportError,
+    /// `parse error`: the client sent a packet that could not be decoded.
+    ParseError,
+    /// `forced close`: the connection was closed by the server.
+    ForcedClose,
+    /// `forced server close`: the server closed the connection of all namespaces.
+    ForcedServerClose,
+}
+
+impl DisconnectReason {
+    /// socket.io's string for this reason.
+    ///
+    /// ```
+    /// use sio_server::DisconnectReason;
+    /// assert_eq!(DisconnectReason::PingTimeout.as_str(), "ping timeout");
+    /// ```
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DisconnectReason::ServerNamespaceDisconnect => "server namespace disconnect",
+            DisconnectReason::ClientNamespaceDisconnect => "client namespace disconnect",
+            DisconnectReason::ServerShuttingDown => "server shutting down",
+            DisconnectReason::PingTimeout => "ping timeout",
+            DisconnectReason::TransportClose => "transport close",
+            DisconnectReason::TransportError => "transport error",
+            DisconnectReason::ParseError => "parse error",
+            DisconnectReason::ForcedClose => "forced close",
+            DisconnectReason::ForcedServerClose => "forced server close",
+        }
+    }
+
+    /// Whether socket.io keeps the session for connection state recovery after this reason.
+    pub fn is_recoverable(self) -> bool {
+        matches!(
+            self,
+            DisconnectReason::TransportError
+                | DisconnectReason::TransportClose
+                | DisconnectReason::ForcedClose
+                | DisconnectReason::PingTimeout
+                | DisconnectReason::ServerShuttingDown
+                | DisconnectReason::ForcedServerClose
+        )
+    }
+}
+
+impl std::fmt::Display for DisconnectReason {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+pub(crate) struct QueuedEvent {
+    pub(crate) event: String,
+    pub(crate) args: Vec<Value>,
+    pub(crate) ack: Option<AckId>,
+}
+
+#[derive(Default)]
+struct Queue {
+    items: VecDeque<QueuedEvent>,
+    running: bool,
+}
+
+pub(crate) struct SocketInner {
+    pub(crate) id: SocketId,
+    pub(crate) pid: Option<Box<str>>,
+    pub(crate) ns: Arc<NamespaceInner>,
+    pub(crate) conn: Arc<Conn>,
+    pub(crate) auth: Value,
+    pub(crate) issued: i64,
+    pub(crate) recovered: bool,
+    handlers: RwLock<HashMap<Box<str>, BoxedEventHandler>>,
+    disconnecting: Mutex<Vec<DisconnectFn>>,
+    disconnect: Mutex<Vec<DisconnectFn>>,
+    pub(crate) acks: PendingAcks,
+    queue: Mutex<Queue>,
+    /// Set once the CONNECT answer went out; until then emits are held in `pre_connect`.
+    connected: AtomicBool,
+    closed: AtomicBool,
+    pre_connect: Mutex<Option<Vec<(Encoded, bool)>>>,
+    extensions: Extensions,
+    data: Mutex<Value>,
+}
+
+/// One client connected to one namespace. Cheap to clone (a reference).
+///
+/// Register event handlers with [`on`](Socket::on), answer with [`emit`](Socket::emit),
+/// group sockets with [`join`](Socket::join), broadcast with [`to`](Socket::to).
+#[derive(Clone)]
+pub struct Socket {
+    pub(crate) inner: Arc<SocketInner>,
+}
+
+impl std::fmt::Debug for Socket {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Socket")
+            .field("id", &self.inner.id)
+            .field("nsp", &self.inner.ns.path)
+            .finish_non_exhaustive()
+    }
+}
+
+impl PartialEq for Socket {
+    fn eq(&self, other: &Self) -> bool {
+        Arc::ptr_eq(&self.inner, &other.inner)
+    }
+}
+
+pub(crate) struct NewSocket {
+    pub(crate) id: SocketId,
+    pub(crate) pid: Option<Box<str>>,
+    pub(crate) auth: Value,
+    pub(crate) data: Value,
+    pub(crate) recovered: bool,
+}
+
+impl Socket {
+    pub(crate) fn new(ns: Arc<NamespaceInner>, conn: Arc<Conn>, new: NewSocket) -> Socket {
+        Socket {
+            inner: Arc::new(SocketInner {
+                id: new.id,
+                pid: new.pid,
+                ns,
+                conn,
+                auth: new.auth,
+                issued: crate::handshake::now_ms(),
+                recovered: new.recovered,
+                handlers: RwLock::default(),
+                disconnecting: Mutex::default(),
+                disconnect: Mutex::default(),
+                acks: PendingAcks::default(),
+                // The connect flow owns the queue until the socket is connected: events that
+                // arrive meanwhile wait in it, so none is lost nor handled before the
+                // connection handler registered its handlers.
+                queue: Mutex::new(Queue {
+                    items: VecDeque::new(),
+                    running: true,
+                }),
+                connected: AtomicBool::new(false),
+                closed: AtomicBool::new(false),
+                pre_connect: Mutex::new(Some(Vec::new())),
+                extensions: Extensions::default(),
+                data: Mutex::new(new.data),
+            }),
+        }
+    }
+
+    /// The socket id (also the name of its private room).
+    pub fn id(&self) -> SocketId {
+        self.inner.id
+    }
+
+    /// The namespace path, e.g. `/`.
+    pub fn ns(&self) -> &str {
+        &self.inner.ns.path
+    }
+
+    pub(crate) fn ns_path(&self) -> String {
+        self.inner.ns.path.clone()
+    }
+
+    /// The handshake: headers, query, address, time and the auth payload of the CONNECT
+    /// packet. Built on each call from the request kept by the connection, so sockets do
+    /// not hold a second copy of the headers.
+    pub fn handshake(&self) -> Handshake {
+        crate::handshake::build(
+            &self.inner.conn.req_parts,
+            self.inner.issued,
+            self.inner.auth.clone(),
+        )
+    }
+
+    /// The auth payload the client sent with its CONNECT packet.
+    pub fn auth(&self) -> &Value {
+        &self.inner.auth
+    }
+
+    /// Whether this socket was restored by connection state recovery (socket.io's
+    /// `socket.recovered`).
+    pub fn recovered(&self) -> bool {
+        self.inner.recovered
+    }
+
+    /// Whether the socket is connected (CONNECT answered, not yet disconnected).
+    pub fn connected(&self) -> bool {
+        self.inner.connected.load(Ordering::Acquire) && !self.inner.closed.load(Ordering::Acquire)
+    }
+
+    /// The engine.io transport in use: `"polling"` or `"websocket"`.
+    pub fn transport(&self) -> &'static str {
+        match self.inner.conn.transport_type() {
+            engineioxide::TransportType::Polling => "polling",
+            engineioxide::TransportType::Websocket => "websocket",
+        }
+    }
+
+    /// Per-socket typed state.
+    pub fn extensions(&self) -> &Extensions {
+        &self.inner.extensions
+    }
+
+    /// The application data of the socket (socket.io's `socket.data`), returned by
+    /// `fetch_sockets` and kept by connection state recovery.
+    pub fn data(&self) -> Value {
+        self.inner
+            .data
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
+    /// Replaces [`data`](Socket::data).
+    pub fn set_data(&self, data: Value) {
+        *self.inner.data.lock().unwrap_or_else(|e| e.into_inner()) = data;
+    }
+
+    /// Registers the handler of `event`, replacing any previous one.
+    ///
+    /// Events of one socket are handled one after the other, in arrival order: the next
+    /// event waits until this handler's future completes. Acks the client sends are not
+    /// queued, so a handler may await `emit_with_ack` on its own socket.
+    ///
+    /// ```no_run
+    /// # fn f(socket: sio_server::Socket) {
+    /// socket.on("message", |socket, args, ack| async move {
+    ///     let _ = socket.emit_args("message-back", args.0.clone());
+    ///     if let Some(ack) = ack {
+    ///         let _ = ack.send_args(args.0);
+    ///     }
+    /// });
+    /// # }
+    /// ```
+    pub fn on<F, Fut>(&self, event: impl Into<String>, handler: F)
+    where
+        F: Fn(Socket, Args, Option<AckSender>) -> Fut + Send + Sync + 'static,
+        Fut: std::future::Future<Output = ()> + Send + 'static,
+    {
+        let mut map = self
+            .inner
+            .handlers
+            .write()
+            .unwrap_or_else(|e| e.into_inner());
+        map.insert(event.into().into_boxed_str(), box_event(handler));
+    }
+
+    /// Removes the handler of `event`.
+    pub fn off(&self, event: &str) {
+        let mut map = self
+            .inner
+            .handlers
+            .write()
+            .unwrap_or_else(|e| e.into_inner());
+        map.remove(event);
+    }
+
+    /// Called once when the socket starts to disconnect, while it is still in its rooms.
+    pub fn on_disconnecting(&self, f: impl FnOnce(Socket, DisconnectReason) + Send + 'static) {
+        self.inner
+            .disconnecting
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(Box::new(f));
+    }
+
+    /// Called once when the socket has disconnected (rooms left, pending acks failed).
+    pub fn on_disconnect(&self, f: impl FnOnce(Socket, DisconnectReason) + Send + 'static) {
+        let mut v = self
+            .inner
+            .disconnect
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        // Registered after the socket closed: nothing would ever call it.
+        if !self.inner.closed.load(Ordering::Acquire) {
+            v.push(Box::new(f));
+        }
+    }
+
+    /// Emits `event` with one argument.
+    pub fn emit<T: Serialize + ?Sized>(&self, event: &str, data: &T) -> Result<(), EmitError> {
+        let v = to_value(data)?;
+        self.emit_args(event, vec![v])
+    }
+
+    /// Emits `event` with these arguments.
+    pub fn emit_args(&self, event: &str, args: Vec<Value>) -> Result<(), EmitError> {
+        self.emit_with_flags(event, args, BroadcastFlags::default())
+    }
+
+    /// Emits `event` with these arguments and flags (`volatile`, `compress`).
+    pub fn emit_with_flags(
+        &self,
+        event: &str,
+        args: Vec<Value>,
+        flags: BroadcastFlags,
+    ) -> Result<(), EmitError> {
+        if is_reserved_event(event) {
+            return Err(EmitError::Reserved(event.to_owned()));
+        }
+        let packet = Packet::event(self.ns_path(), event, args);
+        if self.inner.ns.recovery.is_some() && !flags.volatile {
+            // Through the namespace so the packet gets its offset and is kept for recovery.
+            let mut opts = BroadcastOptions::socket(self.inner.id);
+            opts.flags = flags;
+            self.inner.ns.deliver(&packet, &opts);
+            return Ok(());
+        }
+        self.send_packet(&packet, flags.volatile)
+    }
+
+    /// Emits `event` with one argument and waits for the client's ack (the server's
+    /// `ack_timeout`). Fails on timeout or when the socket disconnects first.
+    pub async fn emit_with_ack<T: Serialize + ?Sized>(
+        &self,
+        event: &str,
+        data: &T,
+    ) -> Result<Args, AckError> {
+        let v = to_value(data)?;
+        self.emit_args_with_ack(event, vec![v], None).await
+    }
+
+    /// Emits `event` with these arguments and waits for the ack, at most `timeout` (the
+    /// server's `ack_timeout` when `None`).
+    pub async fn emit_args_with_ack(
+        &self,
+        event: &str,
+        args: Vec<Value>,
+        timeout: Option<Duration>,
+    ) -> Result<Args, AckError> {
+        if is_reserved_event(event) {
+            return Err(EmitError::Reserved(event.to_owned()).into());
+        }
+        if self.inner.closed.load(Ordering::Acquire) {
+            return Err(AckError::Disconnected);
+        }
+        let timeout = timeout.unwrap_or(self.inner.ns.config.ack_timeout);
+        let id = self.inner.ns.next_ack_id();
+        let (tx, rx) = oneshot::channel();
+        self.inner
+            .acks
+            .insert(id, AckSlot::One(tx), Instant::now() + timeout);
+        let packet = Packet::event(self.ns_path(), event, args).with_ack(id);
+        if let Err(e) = self.send_packet(&packet, false) {
+            self.inner.acks.remove(id);
+            return Err(e.into());
+        }
+        wait_one(self, id, rx, timeout).await.map(Args)
+    }
+
+    /// Joins `room` (adding it to the cluster through the adapter's room hooks).
+    pub fn join(&self, room: impl Into<Room>) {
+        self.inner
+            .ns
+            .join(self.inner.id, std::slice::from_ref(&room.into()));
+    }
+
+    /// Joins several rooms.
+    pub fn join_many(&self, rooms: impl IntoIterator<Item = impl Into<Room>>) {
+        let rooms: Vec<Room> = rooms.into_iter().map(Into::into).collect();
+        self.inner.ns.join(self.inner.id, &rooms);
+    }
+
+    /// Leaves `room`.
+    pub fn leave(&self, room: impl Into<Room>) {
+        self.inner
+            .ns
+            .leave(self.inner.id, std::slice::from_ref(&room.into()));
+    }
+
+    /// Leaves every room but its own.
+    pub fn leave_all(&self) {
+        self.inner.ns.leave_all(self.inner.id);
+    }
+
+    /// The rooms of this socket, its own id first.
+    pub fn rooms(&self) -> Vec<Room> {
+        self.inner
+            .ns
+            .socket_rooms_of(self.inner.id)
+            .unwrap_or_default()
+    }
+
+    /// A broadcast to `room`, leaving this socket out (socket.io's `socket.to(room)`).
+    pub fn to(&self, room: impl Into<Room>) -> BroadcastOperator {
+        self.broadcast().to(room)
+    }
+
+    /// Same as [`to`](Socket::to).
+    pub fn within(&self, room: impl Into<Room>) -> BroadcastOperator {
+        self.to(room)
+    }
+
+    /// A broadcast to every socket but those of `room` and this one.
+    pub fn except(&self, room: impl Into<Room>) -> BroadcastOperator {
+        self.broadcast().except(room)
+    }
+
+    /// A broadcast to the whole namespace but this socket (socket.io's `socket.broadcast`).
+    pub fn broadcast(&self) -> BroadcastOperator {
+        BroadcastOperator::new(self.inner.ns.clone()).except(self.inner.id.as_str().to_owned())
+    }
+
+    /// Leaves the namespace: sends DISCONNECT to the client (reason `server namespace
+    /// disconnect`). With `close`, the whole connection closes too (every namespace).
+    pub fn disconnect(&self, close: bool) {
+        if self.inner.closed.load(Ordering::Acquire) {
+            return;
+        }
+        let packet = Packet::disconnect(self.ns_path());
+        let _ = self.send_packet(&packet, false);
+        self.close(DisconnectReason::ServerNamespaceDisconnect);
+        if close {
+            for s in self.inner.conn.data.sockets() {
+                let _ = s.send_packet(&Packet::disconnect(s.ns_path()), false);
+                s.close(DisconnectReason::ServerNamespaceDisconnect);
+            }
+            self.inner
+                .conn
+                .data
+                .set_close_reason(DisconnectReason::ForcedServerClose);
+            self.inner
+                .conn
+                .close(engineioxide::DisconnectReason::TransportClose);
+        }
+    }
+
+    /// Encodes and queues one packet for this socket.
+    pub(crate) fn send_packet(&self, packet: &Packet, volatile: bool) -> Result<(), EmitError> {
+        let enc = Encoded::encode(&self.inner.ns.config.parser, packet)?;
+        self.send_encoded(&enc, volatile)
+    }
+
+    /// Queues an encoded packet: held until the CONNECT answer went out, then written to
+    /// the connection.
+    pub(crate) fn send_encoded(&self, enc: &Encoded, volatile: bool) -> Result<(), EmitError> {
+        if !self.inner.connected.load(Ordering::Acquire) {
+            let mut pre = self
+                .inner
+                .pre_connect
+                .lock()
+                .unwrap_or_else(|e| e.into_inner());
+            if let Some(buf) = pre.as_mut() {
+                buf.push((enc.clone(), volatile));
+                return Ok(());
+            }
+        }
+        if self.inner.closed.load(Ordering::Acquire) {
+            return Err(EmitError::Closed);
+        }
+        self.write(enc, volatile)
+    }
+
+    fn write(&self, enc: &Encoded, volatile: bool) -> Result<(), EmitError> {
+        let cfg = &self.inner.ns.config;
+        outbox::write(
+            &self.inner.conn,
+            enc,
+            volatile,
+            cfg.slow_consumer,
+            &self.inner.ns.counters,
+        )
+    }
+
+    /// Sends the CONNECT answer, then what was emitted meanwhile.
+    pub(crate) fn finish_connect(&self, connect: &Packet) -> Result<(), EmitError> {
+        let mut pre = self
+            .inner
+            .pre_connect
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        let enc = Encoded::encode(&self.inner.ns.config.parser, connect)?;
+        self.write(&enc, false)?;
+        for (enc, volatile) in pre.take().unwrap_or_default() {
+            self.write(&enc, volatile)?;
+        }
+        self.inner.connected.store(true, Ordering::Release);
+        drop(pre);
+        Ok(())
+    }
+
+    /// Queues an event for its handler, in order.
+    pub(crate) fn enqueue(&self, ev: QueuedEvent) {
+        if self.inner.closed.load(Ordering::Acquire) {
+            return;
+        }
+        let start = {
+            let mut q = self.inner.queue.lock().unwrap_or_else(|e| e.into_inner());
+            q.items.push_back(ev);
+            !std::mem::replace(&mut q.running, true)
+        };
+        if start {
+            let s = self.clone();
+            tokio::spawn(async move { s.drain().await });
+        }
+    }
+
+    /// Handles queued events until the queue is empty.
+    pub(crate) async fn drain(&self) {
+        loop {
+            let next = {
+                let mut q = self.inner.queue.lock().unwrap_or_else(|e| e.into_inner());
+                match q.items.pop_front() {
+                    Some(ev) if !self.inner.closed.load(Ordering::Acquire) => ev,
+                    _ => {
+                        q.items = VecDeque::new();
+                        q.running = false;
+                        return;
+                    }
+                }
+            };
+            self.dispatch(next).await;
+        }
+    }
+
+    async fn dispatch(&self, ev: QueuedEvent) {
+        let handler = {
+            let map = self
+                .inner
+                .handlers
+                .read()
+                .unwrap_or_else(|e| e.into_inner());
+            map.get(ev.event.as_str()).cloned()
+        };
+        let Some(handler) = handler else {
+            tracing::trace!(sid = %self.inner.id, event = %ev.event, "no handler for event");
+            return;
+        };
+        let ack = ev.ack.map(|id| AckSender::new(self.clone(), id));
+        let fut = handler(self.clone(), Args(ev.args), ack);
+        run_guarded(&ev.event, fut).await;
+    }
+
+    /// Drops queued events (the connection was refused).
+    pub(crate) fn discard_queue(&self) {
+        let mut q = self.inner.queue.lock().unwrap_or_else(|e| e.into_inner());
+        q.items = VecDeque::new();
+        q.running = false;
+    }
+
+    pub(crate) fn is_closed(&self) -> bool {
+        self.inner.closed.load(Ordering::Acquire)
+    }
+
+    /// Leaves the namespace for `reason`: callbacks, rooms, pending acks, recovery.
+    /// Runs once; later calls do nothing.
+    pub(crate) fn close(&self, reason: DisconnectReason) {
+        if self.inner.closed.swap(true, Ordering::AcqRel) {
+            return;
+        }
+        let was_connected = self.inner.connected.swap(false, Ordering::AcqRel);
+        tracing::debug!(sid = %self.inner.id, nsp = %self.inner.ns.path, %reason, "socket disconnected");
+        let disconnecting = std::mem::take(
+            &mut *self
+                .inner
+                .disconnecting
+                .lock()
+                .unwrap_or_else(|e| e.into_inner()),
+        );
+        for f in disconnecting {
+            call_guarded("disconnecting", || f(self.clone(), reason));
+        }
+        let rooms = self.inner.ns.remove_socket(self.inner.id);
+        self.inner.conn.data.remove_socket(self);
+        self.inner.acks.fail_all();
+        self.discard_queue();
+        if was_connected
+            && reason.is_recoverable()
+            && let (Some(rec), Some(pid)) = (&self.inner.ns.recovery, &self.inner.pid)
+        {
+            rec.persist(crate::recovery::Session {
+                sid: self.inner.id,
+                pid: pid.clone(),
+                rooms: rooms.unwrap_or_default(),
+                data: self.data(),
+            });
+        }
+        let disconnect = std::mem::take(
+            &mut *self
+                .inner
+                .disconnect
+                .lock()
+                .unwrap_or_else(|e| e.into_inner()),
+        );
+        if was_connected {
+            for f in disconnect {
+                call_guarded("disconnect", || f(self.clone(), reason));
+            }
+        }
+    }
+}
