@@ -2,6 +2,8 @@
 //! Redis, in both directions, classic and sharded. Needs Redis on 127.0.0.1:6379 and the
 //! npm packages in tests/interop/node_modules.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests may unwrap
+
 mod common;
 
 use std::collections::HashSet;
@@ -82,7 +84,7 @@ async fn suite(mode: Mode) {
             event_of(c).is_some_and(|(p, _)| is_event(p, "ev-private"))
         })
         .await;
-    assert_eq!(event_of(&c).unwrap().1.rooms, [r1.clone()]);
+    assert_eq!(event_of(&c).unwrap().1.rooms, [r1.as_str()]);
 
     // Node -> Rust: everyone, with flags.
     node.cmd(json!({"op": "broadcast", "event": "ev-all", "args": []}))
