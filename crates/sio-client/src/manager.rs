@@ -419,7 +419,7 @@ impl Task {
         let mut decoder: Decoder = self.config.parser.decoder(self.config.limits);
         tracing::debug!(sid = %engine.open.sid, "session open, connecting namespaces");
         for s in self.active() {
-            self.write(&engine, s.connect_packet());
+            self.send_connect(&engine, &s);
         }
         loop {
             tokio::select! {
@@ -443,7 +443,13 @@ impl Task {
                         }
                     };
                     match decoded {
-                        Ok(Some(packet)) => self.dispatch(&engine, packet),
+                        Ok(Some(packet)) => {
+                            // A refused or server-closed namespace may leave nothing to serve.
+                            if self.dispatch(&engine, packet) && self.active().is_empty() {
+                                Self::close_engine(engine).await;
+                                return SessionEnd::Idle;
+                            }
+                        }
                         Ok(None) => {}
                         Err(e) => {
                             let err = Error::Protocol(format!("socket.io packet: {e}"));
@@ -467,9 +473,7 @@ impl Task {
                     Some(Cmd::Connect(s)) => {
                         self.register(s.clone());
                         let s = self.get(&s.nsp).unwrap_or(s);
-                        if !lock(&s.state).connected {
-                            self.write(&engine, s.connect_packet());
-                        }
+                        self.send_connect(&engine, &s);
                     }
                     Some(Cmd::Send(p)) => {
                         let connected = self.get(&p.nsp).is_some_and(|s| lock(&s.state).connected);
@@ -496,23 +500,39 @@ impl Task {
         }
     }
 
-    fn dispatch(&self, engine: &Engine, packet: Packet) {
+    /// Sends the CONNECT of `s` unless it is connected or waiting for an answer already.
+    fn send_connect(&self, engine: &Engine, s: &SocketInner) {
+        {
+            let mut st = lock(&s.state);
+            if st.connected || st.connecting {
+                return;
+            }
+            st.connecting = true;
+        }
+        self.write(engine, s.connect_packet());
+    }
+
+    /// Routes a packet to its socket. Returns whether a socket left (then the connection
+    /// may have nothing left to serve).
+    fn dispatch(&self, engine: &Engine, packet: Packet) -> bool {
         let Some(s) = self.get(&packet.nsp) else {
             tracing::debug!(nsp = %packet.nsp, "packet for a namespace without socket ignored");
-            return;
+            return false;
         };
         match packet.data {
             PacketData::Connect(payload) => {
                 if !lock(&s.state).active {
                     // Disconnected meanwhile: leave again.
+                    lock(&s.state).connecting = false;
                     self.write(engine, Packet::disconnect(s.nsp.clone()));
-                    return;
+                    return true;
                 }
                 let buffered = s.on_connected(payload.as_ref());
                 for p in buffered {
                     self.write(engine, p);
                 }
                 s.emit_connect();
+                false
             }
             PacketData::ConnectError(err) => {
                 s.set_disconnected(true);
@@ -520,11 +540,13 @@ impl Task {
                     nsp: s.nsp.clone(),
                     message: err.message,
                 });
+                true
             }
             PacketData::Disconnect => {
                 if s.set_disconnected(true) {
                     s.emit_disconnect(&DisconnectReason::IoServerDisconnect);
                 }
+                true
             }
             PacketData::Event { event, args, ack } => {
                 if lock(&s.state).connected {
@@ -532,8 +554,12 @@ impl Task {
                 } else {
                     tracing::debug!(nsp = %s.nsp, event = %event, "event before CONNECT ignored");
                 }
+                false
             }
-            PacketData::Ack { id, args } => s.answer_ack(id, args),
+            PacketData::Ack { id, args } => {
+                s.answer_ack(id, args);
+                false
+            }
         }
     }
 }

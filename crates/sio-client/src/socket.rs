@@ -3,7 +3,7 @@
 use std::collections::{HashMap, VecDeque};
 use std::fmt;
 use std::panic::{AssertUnwindSafe, catch_unwind};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, Weak};
 use std::time::Duration;
 
@@ -143,6 +143,8 @@ pub(crate) struct SockState {
     /// The application wants this socket connected (reconnect it after a loss).
     pub(crate) active: bool,
     pub(crate) connected: bool,
+    /// A CONNECT was sent and not answered yet.
+    pub(crate) connecting: bool,
     pub(crate) id: Option<String>,
     pub(crate) pid: Option<String>,
     pub(crate) last_offset: Option<String>,
@@ -167,6 +169,8 @@ pub(crate) struct SocketInner {
     next_ack: AtomicU64,
     next_handler: AtomicU64,
     retry_tx: Mutex<Option<mpsc::UnboundedSender<Queued>>>,
+    /// Emits in the retry queue, bounded like the send buffer.
+    queued: AtomicUsize,
 }
 
 /// Locks a mutex, recovering it when a panicking handler poisoned it: the data under these
@@ -199,6 +203,7 @@ impl SocketInner {
             next_ack: AtomicU64::new(0),
             next_handler: AtomicU64::new(0),
             retry_tx: Mutex::new(None),
+            queued: AtomicUsize::new(0),
         });
         if inner.config.retries > 0 {
             let (tx, rx) = mpsc::unbounded_channel();
@@ -206,6 +211,23 @@ impl SocketInner {
             tokio::spawn(retry_loop(Arc::downgrade(&inner), rx));
         }
         inner
+    }
+
+    fn enqueue(&self, item: Queued) -> Result<(), Error> {
+        let n = self.queued.fetch_add(1, Ordering::SeqCst);
+        if n >= self.config.max_buffered {
+            self.queued.fetch_sub(1, Ordering::SeqCst);
+            return Err(Error::BufferFull(n));
+        }
+        let sent = lock(&self.retry_tx)
+            .as_ref()
+            .map(|tx| tx.send(item).is_ok())
+            .unwrap_or(false);
+        if !sent {
+            self.queued.fetch_sub(1, Ordering::SeqCst);
+            return Err(Error::Closed);
+        }
+        Ok(())
     }
 
     /// The CONNECT payload: the auth, plus `pid` and `offset` to ask for recovery.
@@ -236,6 +258,7 @@ impl SocketInner {
         st.pid = pid.map(str::to_owned);
         st.id = sid.map(str::to_owned);
         st.connected = true;
+        st.connecting = false;
         st.buffer.drain(..).collect()
     }
 
@@ -264,6 +287,7 @@ impl SocketInner {
         let mut st = lock(&self.state);
         let was = st.connected;
         st.connected = false;
+        st.connecting = false;
         st.id = None;
         if deactivate {
             st.active = false;
@@ -424,6 +448,7 @@ async fn retry_loop(socket: Weak<SocketInner>, mut rx: mpsc::UnboundedReceiver<Q
                 }
             }
         };
+        inner.queued.fetch_sub(1, Ordering::SeqCst);
         match item.reply {
             Some(tx) => {
                 let _ = tx.send(result);
@@ -533,14 +558,12 @@ impl Socket {
         if sio_types::constants::is_reserved_event(event) {
             return Err(Error::ReservedEvent(event.to_owned()));
         }
-        if let Some(tx) = lock(&self.inner.retry_tx).as_ref() {
-            return tx
-                .send(Queued {
-                    event: event.to_owned(),
-                    args,
-                    reply: None,
-                })
-                .map_err(|_| Error::Closed);
+        if self.inner.config.retries > 0 {
+            return self.inner.enqueue(Queued {
+                event: event.to_owned(),
+                args,
+                reply: None,
+            });
         }
         self.inner
             .send_or_buffer(Packet::event(self.inner.nsp.clone(), event, args))
@@ -557,30 +580,18 @@ impl Socket {
         if sio_types::constants::is_reserved_event(event) {
             return Err(Error::ReservedEvent(event.to_owned()));
         }
-        let rx = {
-            let guard = lock(&self.inner.retry_tx);
-            match guard.as_ref() {
-                Some(tx) => {
-                    let (reply, rx) = oneshot::channel();
-                    tx.send(Queued {
-                        event: event.to_owned(),
-                        args: args.clone(),
-                        reply: Some(reply),
-                    })
-                    .map_err(|_| Error::Closed)?;
-                    Some(rx)
-                }
-                None => None,
-            }
-        };
-        match rx {
-            Some(rx) => rx.await.map_err(|_| Error::Closed)?,
-            None => {
-                self.inner
-                    .emit_with_ack_once(event, args, self.inner.config.ack_timeout)
-                    .await
-            }
+        if self.inner.config.retries > 0 {
+            let (reply, rx) = oneshot::channel();
+            self.inner.enqueue(Queued {
+                event: event.to_owned(),
+                args,
+                reply: Some(reply),
+            })?;
+            return rx.await.map_err(|_| Error::Closed)?;
         }
+        self.inner
+            .emit_with_ack_once(event, args, self.inner.config.ack_timeout)
+            .await
     }
 
     /// Emits `event` and waits at most `timeout` for the ack (no retries).

@@ -27,6 +27,15 @@ async fn transport_of(socket: &sio_client::Socket) -> String {
     r[0].as_str().unwrap().to_owned()
 }
 
+/// The query parameter and the extra header reach the server on every transport.
+async fn check_handshake(socket: &sio_client::Socket) {
+    let r = socket.emit_with_ack("handshake", vec![]).await.unwrap();
+    assert_eq!(
+        r[0],
+        obj(&[("q", Value::from("a b&c")), ("header", Value::from("yes"))])
+    );
+}
+
 async fn json_round_trip(socket: &sio_client::Socket) {
     let payload = vec![
         Value::from("text é ✓"),
@@ -443,4 +452,34 @@ async fn dead_server_is_detected_by_ping_timeout() {
         .status()
         .unwrap();
     assert_eq!(reason.unwrap().unwrap(), DisconnectReason::PingTimeout);
+}
+
+#[tokio::test]
+async fn reconnection_gives_up_after_the_configured_attempts() {
+    // A port nothing listens on.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let manager = Manager::new(
+        ClientConfig::new(format!("http://127.0.0.1:{port}"))
+            .reconnection_attempts(2)
+            .reconnection_delay(Duration::from_millis(20))
+            .reconnection_delay_max(Duration::from_millis(40)),
+    )
+    .unwrap();
+    let socket = manager.socket("/");
+    let errors = Arc::new(Mutex::new(Vec::new()));
+    let e = errors.clone();
+    socket.on_error(move |err| e.lock().unwrap().push(err.to_string()));
+    socket.connect();
+    wait_until("gave up", 10, || !socket.active()).await;
+    let errors = errors.lock().unwrap().clone();
+    // The first try, two reconnection attempts, then the final error.
+    assert_eq!(errors.len(), 4, "{errors:#?}");
+    assert!(
+        errors[3].contains("reconnection failed after 2 attempts"),
+        "{errors:#?}"
+    );
 }

@@ -23,6 +23,9 @@ function common(socket) {
   });
   socket.on('transport', (cb) => cb(socket.conn.transport.name));
   socket.on('auth', (cb) => cb(socket.handshake.auth));
+  socket.on('handshake', (cb) =>
+    cb({ q: socket.handshake.query.q || null, header: socket.handshake.headers['x-sio-test'] || null }),
+  );
   socket.on('is-buffer', (data, cb) => cb(Buffer.isBuffer(data), Buffer.isBuffer(data) ? data.length : -1));
   socket.on('send-binary', (n, cb) => {
     socket.emit('binary', Buffer.from([...Array(n).keys()].map((i) => i % 256)), { nested: Buffer.from('hi') });

@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use sio_protocol::Limits;
-use sio_protocol::engineio::{OpenPacket, Packet};
+use sio_protocol::engineio::{self, OpenPacket, Packet};
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 use tokio::time::{Instant, sleep_until};
@@ -140,6 +140,8 @@ struct Session {
     /// How long the server may stay silent: pingInterval + pingTimeout.
     silence: Duration,
     deadline: Instant,
+    /// The largest polling body the server accepts.
+    max_payload: usize,
     events: mpsc::UnboundedSender<EngineEvent>,
 }
 
@@ -150,6 +152,7 @@ impl Session {
             limits,
             silence,
             deadline: Instant::now() + silence,
+            max_payload: usize::try_from(open.max_payload).unwrap_or(usize::MAX),
             events,
         }
     }
@@ -278,7 +281,7 @@ impl Session {
             }
             if post.is_none() && !buffer.is_empty() && upgraded.is_none() {
                 let (p, u) = (polling.clone(), url.clone());
-                let batch = std::mem::take(&mut buffer);
+                let batch = take_batch(&mut buffer, self.max_payload);
                 post = Some(Box::pin(async move { p.post(&u, &batch).await }));
             }
             if closing && post.is_none() {
@@ -291,6 +294,7 @@ impl Session {
                         break Some(e);
                     }
                     tracing::debug!("engine.io upgraded to websocket");
+                    drop(polling);
                     return self.run_ws(ws, buffer, out).await;
                 }
             }
@@ -337,6 +341,23 @@ impl Session {
     }
 }
 
+/// Takes the packets of the next POST: as many as fit in `max_payload` (at least one, so an
+/// oversized packet still goes out and the server decides), as engine.io-client does.
+fn take_batch(buffer: &mut Vec<Packet>, max_payload: usize) -> Vec<Packet> {
+    let mut size = 0usize;
+    let mut n = 0;
+    for p in buffer.iter() {
+        // One record separator per packet after the first.
+        let len = engineio::encode_payload(std::slice::from_ref(p)).len() + usize::from(n > 0);
+        if n > 0 && size + len > max_payload {
+            break;
+        }
+        size += len;
+        n += 1;
+    }
+    buffer.drain(..n).collect()
+}
+
 /// Awaits the future if there is one; never resolves otherwise.
 async fn maybe<T>(f: &mut Option<BoxFut<T>>) -> T {
     match f {
@@ -358,5 +379,27 @@ async fn probe_ws(
         other => Err(Error::Protocol(format!(
             "unexpected answer to the upgrade probe: {other:?}"
         ))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn batches_respect_max_payload() {
+        let mut buf: Vec<Packet> = (0..5)
+            .map(|i| Packet::Message(format!("{i}{}", "x".repeat(8))))
+            .collect();
+        // Each packet encodes to 10 bytes ("4" + 9 chars), plus a separator after the first.
+        let first = take_batch(&mut buf, 21);
+        assert_eq!(first.len(), 2);
+        assert_eq!(
+            take_batch(&mut buf, 5).len(),
+            1,
+            "an oversized packet still goes alone"
+        );
+        assert_eq!(take_batch(&mut buf, 1000).len(), 2);
+        assert!(buf.is_empty());
     }
 }
