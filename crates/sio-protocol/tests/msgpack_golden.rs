@@ -581,3 +581,22 @@ fn invalid_packets_are_rejected_like_check_packet_does() {
         })
     );
 }
+
+#[test]
+fn packet_depth_limit_applies_to_the_payload() {
+    let nested = |depth: usize| {
+        let mut v = Value::Null;
+        for _ in 0..depth {
+            v = Value::Array(vec![v]);
+        }
+        v
+    };
+    let l = Limits::default();
+    let ok = Packet::event("/", "e", vec![nested(l.max_depth)]);
+    assert_eq!(decode_packet(&encode_packet(&ok), &l).unwrap(), ok);
+    let deep = Packet::event("/", "e", vec![nested(l.max_depth + 1)]);
+    assert!(matches!(
+        decode_packet(&encode_packet(&deep), &l),
+        Err(DecodeError::TooDeep { .. })
+    ));
+}

@@ -75,6 +75,7 @@ pub fn encode_packet(packet: &Packet) -> Vec<u8> {
 /// BINARY_ACK, which the msgpack parser never sends itself) are read like 2 and 3.
 /// `undefined` and `null` count as absent for `data` and `id`, since notepack 2 writes the
 /// `undefined` of `{data: undefined}` (a socket.io-client CONNECT without auth).
+/// [`Limits::max_depth`] applies to the payload, below the packet map and its `data` array.
 ///
 /// ```
 /// use sio_types::{Packet, Value};
@@ -88,7 +89,12 @@ pub fn encode_packet(packet: &Packet) -> Vec<u8> {
 /// # Ok::<(), sio_protocol::msgpack::DecodeError>(())
 /// ```
 pub fn decode_packet(bytes: &[u8], limits: &Limits) -> Result<Packet, DecodeError> {
-    let mut map = match decode(bytes, limits)? {
+    // `max_depth` bounds the payload: the packet map and its `data` array come on top.
+    let limits = Limits {
+        max_depth: limits.max_depth.saturating_add(2),
+        ..*limits
+    };
+    let mut map = match decode(bytes, &limits)? {
         Value::Object(m) => m,
         other => {
             return Err(DecodeError::NotAnObject {
