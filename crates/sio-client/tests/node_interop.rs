@@ -92,9 +92,12 @@ async fn websocket_only() {
     let server = NodeServer::start("server.js", &[]).await;
     let socket = cfg(&server)
         .transports([TransportKind::Websocket])
+        .query("q", "a b&c")
+        .extra_header("x-sio-test", "yes")
         .connect()
         .await
         .unwrap();
+    check_handshake(&socket).await;
     assert!(socket.id().is_some());
     assert_eq!(transport_of(&socket).await, "websocket");
     json_round_trip(&socket).await;
@@ -106,9 +109,12 @@ async fn polling_only() {
     let server = NodeServer::start("server.js", &[]).await;
     let socket = cfg(&server)
         .transports([TransportKind::Polling])
+        .query("q", "a b&c")
+        .extra_header("x-sio-test", "yes")
         .connect()
         .await
         .unwrap();
+    check_handshake(&socket).await;
     assert_eq!(transport_of(&socket).await, "polling");
     json_round_trip(&socket).await;
     binary_round_trip(&socket).await;
