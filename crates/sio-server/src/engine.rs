@@ -166,7 +166,12 @@ impl EngineHandler {
             }
             return;
         };
-        ns.accept(conn, auth.unwrap_or_default());
+        // socket.io's handshake.auth is `{}` when the client sent no payload.
+        let auth = match auth {
+            None | Some(sio_types::Value::Null) => sio_types::Value::Object(Default::default()),
+            Some(v) => v,
+        };
+        ns.accept(conn, auth);
     }
 
     fn decode_and_route(&self, conn: Arc<Conn>, input: Input) {

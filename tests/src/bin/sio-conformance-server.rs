@@ -1,0 +1,76 @@
+//! The sio-server configured as the official socket.io-protocol conformance suite expects.
+//!
+//! Contract (shared with `tests/interop/conformance-server.js`): env `PORT` (0 = a free
+//! port), prints `LISTENING <port>` on stdout once ready, path `/socket.io/`, pingInterval
+//! 300 ms, pingTimeout 200 ms, maxPayload 1,000,000, connectTimeout 1,000 ms, CORS `*`,
+//! namespaces `/` and `/custom` that emit `auth` with the handshake auth on connect, echo
+//! `message` as `message-back` and ack `message-with-ack` with its arguments.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use sio_server::{Socket, SocketIo};
+use std::io::Read;
+use tower_http::cors::CorsLayer;
+
+async fn on_connection(socket: Socket) {
+    let _ = socket.emit_args("auth", vec![socket.auth().clone()]);
+    socket.on("message", |socket, args, _ack| async move {
+        let _ = socket.emit_args("message-back", args.into_vec());
+    });
+    socket.on("message-with-ack", |_socket, args, ack| async move {
+        if let Some(ack) = ack {
+            let _ = ack.send_args(args.into_vec());
+        }
+    });
+}
+
+#[tokio::main]
+async fn main() -> std::io::Result<()> {
+    tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
+        )
+        .init();
+
+    let io = SocketIo::builder()
+        .path("/socket.io/")
+        .ping_interval(Duration::from_millis(300))
+        .ping_timeout(Duration::from_millis(200))
+        .max_payload(1_000_000)
+        .connect_timeout(Duration::from_millis(1000))
+        .build();
+    io.ns("/", on_connection);
+    io.ns("/custom", on_connection);
+
+    let app = axum::Router::new()
+        .layer(io.layer())
+        .layer(CorsLayer::very_permissive());
+
+    let port: u16 = std::env::var("PORT")
+        .ok()
+        .and_then(|p| p.parse().ok())
+        .unwrap_or(3000);
+    let socket = tokio::net::TcpSocket::new_v4()?;
+    socket.set_reuseaddr(true)?;
+    socket.bind(SocketAddr::from(([127, 0, 0, 1], port)))?;
+    let listener = socket.listen(1024)?;
+    println!("LISTENING {}", listener.local_addr()?.port());
+
+    // The test harness holds our stdin open; when it goes away nobody is left to serve.
+    std::thread::spawn(|| {
+        let mut buf = [0u8; 64];
+        let mut stdin = std::io::stdin();
+        while let Ok(n) = stdin.read(&mut buf) {
+            if n == 0 {
+                break;
+            }
+        }
+        std::process::exit(0);
+    });
+
+    axum::serve(listener, app).await
+}
