@@ -135,40 +135,45 @@ impl Emitter {
     }
 
     /// Targets a room (a socket id targets that socket).
-    pub fn to(mut self, room: impl Into<Room>) -> Self {
-        push_unique(&mut self.rooms, room.into());
-        self
+    pub fn to(&self, room: impl Into<Room>) -> Self {
+        let mut e = self.clone();
+        push_unique(&mut e.rooms, room.into());
+        e
     }
 
     /// Targets several rooms.
-    pub fn to_many<R: Into<Room>>(mut self, rooms: impl IntoIterator<Item = R>) -> Self {
+    pub fn to_many<R: Into<Room>>(&self, rooms: impl IntoIterator<Item = R>) -> Self {
+        let mut e = self.clone();
         for r in rooms {
-            push_unique(&mut self.rooms, r.into());
+            push_unique(&mut e.rooms, r.into());
         }
-        self
+        e
     }
 
     /// Same as [`to`](Emitter::to) (`in` in JavaScript).
-    pub fn in_room(self, room: impl Into<Room>) -> Self {
+    pub fn in_room(&self, room: impl Into<Room>) -> Self {
         self.to(room)
     }
 
     /// Leaves out the sockets of a room.
-    pub fn except(mut self, room: impl Into<Room>) -> Self {
-        push_unique(&mut self.except, room.into());
-        self
+    pub fn except(&self, room: impl Into<Room>) -> Self {
+        let mut e = self.clone();
+        push_unique(&mut e.except, room.into());
+        e
     }
 
     /// The event may be dropped for clients that cannot take it right now.
-    pub fn volatile(mut self) -> Self {
-        self.flags.insert("volatile".into(), Value::Bool(true));
-        self
+    pub fn volatile(&self) -> Self {
+        let mut e = self.clone();
+        e.flags.insert("volatile".into(), Value::Bool(true));
+        e
     }
 
     /// Whether to compress the event.
-    pub fn compress(mut self, compress: bool) -> Self {
-        self.flags.insert("compress".into(), Value::Bool(compress));
-        self
+    pub fn compress(&self, compress: bool) -> Self {
+        let mut e = self.clone();
+        e.flags.insert("compress".into(), Value::Bool(compress));
+        e
     }
 
     /// The namespace this emitter publishes to.

@@ -1,0 +1,280 @@
+//! Garbage on the adapter's channels, and Redis killed and restarted under the adapter.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests may unwrap
+
+mod common;
+
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+use common::*;
+use sio_adapter_redis::{
+    ConnectError, Emitter, Mode, RedisAdapterFactory, RedisConfig, SubscriptionMode,
+};
+use sio_types::{Adapter, BroadcastOptions, Packet, PacketData};
+use tokio::process::{Child, Command};
+
+fn is_broadcast_of(c: &Call, name: &str) -> bool {
+    matches!(c, Call::Broadcast(p, _) if matches!(&p.data, PacketData::Event { event, .. } if event == name))
+}
+
+async fn publish(cmd: &str, channel: &str, payload: &[u8]) {
+    let client = redis::Client::open(REDIS).unwrap();
+    let mut c = client.get_multiplexed_async_connection().await.unwrap();
+    redis::cmd(cmd)
+        .arg(channel)
+        .arg(payload)
+        .exec_async(&mut c)
+        .await
+        .unwrap();
+}
+
+const GARBAGE: [&[u8]; 8] = [
+    b"\xc1",                 // never-used msgpack byte
+    b"\x93\xa7emitter",      // truncated array
+    b"\x92\x01\x02",         // valid msgpack, wrong shape
+    b"\x91\x01\x02",         // trailing bytes
+    b"{not json",            // broken JSON
+    b"{\"type\":99}",        // unknown type
+    b"{\"type\":7}",         // broadcast request without requestId
+    b"\xdd\xff\xff\xff\xff", // array claiming 4 billion elements
+];
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn classic_garbage_is_dropped_and_traffic_continues() {
+    init_tracing();
+    let prefix = unique_prefix("garbage");
+    let node = RustNode::start(config(&prefix, Mode::Classic), &["r1:room1"]).await;
+    let channels = [
+        format!("{prefix}#/#"),
+        format!("{prefix}#/#room1#"),
+        format!("{prefix}-request#/#"),
+        format!("{prefix}-response#/#"),
+        format!("{prefix}-response#/#{}#", node.adapter.uid()),
+    ];
+    for ch in &channels {
+        for g in GARBAGE {
+            publish("PUBLISH", ch, g).await;
+        }
+    }
+    let emitter = Emitter::connect(config(&prefix, Mode::Classic))
+        .await
+        .unwrap();
+    emitter
+        .to("room1")
+        .emit("after-garbage", vec![])
+        .await
+        .unwrap();
+    node.ns
+        .wait_call("traffic after garbage", |c| {
+            is_broadcast_of(c, "after-garbage")
+        })
+        .await;
+    // Responses to unknown requests are ignored, not errors; everything else is counted.
+    assert!(node.factory.stats().dropped_messages >= 3 * GARBAGE.len() as u64 - 2);
+    assert_eq!(
+        node.ns.calls().len(),
+        1,
+        "garbage reached the namespace: {:?}",
+        node.ns.calls()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sharded_garbage_is_dropped_and_traffic_continues() {
+    init_tracing();
+    let prefix = unique_prefix("garbage-sharded");
+    let mode = Mode::Sharded {
+        subscription_mode: SubscriptionMode::Dynamic,
+    };
+    let a = RustNode::start(config(&prefix, mode), &["r1:room1"]).await;
+    let b = RustNode::start(config(&prefix, mode), &[]).await;
+    for ch in [
+        format!("{prefix}#/#"),
+        format!("{prefix}#/#room1#"),
+        format!("{prefix}#/#{}#", a.adapter.uid()),
+    ] {
+        for g in GARBAGE {
+            publish("SPUBLISH", &ch, g).await;
+        }
+    }
+    b.adapter
+        .broadcast(
+            Packet::event("/", "after-garbage", vec![]),
+            BroadcastOptions::default().to("room1"),
+        )
+        .await
+        .unwrap();
+    a.ns.wait_call("traffic after garbage", |c| {
+        is_broadcast_of(c, "after-garbage")
+    })
+    .await;
+    assert!(a.factory.stats().dropped_messages >= 2 * GARBAGE.len() as u64);
+    assert_eq!(a.ns.calls().len(), 1, "{:?}", a.ns.calls());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn connect_errors_name_the_connection() {
+    // Nothing listens on this port (bound, then released).
+    let port = free_port();
+    let err = RedisAdapterFactory::connect(
+        RedisConfig::new(format!("redis://127.0.0.1:{port}"))
+            .connect_timeout(Duration::from_secs(2)),
+    )
+    .await
+    .unwrap_err();
+    let msg = err.to_string();
+    assert!(
+        matches!(
+            err,
+            ConnectError::Failed { .. } | ConnectError::Timeout { .. }
+        ),
+        "{msg}"
+    );
+    assert!(msg.contains("\"pub\"") || msg.contains("\"sub\""), "{msg}");
+    assert!(
+        RedisAdapterFactory::connect(RedisConfig::new("nope://x"))
+            .await
+            .is_err()
+    );
+
+    // A password-protected Redis: the wrong password is reported as such, the right one
+    // (with a database number) works.
+    let port = free_port();
+    let mut redis = start_redis_with(port, &["--requirepass", "s3cret"]).await;
+    let err = Emitter::connect(RedisConfig::new(format!("redis://:wrong@127.0.0.1:{port}")))
+        .await
+        .unwrap_err();
+    let msg = err.to_string();
+    assert!(
+        msg.contains("\"emitter\"") && !msg.contains("wrong"),
+        "{msg}"
+    );
+    let ok = RedisAdapterFactory::connect(RedisConfig::new(format!(
+        "redis://:s3cret@127.0.0.1:{port}/3"
+    )))
+    .await;
+    assert!(ok.is_ok(), "{ok:?}");
+    drop(ok);
+    redis.kill().await.unwrap();
+    let _ = redis.wait().await;
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+async fn start_redis(port: u16) -> Child {
+    start_redis_with(port, &[]).await
+}
+
+async fn start_redis_with(port: u16, extra: &[&str]) -> Child {
+    let child = Command::new("redis-server")
+        .args([
+            "--port",
+            &port.to_string(),
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+        ])
+        .args(extra)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("redis-server on PATH");
+    let deadline = Instant::now() + WAIT;
+    while tokio::net::TcpStream::connect(("127.0.0.1", port))
+        .await
+        .is_err()
+    {
+        assert!(Instant::now() < deadline, "redis-server did not start");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    child
+}
+
+async fn restart_suite(mode: Mode) {
+    init_tracing();
+    let port = free_port();
+    let url = format!("redis://127.0.0.1:{port}");
+    let mut redis = start_redis(port).await;
+    let prefix = unique_prefix("restart");
+    let cfg = RedisConfig::new(url.clone()).key_prefix(&prefix).mode(mode);
+    let a = RustNode::start(cfg.clone(), &["r1:room1"]).await;
+    let b = RustNode::start(cfg, &[]).await;
+    let send = |name: String| {
+        b.adapter.broadcast(
+            Packet::event("/", name, vec![]),
+            BroadcastOptions::default().to("room1"),
+        )
+    };
+    send("before".into()).await.unwrap();
+    a.ns.wait_call("before restart", |c| is_broadcast_of(c, "before"))
+        .await;
+
+    redis.kill().await.unwrap();
+    let _ = redis.wait().await;
+    // During the outage: errors, never panics.
+    let _ = send("during".into()).await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let mut redis = start_redis(port).await;
+    let restarted = Instant::now();
+
+    // Probe until a broadcast makes it through both adapters' connections.
+    let mut i = 0;
+    loop {
+        let name = format!("probe-{i}");
+        let _ = send(name.clone()).await;
+        if tokio::time::timeout(
+            Duration::from_millis(100),
+            a.ns.wait_call("probe", |c| is_broadcast_of(c, &name)),
+        )
+        .await
+        .is_ok()
+        {
+            break;
+        }
+        i += 1;
+        assert!(
+            restarted.elapsed() < Duration::from_secs(2),
+            "adapter not back 2 s after Redis restarted; stats {:?}",
+            a.factory.stats()
+        );
+    }
+    // After recovery every broadcast arrives.
+    for n in 0..20 {
+        send(format!("after-{n}")).await.unwrap();
+    }
+    for n in 0..20 {
+        let name = format!("after-{n}");
+        a.ns.wait_call("after restart", |c| is_broadcast_of(c, &name))
+            .await;
+    }
+    let stats = a.factory.stats();
+    assert!(stats.disconnects >= 1 && stats.reconnects >= 1, "{stats:?}");
+    assert!(stats.last_gap.is_some());
+    a.adapter.close().await.unwrap();
+    b.adapter.close().await.unwrap();
+    drop((a, b));
+    redis.kill().await.unwrap();
+    let _ = redis.wait().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn classic_survives_redis_restart() {
+    restart_suite(Mode::Classic).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sharded_survives_redis_restart() {
+    restart_suite(Mode::Sharded {
+        subscription_mode: SubscriptionMode::Dynamic,
+    })
+    .await;
+}
