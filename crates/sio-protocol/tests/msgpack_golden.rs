@@ -236,6 +236,14 @@ fn notepack2_extensions() {
     assert_eq!(d("c70300010203"), bin(&[1, 2, 3]));
     // Another extension type comes back as [type, buffer], as notepack returns it.
     assert_eq!(d("d5050102"), Value::Array(vec![5.into(), bin(&[1, 2])]));
+    // Type -1 is a timestamp only as fixext4/8 and ext8; as fixext16 it is [type, buffer].
+    assert_eq!(
+        d("d8ff000102030405060708090a0b0c0d0e0f"),
+        Value::Array(vec![
+            (-1).into(),
+            bin(&[0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15])
+        ])
+    );
 }
 
 #[test]

@@ -161,15 +161,15 @@ impl<'a> Decoder<'a> {
             }
             0xc7 => {
                 let n = self.u8("ext8 length")?;
-                self.ext(start, usize::from(n), false)?
+                self.ext(start, usize::from(n), prefix)?
             }
             0xc8 => {
                 let n = self.u16("ext16 length")?;
-                self.ext(start, usize::from(n), false)?
+                self.ext(start, usize::from(n), prefix)?
             }
             0xc9 => {
                 let n = self.u32("ext32 length")?;
-                self.ext(start, n as usize, false)?
+                self.ext(start, n as usize, prefix)?
             }
             0xca => Value::Float(f64::from(f32::from_be_bytes(self.array("float32")?))),
             0xcb => Value::Float(f64::from_be_bytes(self.array("float64")?)),
@@ -187,11 +187,11 @@ impl<'a> Decoder<'a> {
                 self.pos += 2;
                 return Ok(Item::Value(Value::Null, true));
             }
-            0xd4 => self.ext(start, 1, true)?,
-            0xd5 => self.ext(start, 2, true)?,
-            0xd6 => self.ext(start, 4, true)?,
-            0xd7 => self.ext(start, 8, true)?,
-            0xd8 => self.ext(start, 16, true)?,
+            0xd4 => self.ext(start, 1, prefix)?,
+            0xd5 => self.ext(start, 2, prefix)?,
+            0xd6 => self.ext(start, 4, prefix)?,
+            0xd7 => self.ext(start, 8, prefix)?,
+            0xd8 => self.ext(start, 16, prefix)?,
             0xd9 => {
                 let n = self.u8("str8 length")?;
                 self.str(start, usize::from(n))?
@@ -277,8 +277,8 @@ impl<'a> Decoder<'a> {
         }))
     }
 
-    /// ext and fixext: `fixed` says the length came from the prefix (fixext).
-    fn ext(&mut self, start: usize, len: usize, fixed: bool) -> Result<Value, DecodeError> {
+    /// ext and fixext; notepack gives some types a meaning only under one prefix.
+    fn ext(&mut self, start: usize, len: usize, prefix: u8) -> Result<Value, DecodeError> {
         let ty = self.u8("ext type")? as i8;
         self.check_len(start, "ext", len, 1)?;
         let data = self.take(len, "ext data")?;
@@ -287,34 +287,34 @@ impl<'a> Decoder<'a> {
             a.copy_from_slice(&data[at..at + 4]);
             u32::from_be_bytes(a)
         };
-        Ok(match (ty, len, fixed) {
+        Ok(match (ty, prefix) {
             // fixext1 type 0 with a non-zero byte: notepack 2 reads any as `undefined`.
-            (0, 1, true) => Value::Null,
+            (0, 0xd4) => Value::Null,
             // notepack 2 wrote ArrayBuffers as ext8/16/32 type 0.
-            (0, _, false) => Value::Binary(Bytes::copy_from_slice(data)),
+            (0, 0xc7..=0xc9) => Value::Binary(Bytes::copy_from_slice(data)),
             // notepack 2 wrote dates as fixext8 type 0: signed ms since the epoch.
-            (0, 8, true) => {
+            (0, 0xd7) => {
                 let hi = be_u32(0) as i32;
                 let lo = be_u32(4);
                 date(f64::from(hi) * 4_294_967_296.0 + f64::from(lo))
             }
             // msgpack timestamp 32: unsigned seconds.
-            (-1, 4, true) => date(f64::from(be_u32(0)) * 1e3),
+            (-1, 0xd6) => date(f64::from(be_u32(0)) * 1e3),
             // timestamp 64: 30-bit nanoseconds, 34-bit seconds.
-            (-1, 8, true) => {
+            (-1, 0xd7) => {
                 let hi = be_u32(0);
                 let lo = be_u32(4);
                 let s = f64::from(hi & 0x3) * 4_294_967_296.0 + f64::from(lo);
                 date(s * 1e3 + f64::from(hi >> 2) / 1e6)
             }
             // timestamp 96: 32-bit nanoseconds, signed 64-bit seconds.
-            (-1, 12, false) => {
+            (-1, 0xc7) if len == 12 => {
                 let ns = be_u32(0);
                 let hi = be_u32(4) as i32;
                 let lo = be_u32(8);
                 date((f64::from(hi) * 4_294_967_296.0 + f64::from(lo)) * 1e3 + f64::from(ns) / 1e6)
             }
-            (-1, _, false) => {
+            (-1, 0xc7) => {
                 return Err(DecodeError::InvalidTimestamp { offset: start, len });
             }
             // Any other extension: notepack returns `[type, buffer]`.

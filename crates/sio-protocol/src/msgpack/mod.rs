@@ -118,8 +118,8 @@ pub enum DecodeError {
         /// How many bytes follow it.
         count: usize,
     },
-    /// A timestamp extension (type -1) of a length msgpack does not define.
-    #[error("timestamp extension at offset {offset} is {len} bytes long, not 4, 8 or 12")]
+    /// An ext8 timestamp (type -1, the 96-bit form) whose length is not 12.
+    #[error("ext8 timestamp at offset {offset} is {len} bytes long, not 12")]
     InvalidTimestamp {
         /// Where the extension starts.
         offset: usize,
