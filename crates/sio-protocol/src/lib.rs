@@ -20,3 +20,8 @@ pub mod msgpack;
 pub mod socketio;
 
 pub use limits::Limits;
+
+// Compiles and runs the README's example with the doctests, so it cannot rot.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;
