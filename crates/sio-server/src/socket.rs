@@ -193,6 +193,13 @@ impl Socket {
         &self.inner.ns.path
     }
 
+    /// The namespace this socket belongs to.
+    pub fn namespace(&self) -> crate::Namespace {
+        crate::Namespace {
+            inner: self.inner.ns.clone(),
+        }
+    }
+
     pub(crate) fn ns_path(&self) -> String {
         self.inner.ns.path.clone()
     }

@@ -1,0 +1,233 @@
+//! Shared set-up of the integration tests: a real server on 127.0.0.1 (port 0) with the
+//! handlers the Node scripts in `tests/interop/server/` drive, and a way to run them.
+#![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
+
+use std::path::PathBuf;
+use std::process::Stdio;
+use std::time::Duration;
+
+use serde::Deserialize;
+use sio_server::{ConnectError, ListenHandle, RecoveryConfig, Socket, SocketIo, Value};
+
+/// A guard against hanging forever, not a speed requirement.
+pub(crate) const PATIENCE: Duration = Duration::from_secs(120);
+
+pub(crate) fn repo_root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../..")
+        .canonicalize()
+        .unwrap()
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default, rename_all = "camelCase")]
+struct Bcast {
+    to: Vec<String>,
+    except: Vec<String>,
+    local: bool,
+    volatile: bool,
+    compress: bool,
+    from_socket: bool,
+    count_room: bool,
+    event: Option<String>,
+    tag: String,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct Later {
+    to: Vec<String>,
+    tags: Vec<String>,
+}
+
+fn obj(pairs: Vec<(&str, Value)>) -> Value {
+    Value::from_iter(pairs)
+}
+
+/// The handlers every test namespace has.
+pub(crate) async fn common(socket: Socket) {
+    socket.on("echo", |socket, args, ack| async move {
+        let _ = socket.emit_args("echo-back", args.0.clone());
+        if let Some(ack) = ack {
+            let _ = ack.send_args(args.into_vec());
+        }
+    });
+    socket.on("transport", |socket, _args, ack| async move {
+        if let Some(ack) = ack {
+            let _ = ack.send(socket.transport());
+        }
+    });
+    socket.on("nsp", |socket, _args, ack| async move {
+        if let Some(ack) = ack {
+            let _ = ack.send(socket.ns());
+        }
+    });
+    socket.on("join", |socket, args, ack| async move {
+        if let Ok(room) = args.decode::<String>() {
+            socket.join(room);
+        }
+        if let Some(ack) = ack {
+            let _ = ack.send_args(vec![]);
+        }
+    });
+    socket.on("whoami", |socket, _args, ack| async move {
+        if let Some(ack) = ack {
+            let rooms: Vec<Value> = socket
+                .rooms()
+                .into_iter()
+                .map(|r| Value::from(r.into_owned()))
+                .collect();
+            let _ = ack.send_args(vec![obj(vec![
+                ("id", Value::from(socket.id().as_str())),
+                ("recovered", Value::from(socket.recovered())),
+                ("rooms", Value::Array(rooms)),
+            ])]);
+        }
+    });
+    socket.on("bcast", |socket, args, ack| async move {
+        let spec: Bcast = match args.decode() {
+            Ok(s) => s,
+            Err(e) => panic!("bad bcast spec: {e}"),
+        };
+        let mut op = if spec.from_socket {
+            socket.broadcast()
+        } else {
+            socket.namespace().broadcast()
+        };
+        for r in &spec.to {
+            op = op.to(r.clone());
+        }
+        for r in &spec.except {
+            op = op.except(r.clone());
+        }
+        if spec.local {
+            op = op.local();
+        }
+        if spec.volatile {
+            op = op.volatile();
+        }
+        op = op.compress(spec.compress);
+        let event = spec.event.as_deref().unwrap_or("tag");
+        op.emit(event, &spec.tag).await.unwrap();
+        let members = if spec.count_room {
+            op.fetch_sockets().await.unwrap().len() as i64
+        } else {
+            -1
+        };
+        if let Some(ack) = ack {
+            let _ = ack.send_args(vec![obj(vec![("members", Value::from(members))])]);
+        }
+    });
+    socket.on("on-disconnect-bcast", |socket, args, ack| async move {
+        let later: Later = args.decode().unwrap();
+        let ns = socket.namespace();
+        socket.on_disconnect(move |_s, _reason| {
+            tokio::spawn(async move {
+                for tag in later.tags {
+                    let mut op = ns.broadcast();
+                    for r in &later.to {
+                        op = op.to(r.clone());
+                    }
+                    op.emit("tag", &tag).await.unwrap();
+                }
+            });
+        });
+        if let Some(ack) = ack {
+            let _ = ack.send_args(vec![]);
+        }
+    });
+    socket.on("ask-me", |socket, _args, ack| async move {
+        let res = socket
+            .emit_args_with_ack(
+                "question",
+                vec![Value::from("how much?"), Value::from(vec![1u8, 2, 3])],
+                Some(PATIENCE),
+            )
+            .await;
+        let report = match res {
+            Ok(args) => {
+                let answer = args
+                    .get(0)
+                    .and_then(|v| v.get("answer"))
+                    .and_then(Value::as_i64);
+                let bytes = args
+                    .get(1)
+                    .and_then(Value::as_bytes)
+                    .map(|b| b.len() as i64);
+                obj(vec![
+                    ("ok", Value::from(true)),
+                    ("answer", Value::from(answer)),
+                    ("bytes", Value::from(bytes)),
+                ])
+            }
+            Err(e) => obj(vec![
+                ("ok", Value::from(false)),
+                ("error", Value::from(e.to_string())),
+            ]),
+        };
+        if let Some(ack) = ack {
+            let _ = ack.send_args(vec![report]);
+        }
+    });
+}
+
+/// A server with `/`, `/custom` and `/private` (middleware: `auth.token == "secret"`).
+pub(crate) fn build(recovery: bool) -> SocketIo {
+    let mut b = SocketIo::builder();
+    if recovery {
+        b = b.connection_state_recovery(RecoveryConfig::default());
+    }
+    let io = b.build();
+    io.ns("/", common);
+    io.ns("/custom", common);
+    let private = io.ns("/private", common);
+    private.use_middleware(|socket| async move {
+        if socket.auth().get("token").and_then(Value::as_str) == Some("secret") {
+            Ok(())
+        } else {
+            Err(ConnectError {
+                message: "not authorized".into(),
+                data: Some(Value::from_iter([("code", Value::from(403))])),
+            })
+        }
+    });
+    io
+}
+
+pub(crate) async fn start(recovery: bool) -> (SocketIo, ListenHandle, String) {
+    let io = build(recovery);
+    let handle = io.listen("127.0.0.1:0".parse().unwrap()).await.unwrap();
+    let url = format!("http://127.0.0.1:{}", handle.local_addr().port());
+    (io, handle, url)
+}
+
+/// Runs `tests/interop/server/<script>` with `args`; panics with its output unless it
+/// exits 0. Returns its stdout.
+pub(crate) async fn node(script: &str, args: &[&str]) -> String {
+    let path = repo_root().join("tests/interop/server").join(script);
+    let child = tokio::process::Command::new("node")
+        .arg(&path)
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("node is on PATH");
+    let out = tokio::time::timeout(PATIENCE, child.wait_with_output())
+        .await
+        .unwrap_or_else(|_| panic!("{script} did not finish within {PATIENCE:?}"))
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(
+        out.status.success(),
+        "{script} {args:?} failed ({}):\n--- stdout\n{stdout}\n--- stderr\n{stderr}",
+        out.status
+    );
+    assert!(
+        stdout.contains("OK "),
+        "{script} did not report OK:\n{stdout}\n{stderr}"
+    );
+    stdout
+}
