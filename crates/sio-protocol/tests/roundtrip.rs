@@ -145,6 +145,9 @@ proptest! {
         let Some(Frame::Text(text)) = frames.next() else {
             panic!("the first frame must be text");
         };
+        // The JSON escapes control characters, so the text is safe inside a polling body.
+        const RS: char = '\u{1e}';
+        prop_assert!(!text.contains(RS) || p.nsp.contains(RS), "separator in {:?}", text);
         let mut out = d.decode_text(&text).unwrap();
         let mut attachments = 0;
         for f in frames {

@@ -291,6 +291,9 @@ pub enum WsFrame {
 
 /// Encodes packets as one HTTP long-polling body (record separator 0x1e, `b` + base64 for binary).
 ///
+/// As the v4 specification notes, the format assumes text data never holds `0x1e` itself;
+/// socket.io's JSON escapes it (as `\u001e`), so only raw engine.io messages can hit this.
+///
 /// ```
 /// use sio_protocol::engineio::{encode_payload, Packet};
 ///
