@@ -360,3 +360,66 @@ async fn sharded_dynamic_private_cluster_with_node() {
     })
     .await;
 }
+
+/// Dynamic mode subscribes a room's own channel when the server reports the room created,
+/// and drops it when the room is deleted.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sharded_dynamic_room_channels_follow_room_hooks() {
+    init_tracing();
+    let prefix = unique_prefix("dyn-rooms");
+    let mode = Mode::Sharded {
+        subscription_mode: SubscriptionMode::Dynamic,
+    };
+    let a = RustNode::start(config(&prefix, mode), &["r1"]).await;
+    let b = RustNode::start(config(&prefix, mode), &[]).await;
+    let channel = format!("{prefix}#/#late#");
+    let numsub = || async {
+        let client = redis::Client::open(REDIS).unwrap();
+        let mut c = client.get_multiplexed_async_connection().await.unwrap();
+        let r: Vec<redis::Value> = redis::cmd("PUBSUB")
+            .arg("SHARDNUMSUB")
+            .arg(&channel)
+            .query_async(&mut c)
+            .await
+            .unwrap();
+        match r.get(1) {
+            Some(redis::Value::Int(n)) => *n,
+            other => panic!("unexpected SHARDNUMSUB reply {other:?}"),
+        }
+    };
+    assert_eq!(numsub().await, 0);
+
+    let late = Room::from("late");
+    let r1 = BroadcastOptions::socket(a.ns.id_of("r1"));
+    sio_types::LocalNamespace::add_sockets(&*a.ns, &r1, std::slice::from_ref(&late));
+    a.adapter.on_room_created(&late);
+    let deadline = tokio::time::Instant::now() + WAIT;
+    while numsub().await != 1 {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "room channel never subscribed"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    b.adapter
+        .broadcast(
+            Packet::event("/", "to-late", vec![]),
+            BroadcastOptions::default().to("late"),
+        )
+        .await
+        .unwrap();
+    a.ns.wait_call("room channel message", |c| {
+        event_of(c).is_some_and(|(p, _)| is_event(p, "to-late"))
+    })
+    .await;
+
+    sio_types::LocalNamespace::del_sockets(&*a.ns, &r1, std::slice::from_ref(&late));
+    a.adapter.on_room_deleted(&late);
+    while numsub().await != 0 {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "room channel never unsubscribed"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}

@@ -7,7 +7,7 @@
 //
 // Usage: node node-cluster-node.js <redis-url> <key-prefix> <mode> <client-spec>...
 //   mode: classic | sharded-static | sharded-dynamic | sharded-dynamic-private
-//   client-spec: name[:room1,room2]
+//   client-spec: name[@port][:room1,room2]  (with @port: a client of the server on that port)
 // Binary values travel in JSON as {"$bin": "<hex>"}.
 "use strict";
 
@@ -87,9 +87,11 @@ async function main() {
   const clients = {};
   await Promise.all(
     specs.map((spec) => {
-      const [name, roomList] = spec.split(":");
+      // `name@port` connects the client to another cluster member (a Rust server).
+      const [nameAt, roomList] = spec.split(":");
+      const [name, otherPort] = nameAt.split("@");
       const rooms = roomList ? roomList.split(",") : [];
-      const c = connect(`http://127.0.0.1:${port}`, { auth: { name, rooms }, transports: ["websocket"] });
+      const c = connect(`http://127.0.0.1:${otherPort || port}`, { auth: { name, rooms }, transports: ["websocket"] });
       clients[name] = c;
       c.onAny((event, ...args) => {
         const ack = typeof args[args.length - 1] === "function" ? args.pop() : null;

@@ -1,0 +1,117 @@
+//! One Node socket.io 4.8 server (+ @socket.io/redis-adapter 8.3) and two sio-server
+//! instances with our adapter on one Redis, with official socket.io-client clients on every
+//! node.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests may unwrap
+
+mod common;
+
+use std::collections::HashSet;
+
+use common::*;
+use serde_json::json;
+use sio_adapter_redis::{Mode, RedisAdapterFactory, SubscriptionMode};
+use sio_server::SocketIo;
+use sio_types::Value;
+
+async fn rust_server(prefix: &str, mode: Mode) -> (SocketIo, sio_server::ListenHandle) {
+    let factory = RedisAdapterFactory::connect(config(prefix, mode))
+        .await
+        .unwrap();
+    let io = SocketIo::builder().adapter(factory).build();
+    io.ns("/", |socket| async move {
+        let auth = socket.auth().clone();
+        if let Some(rooms) = auth.get("rooms").and_then(Value::as_array) {
+            socket.join_many(rooms.iter().filter_map(Value::as_str).map(str::to_owned));
+        }
+        let name = auth.get("name").cloned().unwrap_or_default();
+        socket.set_data(Value::from_iter([("name", name)]));
+    });
+    let handle = io.listen("127.0.0.1:0".parse().unwrap()).await.unwrap();
+    (io, handle)
+}
+
+async fn mixed(mode: Mode) {
+    init_tracing();
+    let prefix = unique_prefix("mixed");
+    let (a, ha) = rust_server(&prefix, mode).await;
+    let (b, hb) = rust_server(&prefix, mode).await;
+    let (pa, pb) = (ha.local_addr().port(), hb.local_addr().port());
+    let a1 = format!("a1@{pa}:room1");
+    let b1 = format!("b1@{pb}:room2");
+    let b2 = format!("b2@{pb}:room1");
+    let mut node = NodeMember::start(&prefix, mode, &["n1:room1", &a1, &b1, &b2]).await;
+    let everyone = ["n1", "a1", "b1", "b2"];
+
+    assert_eq!(
+        node.cmd(json!({"op": "serverCount"})).await.unwrap(),
+        json!(3)
+    );
+
+    // From Node: room1 with binary, reaching clients of all three servers.
+    node.cmd(json!({"op": "broadcast", "rooms": ["room1"], "event": "from-node", "args": ["x", {"$bin": "0a0b"}]}))
+        .await
+        .unwrap();
+    // From Rust server A: room1 except room2; from B: one socket id on the Node server.
+    a.to("room1")
+        .except("room2")
+        .emit("from-a", &"y")
+        .await
+        .unwrap();
+    b.to(node.id("n1")).emit("from-b", &1).await.unwrap();
+    a.emit("marker", &()).await.unwrap();
+    for c in everyone {
+        node.wait_event("marker", |e| e["client"] == c && e["event"] == "marker")
+            .await;
+    }
+    for c in ["n1", "a1", "b2"] {
+        assert_eq!(
+            node.received(c, "from-node"),
+            vec![vec![Value::from("x"), Value::from(vec![10u8, 11])]],
+            "{c}"
+        );
+        assert_eq!(node.received(c, "from-a").len(), 1, "{c}");
+    }
+    assert!(node.received("b1", "from-node").is_empty());
+    assert!(node.received("b1", "from-a").is_empty());
+    assert_eq!(node.received("n1", "from-b").len(), 1);
+    assert!(node.received("a1", "from-b").is_empty());
+
+    // fetch_sockets from Rust and from Node see every client of the cluster.
+    let ids: HashSet<String> = everyone.iter().map(|c| node.id(c)).collect();
+    let from_a: HashSet<String> = a
+        .fetch_sockets()
+        .await
+        .unwrap()
+        .iter()
+        .map(|s| s.id.to_string())
+        .collect();
+    assert_eq!(from_a, ids);
+    let from_node = node.cmd(json!({"op": "fetchSockets"})).await.unwrap();
+    let from_node: HashSet<String> = from_node
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["id"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(from_node, ids);
+
+    node.stop().await;
+    ha.shutdown();
+    hb.shutdown();
+    a.close().await;
+    b.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn mixed_cluster_classic() {
+    mixed(Mode::Classic).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn mixed_cluster_sharded() {
+    mixed(Mode::Sharded {
+        subscription_mode: SubscriptionMode::Dynamic,
+    })
+    .await;
+}
