@@ -70,10 +70,10 @@ async fn on_connection(socket: sio_server::Socket, seen: Arc<Mutex<HashMap<Strin
                 *n
             };
             // The first arrival is not acknowledged: the client must send it again.
-            if n > 1 {
-                if let Some(ack) = ack {
-                    let _ = ack.send_args(vec![Value::from("stored"), Value::from(n)]);
-                }
+            if n > 1
+                && let Some(ack) = ack
+            {
+                let _ = ack.send_args(vec![Value::from("stored"), Value::from(n)]);
             }
         }
     });
