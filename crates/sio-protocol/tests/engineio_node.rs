@@ -1,0 +1,94 @@
+//! Live agreement with engine.io-parser 5.2 (tests/interop/node_modules): polling bodies
+//! encoded here are decoded and re-encoded by the real JavaScript parser and must come back
+//! byte for byte, text and base64 binary alike. Needs `node` and `npm ci` in tests/interop.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
+
+use bytes::Bytes;
+use proptest::prelude::*;
+use proptest::strategy::ValueTree;
+use proptest::test_runner::TestRunner;
+use sio_protocol::Limits;
+use sio_protocol::engineio::{Packet, decode_payload, encode_payload};
+
+/// One hex-encoded polling body per line in; the body engine.io-parser re-encodes, out.
+const SCRIPT: &str = r#"
+const { decodePayload, encodePayload } = require('engine.io-parser');
+const lines = require('fs').readFileSync(0, 'utf8').split('\n').filter((l) => l.length > 0);
+const out = new Array(lines.length);
+let pending = lines.length;
+lines.forEach((line, i) => {
+  const packets = decodePayload(Buffer.from(line, 'hex').toString('utf8'), 'nodebuffer');
+  if (packets.some((p) => p.type === 'error')) throw new Error('engine.io-parser refused ' + line);
+  encodePayload(packets, (body) => {
+    out[i] = Buffer.from(body, 'utf8').toString('hex');
+    if (--pending === 0) process.stdout.write(out.join('\n') + '\n');
+  });
+});
+"#;
+
+fn hex(b: &[u8]) -> String {
+    b.iter().map(|x| format!("{x:02x}")).collect()
+}
+
+fn packet() -> impl Strategy<Value = Packet> {
+    let text = "[^\u{1e}]{0,24}";
+    prop_oneof![
+        Just(Packet::Close),
+        text.prop_map(Packet::Ping),
+        text.prop_map(Packet::Pong),
+        text.prop_map(Packet::Message),
+        proptest::collection::vec(any::<u8>(), 0..40).prop_map(|b| Packet::Binary(Bytes::from(b))),
+        Just(Packet::Upgrade),
+        Just(Packet::Noop),
+    ]
+}
+
+#[test]
+fn engine_io_parser_reencodes_our_polling_bodies_byte_for_byte() {
+    let mut runner = TestRunner::deterministic();
+    let strategy = proptest::collection::vec(packet(), 1..6);
+    let bodies: Vec<String> = (0..300)
+        .map(|_| encode_payload(&strategy.new_tree(&mut runner).unwrap().current()))
+        .collect();
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/interop/node_modules");
+    let dir = dir.canonicalize().unwrap_or(dir);
+    assert!(
+        dir.join("engine.io-parser").is_dir(),
+        "run `npm ci` in tests/interop first"
+    );
+    let mut child = Command::new("node")
+        .arg("-e")
+        .arg(SCRIPT)
+        .env("NODE_PATH", &dir)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("node must be on PATH");
+    let input: String = bodies.iter().map(|b| hex(b.as_bytes()) + "\n").collect();
+    let mut stdin = child.stdin.take().unwrap();
+    let writer = std::thread::spawn(move || stdin.write_all(input.as_bytes()));
+    let out = child.wait_with_output().unwrap();
+    writer.join().unwrap().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8(out.stdout).unwrap();
+    let back: Vec<&str> = text.lines().collect();
+    assert_eq!(back.len(), bodies.len());
+    assert!(
+        bodies
+            .iter()
+            .any(|b| b.contains('\u{1e}') && b.contains("\u{1e}b"))
+    );
+    for (ours, theirs) in bodies.iter().zip(back) {
+        assert_eq!(hex(ours.as_bytes()), theirs, "body {ours:?}");
+        assert!(decode_payload(ours.as_bytes(), &Limits::default()).is_ok());
+    }
+}
