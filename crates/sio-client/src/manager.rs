@@ -10,6 +10,7 @@ use sio_protocol::engineio;
 use sio_protocol::socketio::{Decoder, Frame};
 use sio_types::{Packet, PacketData};
 use tokio::sync::mpsc;
+use tracing::Instrument;
 
 use crate::config::{ClientConfig, Endpoint};
 use crate::engine::{self, Engine, EngineEvent};
@@ -94,7 +95,8 @@ impl Manager {
             cmd_rx: rx,
             sockets: sockets.clone(),
         };
-        tokio::spawn(task.run());
+        let span = tracing::debug_span!("sio_client", url = %config.url);
+        tokio::spawn(task.run().instrument(span));
         Ok(Manager {
             config,
             guard: Arc::new(CloseGuard { cmd: tx.clone() }),
@@ -203,7 +205,8 @@ impl Backoff {
                 base + deviation
             };
         }
-        Duration::from_secs_f64(ms.clamp(0.0, self.max.as_secs_f64()))
+        // NaN or infinite (absurd settings) fall back to the largest delay instead of panicking.
+        Duration::try_from_secs_f64(ms.clamp(0.0, self.max.as_secs_f64())).unwrap_or(self.max)
     }
 }
 
@@ -578,7 +581,16 @@ mod tests {
         let got: Vec<u64> = (1..=5).map(|a| b.delay(a).as_millis() as u64).collect();
         assert_eq!(got, [1000, 2000, 4000, 5000, 5000]);
         assert_eq!(b.delay(u32::MAX), Duration::from_secs(5));
-        let j = Backoff { jitter: 0.5, ..b };
+        let nan = Backoff {
+            jitter: f64::NAN,
+            ..b
+        };
+        assert_eq!(
+            nan.delay(3),
+            Duration::from_secs(4),
+            "a NaN jitter is ignored"
+        );
+        let j = Backoff { jitter: 0.5, ..nan };
         for _ in 0..100 {
             let d = j.delay(2).as_millis();
             assert!((1000..=3000).contains(&d), "{d}");

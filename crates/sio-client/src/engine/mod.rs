@@ -132,6 +132,9 @@ pub(crate) async fn open(config: &ClientConfig, endpoint: &Endpoint) -> Result<E
     })
 }
 
+/// The longest silence accepted from a server's pingInterval + pingTimeout: one day.
+const MAX_SILENCE_MS: u64 = 86_400_000;
+
 type BoxFut<T> = Pin<Box<dyn Future<Output = T> + Send>>;
 
 /// The state shared by both transport loops.
@@ -147,7 +150,12 @@ struct Session {
 
 impl Session {
     fn new(open: &OpenPacket, limits: Limits, events: mpsc::UnboundedSender<EngineEvent>) -> Self {
-        let silence = Duration::from_millis(open.ping_interval.saturating_add(open.ping_timeout));
+        // Bounded so that absurd values from a server cannot overflow the deadline.
+        let silence = Duration::from_millis(
+            open.ping_interval
+                .saturating_add(open.ping_timeout)
+                .min(MAX_SILENCE_MS),
+        );
         Session {
             limits,
             silence,
