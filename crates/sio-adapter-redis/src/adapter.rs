@@ -346,6 +346,18 @@ impl Inner {
         tracing::warn!(nsp = %self.nsp, channel, "dropping malformed message: {why}");
     }
 
+    /// Larger messages than configured are dropped unread.
+    fn too_big(&self, channel: &str, payload: &[u8]) -> bool {
+        let big = payload.len() > self.shared.limits.max_packet_size;
+        if big {
+            self.dropped(
+                channel,
+                &format_args!("message of {} bytes is too large", payload.len()),
+            );
+        }
+        big
+    }
+
     fn send_later(&self, out: Outgoing) {
         // Fails only once the factory is gone, when nobody waits for answers any more.
         let _ = self.shared.outgoing.send(out);
@@ -825,8 +837,8 @@ impl Inner {
             // The cheap path: a message for a room we have no member of is never decoded.
             return;
         }
-        if payload.len() > self.shared.limits.max_packet_size {
-            return self.dropped(channel, &"message too large");
+        if self.too_big(channel, payload) {
+            return;
         }
         let v = match wire::decode_msgpack(payload, &self.shared.limits) {
             Ok(v) => v,
@@ -862,6 +874,9 @@ impl Inner {
 
     /// A message on the classic request channel (`onrequest` in lib/index.ts).
     fn on_request(self: &Arc<Self>, channel: &str, payload: &[u8]) {
+        if self.too_big(channel, payload) {
+            return;
+        }
         let r = match wire::decode_any(payload, &self.shared.limits) {
             Ok(r) => r,
             Err(e) => return self.dropped(channel, &e),
@@ -1046,6 +1061,9 @@ impl Inner {
 
     /// A message on a classic response channel (`onresponse` in lib/index.ts).
     fn on_response(&self, channel: &str, payload: &[u8]) {
+        if self.too_big(channel, payload) {
+            return;
+        }
         let r = match wire::decode_any(payload, &self.shared.limits) {
             Ok(r) => r,
             Err(e) => return self.dropped(channel, &e),
@@ -1072,6 +1090,9 @@ impl Inner {
 
     /// A sharded message (`onRawMessage` / `onMessage` in the Node adapters).
     fn on_cluster_message(self: &Arc<Self>, channel: &str, payload: &[u8]) {
+        if self.too_big(channel, payload) {
+            return;
+        }
         let m = match wire::decode_any(payload, &self.shared.limits) {
             Ok(m) => m,
             Err(e) => return self.dropped(channel, &e),

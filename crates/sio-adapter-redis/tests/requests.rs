@@ -1,0 +1,117 @@
+//! Cluster requests that nobody answers time out with socket.io's errors; responses go to
+//! the requester's own channel when `publishOnSpecificResponseChannel` is on.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests may unwrap
+
+mod common;
+
+use std::time::Duration;
+
+use common::*;
+use futures_util::StreamExt;
+use sio_adapter_redis::Mode;
+use sio_types::{Adapter, AdapterError, BroadcastOptions, Packet, Value};
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unanswered_requests_time_out_with_socket_io_messages() {
+    init_tracing();
+    let prefix = unique_prefix("timeouts");
+    let cfg = config(&prefix, Mode::Classic).requests_timeout(Duration::from_millis(400));
+    let node = RustNode::start(cfg, &["r1:room1"]).await;
+    // A silent member: subscribed to the request channel, never answering.
+    let client = redis::Client::open(REDIS).unwrap();
+    let mut silent = client.get_async_pubsub().await.unwrap();
+    silent
+        .subscribe(format!("{prefix}-request#/#"))
+        .await
+        .unwrap();
+    let a = &node.adapter;
+    assert_eq!(a.server_count().await.unwrap(), 2);
+
+    let err = a.all_rooms().await.unwrap_err();
+    assert!(
+        matches!(
+            err,
+            AdapterError::Timeout {
+                request: "allRooms",
+                received: 0,
+                expected: 1,
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+    assert!(
+        err.to_string()
+            .starts_with("timeout reached while waiting for allRooms response"),
+        "{err}"
+    );
+    let err = a
+        .fetch_sockets(BroadcastOptions::default())
+        .await
+        .unwrap_err();
+    assert!(
+        err.to_string()
+            .starts_with("timeout reached while waiting for fetchSockets response"),
+        "{err}"
+    );
+    let err = a
+        .server_side_emit_with_ack(vec![Value::from("x")], Duration::from_secs(5))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(
+            err,
+            AdapterError::Timeout {
+                request: "serverSideEmit",
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+    // A broadcast with acks still yields the local answers, and ends at its timeout.
+    let acks: Vec<_> = a
+        .broadcast_with_ack(
+            Packet::event("/", "ask", vec![]),
+            BroadcastOptions::default().to("room1"),
+            Duration::from_millis(400),
+        )
+        .await
+        .unwrap()
+        .collect()
+        .await;
+    assert_eq!(acks.len(), 1);
+    assert_eq!(acks[0].as_ref().unwrap(), &vec![Value::from("r1-ack")]);
+    // The pending requests were cleaned up: a late answer is ignored, not an error.
+    assert_eq!(node.factory.stats().dropped_messages, 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn responses_use_the_specific_channel_when_asked() {
+    init_tracing();
+    let prefix = unique_prefix("specific");
+    let cfg = config(&prefix, Mode::Classic).publish_on_specific_response_channel(true);
+    let a = RustNode::start(cfg.clone(), &["a1"]).await;
+    let b = RustNode::start(cfg, &["b1:room"]).await;
+    let client = redis::Client::open(REDIS).unwrap();
+    let mut spy = client.get_async_pubsub().await.unwrap();
+    spy.psubscribe(format!("{prefix}-response#*"))
+        .await
+        .unwrap();
+
+    let found = a
+        .adapter
+        .fetch_sockets(BroadcastOptions::default().to("room"))
+        .await
+        .unwrap();
+    assert_eq!(found.len(), 1);
+    assert_eq!(found[0].id, b.ns.id_of("b1"));
+    let msg = tokio::time::timeout(WAIT, spy.on_message().next())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        msg.get_channel_name(),
+        format!("{prefix}-response#/#{}#", a.adapter.uid())
+    );
+}
