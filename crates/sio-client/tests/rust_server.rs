@@ -305,3 +305,135 @@ async fn retries_across_a_dropped_connection() {
     );
     assert!(socket.connected());
 }
+
+/// The seed's server semantics written on sio-server (until its helper lands): `authenticate`
+/// checks `auth.token`, then `authenticated {id, time}`, default rooms, join/leave, a ping;
+/// a bad token gets `unauthenticated` and a disconnect.
+async fn seed_connection(socket: sio_server::Socket) {
+    socket.on("authenticate", |s, _args, _ack| async move {
+        if s.auth().get("token").and_then(Value::as_str) == Some("good") {
+            s.join_many(sio_types::constants::room::DEFAULTS);
+            s.on("join", |s, args, _ack| async move {
+                let rooms: Vec<String> = args
+                    .get(0)
+                    .and_then(|v| v.get("rooms"))
+                    .map(|r| sio_types::value::from_value(r.clone()).unwrap())
+                    .unwrap_or_default();
+                s.join_many(rooms);
+            });
+            s.on("leave", |s, args, _ack| async move {
+                let rooms: Vec<String> = args
+                    .get(0)
+                    .and_then(|v| v.get("rooms"))
+                    .map(|r| sio_types::value::from_value(r.clone()).unwrap())
+                    .unwrap_or_default();
+                for r in rooms {
+                    s.leave(r);
+                }
+            });
+            s.on("rooms", |s, _args, ack| async move {
+                let id = s.id().as_str().to_owned();
+                let mut rooms: Vec<String> = s
+                    .rooms()
+                    .into_iter()
+                    .map(|r| r.into_owned())
+                    .filter(|r| *r != id)
+                    .collect();
+                rooms.sort();
+                if let Some(ack) = ack {
+                    let _ = ack.send_args(vec![Value::Array(
+                        rooms.into_iter().map(Value::from).collect(),
+                    )]);
+                }
+            });
+            let _ = s.emit_args(
+                "ping",
+                vec![obj(&[("time", Value::from("2026-01-01T00:00:00.000Z"))])],
+            );
+            let _ = s.emit_args(
+                "authenticated",
+                vec![obj(&[
+                    ("id", Value::from(s.id().as_str())),
+                    ("time", Value::from("2026-01-01T00:00:00.000Z")),
+                ])],
+            );
+        } else {
+            let _ = s.emit_args(
+                "unauthenticated",
+                vec![obj(&[("message", Value::from("Invalid token"))])],
+            );
+            s.disconnect(false);
+        }
+    });
+}
+
+#[tokio::test]
+async fn helper_flow_against_sio_server() {
+    use sio_client::{ClientHelper, ClientHelperOptions, ClientState};
+
+    let io = SocketIo::builder().build();
+    io.ns("/", seed_connection);
+    let handle = io.listen("127.0.0.1:0".parse().unwrap()).await.unwrap();
+    let url = format!("http://{}", handle.local_addr());
+
+    let pings = Arc::new(Mutex::new(0));
+    let p = pings.clone();
+    let helper = ClientHelper::new(
+        ClientHelperOptions::new(cfg(url.clone()).auth(obj(&[("token", Value::from("good"))])))
+            .on_connected(|h| h.authenticate()),
+    )
+    .unwrap();
+    helper.subscribe(
+        "ping",
+        move |_| {
+            *p.lock().unwrap() += 1;
+            Ok(())
+        },
+        false,
+    );
+    wait_until("authenticated", 10, || {
+        helper.state() == ClientState::Authenticated
+    })
+    .await;
+    let rooms = |h: ClientHelper| async move {
+        let r = h.socket().emit_with_ack("rooms", vec![]).await.unwrap();
+        r[0].as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v.as_str().unwrap().to_owned())
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(
+        rooms(helper.clone()).await,
+        ["io-default", "io-notification"]
+    );
+    helper.join_rooms(&["a"]);
+    eventually("joined", 5, || {
+        let h = helper.clone();
+        async move { (rooms(h).await.len() == 3).then_some(()) }
+    })
+    .await;
+    helper.leave_rooms(&["io-default"]);
+    eventually("left", 5, || {
+        let h = helper.clone();
+        async move { (rooms(h).await == ["a", "io-notification"]).then_some(()) }
+    })
+    .await;
+    assert_eq!(*pings.lock().unwrap(), 1);
+    helper.shutdown();
+    wait_until("shut down", 5, || !helper.is_connected()).await;
+    assert_eq!(helper.state(), ClientState::Unauthorized);
+
+    let refused = Arc::new(Mutex::new(None));
+    let r = refused.clone();
+    let bad = ClientHelper::new(
+        ClientHelperOptions::new(cfg(url).auth(obj(&[("token", Value::from("bad"))])))
+            .on_connected(|h| h.authenticate())
+            .on_unauthenticated(move |_, data| *r.lock().unwrap() = Some(data.clone())),
+    )
+    .unwrap();
+    wait_until("unauthenticated", 10, || refused.lock().unwrap().is_some()).await;
+    wait_until("disconnected by the server", 10, || !bad.is_connected()).await;
+    assert_eq!(bad.state(), ClientState::Unauthorized);
+    handle.shutdown();
+}
