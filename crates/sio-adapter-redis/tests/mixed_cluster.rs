@@ -9,6 +9,7 @@ mod common;
 use std::collections::HashSet;
 
 use common::*;
+use futures_util::StreamExt;
 use serde_json::json;
 use sio_adapter_redis::{Mode, RedisAdapterFactory, SubscriptionMode};
 use sio_server::SocketIo;
@@ -95,6 +96,76 @@ async fn mixed(mode: Mode) {
         .map(|s| s["id"].as_str().unwrap().to_owned())
         .collect();
     assert_eq!(from_node, ids);
+
+    // Broadcast with acks from a Rust server: real clients on all three servers answer.
+    let stream = a
+        .to("room1")
+        .timeout(std::time::Duration::from_secs(3))
+        .emit_with_ack("ask", vec![Value::from(1)])
+        .await
+        .unwrap();
+    let acks: Vec<_> = tokio::time::timeout(WAIT, stream.collect::<Vec<_>>())
+        .await
+        .unwrap();
+    let mut acks: Vec<String> = acks
+        .into_iter()
+        .map(|r| r.unwrap()[0].as_str().unwrap().to_owned())
+        .collect();
+    acks.sort();
+    assert_eq!(acks, ["a1-ack", "b2-ack", "n1-ack"]);
+    // ... and from the Node server.
+    let got = node
+        .cmd(json!({"op": "broadcastWithAck", "rooms": ["room1"], "timeout": 3000, "event": "ask", "args": [2]}))
+        .await
+        .unwrap();
+    let mut got: Vec<String> = got
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap().to_owned())
+        .collect();
+    got.sort();
+    assert_eq!(got, ["a1-ack", "b2-ack", "n1-ack"]);
+
+    // A join made from Rust server A for a socket of server B, then a Node broadcast to
+    // that room; and our Emitter reaching clients of every server.
+    a.to(node.id("b1")).sockets_join(["joined"]).await.unwrap();
+    let emitter = sio_adapter_redis::Emitter::connect(config(&prefix, Mode::Classic))
+        .await
+        .unwrap();
+    let deadline = tokio::time::Instant::now() + WAIT;
+    loop {
+        node.cmd(json!({"op": "broadcast", "rooms": ["joined"], "event": "to-joined", "args": []}))
+            .await
+            .unwrap();
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        if !node.received("b1", "to-joined").is_empty() {
+            break;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "b1 never joined");
+    }
+    if mode == Mode::Classic {
+        emitter
+            .to("room1")
+            .emit("from-emitter", vec![])
+            .await
+            .unwrap();
+        for c in ["n1", "a1", "b2"] {
+            node.wait_event("emitter", |e| {
+                e["client"] == c && e["event"] == "from-emitter"
+            })
+            .await;
+        }
+    }
+
+    // Node disconnects a client of Rust server A.
+    node.cmd(json!({"op": "disconnectSockets", "rooms": [node.id("a1")]}))
+        .await
+        .unwrap();
+    node.wait_event("a1 disconnected", |e| {
+        e["type"] == "client-disconnect" && e["client"] == "a1"
+    })
+    .await;
 
     node.stop().await;
     ha.shutdown();
