@@ -18,7 +18,7 @@ pub enum Error {
     /// The server sent a payload larger than allowed.
     #[error("payload of {size} bytes from server exceeds the limit of {limit} bytes")]
     PayloadTooLarge {
-        /// Bytes received (or announced).
+        /// Bytes announced or received (`limit + 1` when the server announced no length).
         size: usize,
         /// The configured limit.
         limit: usize,

@@ -99,3 +99,67 @@ async fn unreachable_server_reports_a_connection_error() {
     assert!(matches!(err, Error::Transport(_)), "{err:?}");
     assert!(Manager::new(ClientConfig::new("gopher://x")).is_err());
 }
+
+#[tokio::test]
+async fn bad_polling_input_is_reported_not_panicked() {
+    let server = NodeServer::start("broken-server.js", &[("MODE", "polling")]).await;
+    let config = ClientConfig::new(server.url())
+        .transports([TransportKind::Polling])
+        .reconnection_delay(Duration::from_millis(50))
+        .reconnection_delay_max(Duration::from_millis(100));
+    let (tx, mut rx) = mpsc::unbounded_channel();
+    let helper = ClientHelper::new(ClientHelperOptions::new(config).on_error(move |_, e| {
+        let _ = tx.send(e.clone());
+    }))
+    .unwrap();
+    let mut got = Vec::new();
+    for _ in 0..3 {
+        got.push(
+            tokio::time::timeout(Duration::from_secs(10), rx.recv())
+                .await
+                .unwrap()
+                .unwrap(),
+        );
+    }
+    let text: Vec<String> = got.iter().map(ToString::to_string).collect();
+    eprintln!("errors reported: {text:#?}");
+    // 1: a 3 MB polling body, over the 1 MB limit.
+    assert!(
+        matches!(
+            &got[0],
+            Error::PayloadTooLarge {
+                limit: 1_000_000,
+                ..
+            }
+        ),
+        "{text:?}"
+    );
+    // 2: a body that is not an engine.io payload.
+    assert!(
+        matches!(&got[1], Error::Protocol(m) if m.contains("polling payload")),
+        "{text:?}"
+    );
+    // 3: binary with invalid base64.
+    assert!(
+        matches!(&got[2], Error::Protocol(m) if m.contains("polling payload")),
+        "{text:?}"
+    );
+
+    // The fourth session behaves.
+    let (hello_tx, mut hello_rx) = mpsc::unbounded_channel();
+    helper.socket().on("hello-back", move |ev| {
+        let _ = hello_tx.send(ev.args);
+    });
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    let args = loop {
+        if helper.is_connected() {
+            let _ = helper.emit("hello", Value::Null, false, None);
+        }
+        if let Ok(Some(a)) = tokio::time::timeout(Duration::from_millis(200), hello_rx.recv()).await
+        {
+            break a;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "no hello-back");
+    };
+    assert_eq!(args[0], Value::from(4));
+}

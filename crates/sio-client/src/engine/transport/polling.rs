@@ -71,6 +71,15 @@ impl Polling {
             .map_err(|e| Error::Transport(format!("polling {method} {url}: {e}")))?;
         let status = response.status();
         let limit = self.limits.max_packet_size;
+        // An announced length over the limit is refused before reading anything.
+        let announced = response
+            .headers()
+            .get(http::header::CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse::<usize>().ok());
+        if let Some(size) = announced.filter(|n| *n > limit) {
+            return Err(Error::PayloadTooLarge { size, limit });
+        }
         let body = Limited::new(response.into_body(), limit)
             .collect()
             .await
