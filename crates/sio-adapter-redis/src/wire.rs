@@ -307,23 +307,58 @@ pub(crate) fn socket_from_value(v: &Value) -> Result<SocketInfo, WireError> {
         .ok_or_else(|| shape("socket without id"))?
         .parse()
         .map_err(|e: sio_types::IdError| shape(e.to_string()))?;
-    let handshake = match v.get("handshake") {
-        Some(hs) => {
-            let auth = hs.get("auth").cloned();
-            let mut parsed: Handshake = serde_json::from_slice(&encode_json(hs))?;
-            if let Some(auth) = auth {
-                parsed.auth = auth;
-            }
-            parsed
-        }
-        None => Handshake::default(),
-    };
+    let handshake = v
+        .get("handshake")
+        .map(handshake_from_value)
+        .unwrap_or_default();
     Ok(SocketInfo {
         id,
         handshake,
         rooms: rooms_of(v.get("rooms")),
         data: v.get("data").cloned().unwrap_or_default(),
     })
+}
+
+/// Reads a handshake leniently: Node's may hold arrays where we keep strings (a repeated
+/// query key, a repeated header), which must not cost the whole socket.
+fn handshake_from_value(v: &Value) -> Handshake {
+    fn text(v: &Value) -> String {
+        match v {
+            Value::String(s) => s.clone(),
+            Value::Null => String::new(),
+            other => String::from_utf8_lossy(&encode_json(other)).into_owned(),
+        }
+    }
+    let entries = |key: &str, join: bool| -> Vec<(String, String)> {
+        v.get(key)
+            .and_then(Value::as_object)
+            .map(|m| {
+                m.iter()
+                    .map(|(k, x)| {
+                        let s = match x.as_array() {
+                            Some(a) if join => a.iter().map(text).collect::<Vec<_>>().join(", "),
+                            Some(a) => a.last().map(text).unwrap_or_default(),
+                            None => text(x),
+                        };
+                        (k.clone(), s)
+                    })
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    let s = |key: &str| v.get(key).map(text).unwrap_or_default();
+    let b = |key: &str| v.get(key).and_then(Value::as_bool).unwrap_or(false);
+    Handshake {
+        headers: entries("headers", true).into_iter().collect(),
+        time: s("time"),
+        address: s("address"),
+        xdomain: b("xdomain"),
+        secure: b("secure"),
+        issued: v.get("issued").and_then(Value::as_i64).unwrap_or(0),
+        url: s("url"),
+        query: entries("query", false).into_iter().collect(),
+        auth: v.get("auth").cloned().unwrap_or_default(),
+    }
 }
 
 const UID_CHARS: &[u8; 62] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
@@ -394,6 +429,35 @@ mod tests {
         assert_eq!(packet_from_value(&no_nsp).unwrap().nsp, "/");
         assert!(packet_from_value(&obj([("type", Value::Int(9))])).is_err());
         assert!(packet_from_value(&Value::Null).is_err());
+    }
+
+    #[test]
+    fn node_handshakes_with_arrays_are_read() {
+        let hs = serde_json::from_str::<Value>(
+            r#"{"headers":{"host":"h","x-many":["a","b"]},"time":"t","address":"::1",
+                "xdomain":false,"secure":true,"issued":1700000000000,"url":"/?a=1&a=2",
+                "query":{"a":["1","2"],"EIO":"4"},"auth":{"bin":null}}"#,
+        )
+        .unwrap();
+        let s = obj([
+            ("id", Value::from("abc")),
+            ("handshake", hs),
+            (
+                "rooms",
+                Value::Array(vec![Value::from("abc"), Value::Int(7)]),
+            ),
+            ("data", Value::from(vec![1u8])),
+        ]);
+        let info = socket_from_value(&s).unwrap();
+        assert_eq!(info.handshake.headers["x-many"], "a, b");
+        assert_eq!(info.handshake.query["a"], "2");
+        assert!(info.handshake.secure);
+        assert_eq!(info.handshake.issued, 1_700_000_000_000);
+        assert_eq!(info.rooms, ["abc", "7"]);
+        assert_eq!(info.data, Value::from(vec![1u8]));
+        let back = socket_from_value(&socket_to_value(&info)).unwrap();
+        assert_eq!(back, info);
+        assert!(socket_from_value(&obj([("id", Value::from("has space"))])).is_err());
     }
 
     #[test]
