@@ -421,7 +421,13 @@ impl Task {
     async fn session(&mut self, mut engine: Engine) -> SessionEnd {
         let mut decoder: Decoder = self.config.parser.decoder(self.config.limits);
         tracing::debug!(sid = %engine.open.sid, "session open, connecting namespaces");
-        for s in self.active() {
+        let active = self.active();
+        if active.is_empty() {
+            // Every socket left while the connection was opening.
+            Self::close_engine(engine).await;
+            return SessionEnd::Idle;
+        }
+        for s in active {
             self.send_connect(&engine, &s);
         }
         loop {
