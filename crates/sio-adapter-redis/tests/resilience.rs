@@ -78,6 +78,22 @@ async fn classic_garbage_is_dropped_and_traffic_continues() {
         "garbage reached the namespace: {:?}",
         node.ns.calls()
     );
+    // Garbage for a room nobody here is in is not even decoded, so not counted either.
+    let counted = node.factory.stats().dropped_messages;
+    for g in GARBAGE {
+        publish("PUBLISH", &format!("{prefix}#/#no-such-room#"), g).await;
+    }
+    emitter
+        .to("room1")
+        .emit("after-more", vec![])
+        .await
+        .unwrap();
+    node.ns
+        .wait_call("traffic after more garbage", |c| {
+            is_broadcast_of(c, "after-more")
+        })
+        .await;
+    assert_eq!(node.factory.stats().dropped_messages, counted);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -207,7 +223,8 @@ async fn restart_suite(mode: Mode) {
     let prefix = unique_prefix("restart");
     let cfg = RedisConfig::new(url.clone()).key_prefix(&prefix).mode(mode);
     let a = RustNode::start(cfg.clone(), &["r1:room1"]).await;
-    let b = RustNode::start(cfg, &[]).await;
+    let b = RustNode::start(cfg.clone(), &[]).await;
+    let emitter = Emitter::connect(cfg).await.unwrap();
     let send = |name: String| {
         b.adapter.broadcast(
             Packet::event("/", name, vec![]),
@@ -247,9 +264,26 @@ async fn restart_suite(mode: Mode) {
             a.factory.stats()
         );
     }
-    // After recovery every broadcast arrives.
+    // After recovery every broadcast arrives, and the emitter's connection is back too.
     for n in 0..20 {
         send(format!("after-{n}")).await.unwrap();
+    }
+    if mode == Mode::Classic {
+        let deadline = Instant::now() + WAIT;
+        while emitter
+            .to("room1")
+            .emit("from-emitter", vec![])
+            .await
+            .is_err()
+        {
+            assert!(Instant::now() < deadline, "emitter never came back");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        a.ns.wait_call("emitter after restart", |c| {
+            is_broadcast_of(c, "from-emitter")
+        })
+        .await;
+        assert!(emitter.stats().disconnects >= 1, "{:?}", emitter.stats());
     }
     for n in 0..20 {
         let name = format!("after-{n}");
