@@ -89,6 +89,9 @@ pub struct ClientConfig {
     pub parser: Parser,
     /// Decoder limits for what the server sends.
     pub limits: Limits,
+    /// The TLS settings of `https://` / `wss://` connections (`None`: the webpki roots).
+    #[cfg(feature = "tls")]
+    pub tls: Option<std::sync::Arc<rustls::ClientConfig>>,
 }
 
 impl ClientConfig {
@@ -113,6 +116,8 @@ impl ClientConfig {
             max_buffered: 1024,
             parser: Parser::default(),
             limits: Limits::default(),
+            #[cfg(feature = "tls")]
+            tls: None,
         }
     }
 
@@ -202,6 +207,42 @@ impl ClientConfig {
         self
     }
 
+    /// Uses these TLS settings (own root certificates, client certificates, ...) instead of
+    /// the webpki roots.
+    #[cfg(feature = "tls")]
+    pub fn tls_config(mut self, config: std::sync::Arc<rustls::ClientConfig>) -> Self {
+        self.tls = Some(config);
+        self
+    }
+
+    /// TLS settings trusting the webpki roots plus the PEM certificates in `pem` (a private
+    /// CA, a self-signed test server).
+    ///
+    /// ```
+    /// let err = sio_client::ClientConfig::new("https://localhost").add_root_certificates_pem(b"junk");
+    /// assert!(err.is_err());
+    /// ```
+    #[cfg(feature = "tls")]
+    pub fn add_root_certificates_pem(mut self, pem: &[u8]) -> Result<Self, Error> {
+        use rustls::pki_types::CertificateDer;
+        use rustls::pki_types::pem::PemObject;
+
+        let mut roots = webpki_root_store();
+        let mut added = 0;
+        for cert in CertificateDer::pem_slice_iter(pem) {
+            let cert = cert.map_err(|e| Error::Config(format!("invalid PEM certificate: {e}")))?;
+            roots
+                .add(cert)
+                .map_err(|e| Error::Config(format!("unusable root certificate: {e}")))?;
+            added += 1;
+        }
+        if added == 0 {
+            return Err(Error::Config("no certificate in the PEM data".into()));
+        }
+        self.tls = Some(tls_with_roots(roots)?);
+        Ok(self)
+    }
+
     /// Checks the URL and returns where to connect.
     pub(crate) fn endpoint(&self) -> Result<Endpoint, Error> {
         let uri: Uri = self
@@ -249,8 +290,36 @@ impl ClientConfig {
             nsp,
             query: self.query.clone(),
             headers: self.extra_headers.clone(),
+            #[cfg(feature = "tls")]
+            tls: match (&self.tls, secure) {
+                (Some(tls), true) => Some(tls.clone()),
+                (None, true) => Some(tls_with_roots(webpki_root_store())?),
+                (_, false) => None,
+            },
         })
     }
+}
+
+#[cfg(feature = "tls")]
+fn webpki_root_store() -> rustls::RootCertStore {
+    let mut roots = rustls::RootCertStore::empty();
+    roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
+    roots
+}
+
+/// A client config on the ring provider, chosen explicitly so that an application that
+/// also links another rustls provider does not make the process default ambiguous.
+#[cfg(feature = "tls")]
+fn tls_with_roots(
+    roots: rustls::RootCertStore,
+) -> Result<std::sync::Arc<rustls::ClientConfig>, Error> {
+    let provider = std::sync::Arc::new(rustls::crypto::ring::default_provider());
+    let config = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(|e| Error::Config(format!("TLS settings: {e}")))?
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    Ok(std::sync::Arc::new(config))
 }
 
 /// Where and how to reach the server, derived from a [`ClientConfig`].
@@ -262,6 +331,8 @@ pub(crate) struct Endpoint {
     pub(crate) nsp: String,
     pub(crate) query: Vec<(String, String)>,
     pub(crate) headers: Vec<(String, String)>,
+    #[cfg(feature = "tls")]
+    pub(crate) tls: Option<std::sync::Arc<rustls::ClientConfig>>,
 }
 
 impl Endpoint {

@@ -72,7 +72,7 @@ pub(crate) async fn open(config: &ClientConfig, endpoint: &Endpoint) -> Result<E
     let (open, task) = match first {
         TransportKind::Websocket => {
             let url = endpoint.url(TransportKind::Websocket, None);
-            let mut ws = websocket::connect(&url, &endpoint.headers, &limits).await?;
+            let mut ws = websocket::connect(&url, endpoint, &limits).await?;
             let open = match websocket::recv(&mut ws, &limits).await? {
                 Some(Packet::Open(open)) => open,
                 Some(other) => {
@@ -92,7 +92,7 @@ pub(crate) async fn open(config: &ClientConfig, endpoint: &Endpoint) -> Result<E
             (open, task)
         }
         TransportKind::Polling => {
-            let polling = Polling::new(&endpoint.headers, limits)?;
+            let polling = Polling::new(endpoint, limits)?;
             let url = endpoint.url(TransportKind::Polling, None);
             let mut packets = polling.poll(&url).await?.into_iter();
             let open = match packets.next() {
@@ -117,7 +117,7 @@ pub(crate) async fn open(config: &ClientConfig, endpoint: &Endpoint) -> Result<E
                 polling,
                 poll_url,
                 upgrade,
-                endpoint.headers.clone(),
+                endpoint.clone(),
                 out_rx,
             ));
             (open, task)
@@ -266,7 +266,7 @@ impl Session {
         polling: Polling,
         url: String,
         upgrade_url: Option<String>,
-        headers: Vec<(String, String)>,
+        endpoint: Endpoint,
         mut out: mpsc::UnboundedReceiver<Packet>,
     ) {
         let mut poll: Option<BoxFut<Result<Vec<Packet>, Error>>> = None;
@@ -279,7 +279,7 @@ impl Session {
         if let Some(ws_url) = upgrade_url {
             let limits = self.limits;
             probe = Some(Box::pin(async move {
-                probe_ws(&ws_url, &headers, &limits).await
+                probe_ws(&ws_url, &endpoint, &limits).await
             }));
         }
         let reason = loop {
@@ -375,12 +375,8 @@ async fn maybe<T>(f: &mut Option<BoxFut<T>>) -> T {
 }
 
 /// Opens the websocket of an upgrade and checks it with the `probe` ping.
-async fn probe_ws(
-    url: &str,
-    headers: &[(String, String)],
-    limits: &Limits,
-) -> Result<WsStream, Error> {
-    let mut ws = websocket::connect(url, headers, limits).await?;
+async fn probe_ws(url: &str, endpoint: &Endpoint, limits: &Limits) -> Result<WsStream, Error> {
+    let mut ws = websocket::connect(url, endpoint, limits).await?;
     websocket::send(&mut ws, &Packet::Ping("probe".into())).await?;
     match websocket::recv(&mut ws, limits).await? {
         Some(Packet::Pong(data)) if data == "probe" => Ok(ws),

@@ -6,6 +6,7 @@ use http_body_util::{BodyExt, Full, Limited};
 use sio_protocol::Limits;
 use sio_protocol::engineio::{self, Packet};
 
+use crate::config::Endpoint;
 use crate::error::Error;
 
 #[cfg(not(feature = "tls"))]
@@ -26,7 +27,8 @@ pub(crate) struct Polling {
 
 impl Polling {
     /// A client that sends `headers` with every request.
-    pub(crate) fn new(headers: &[(String, String)], limits: Limits) -> Result<Self, Error> {
+    pub(crate) fn new(endpoint: &Endpoint, limits: Limits) -> Result<Self, Error> {
+        let headers = &endpoint.headers;
         let mut parsed = Vec::with_capacity(headers.len());
         for (name, value) in headers {
             let name = HeaderName::try_from(name.as_str())
@@ -38,11 +40,15 @@ impl Polling {
         #[cfg(not(feature = "tls"))]
         let connector = hyper_util::client::legacy::connect::HttpConnector::new();
         #[cfg(feature = "tls")]
-        let connector = hyper_rustls::HttpsConnectorBuilder::new()
-            .with_webpki_roots()
-            .https_or_http()
-            .enable_http1()
-            .build();
+        let connector = match &endpoint.tls {
+            Some(tls) => {
+                hyper_rustls::HttpsConnectorBuilder::new().with_tls_config((**tls).clone())
+            }
+            None => hyper_rustls::HttpsConnectorBuilder::new().with_webpki_roots(),
+        }
+        .https_or_http()
+        .enable_http1()
+        .build();
         let client =
             hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
                 .build(connector);
@@ -68,7 +74,7 @@ impl Polling {
             .client
             .request(request)
             .await
-            .map_err(|e| Error::Transport(format!("polling {method} {url}: {e}")))?;
+            .map_err(|e| Error::Transport(format!("polling {method} {url}: {}", chain(&e))))?;
         let status = response.status();
         let limit = self.limits.max_packet_size;
         // An announced length over the limit is refused before reading anything.
@@ -123,4 +129,16 @@ impl Polling {
             .await
             .map(drop)
     }
+}
+
+/// An error with its causes, as hyper's own message ("client error (Connect)") hides them.
+fn chain(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut out = e.to_string();
+    let mut source = e.source();
+    while let Some(cause) = source {
+        out.push_str(": ");
+        out.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    out
 }

@@ -10,6 +10,7 @@ use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 use tokio_tungstenite::tungstenite::{self, Message};
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 
+use crate::config::Endpoint;
 use crate::error::Error;
 
 /// An open WebSocket.
@@ -18,9 +19,10 @@ pub(crate) type WsStream = WebSocketStream<MaybeTlsStream<TcpStream>>;
 /// Opens a WebSocket to `url` with the extra headers.
 pub(crate) async fn connect(
     url: &str,
-    headers: &[(String, String)],
+    endpoint: &Endpoint,
     limits: &Limits,
 ) -> Result<WsStream, Error> {
+    let headers = &endpoint.headers;
     let mut request = url
         .into_client_request()
         .map_err(|e| Error::Config(format!("invalid websocket url {url:?}: {e}")))?;
@@ -35,10 +37,21 @@ pub(crate) async fn connect(
     let config = WebSocketConfig::default()
         .max_message_size(Some(limits.max_packet_size))
         .max_frame_size(Some(limits.max_packet_size));
-    let (ws, _response) =
-        tokio_tungstenite::connect_async_with_config(request, Some(config), false)
-            .await
-            .map_err(map_ws_error)?;
+    #[cfg(feature = "tls")]
+    let connected = tokio_tungstenite::connect_async_tls_with_config(
+        request,
+        Some(config),
+        false,
+        endpoint
+            .tls
+            .clone()
+            .map(tokio_tungstenite::Connector::Rustls),
+    )
+    .await;
+    #[cfg(not(feature = "tls"))]
+    let connected =
+        tokio_tungstenite::connect_async_with_config(request, Some(config), false).await;
+    let (ws, _response) = connected.map_err(map_ws_error)?;
     Ok(ws)
 }
 
