@@ -489,3 +489,34 @@ async fn reconnection_gives_up_after_the_configured_attempts() {
         "{errors:#?}"
     );
 }
+
+#[tokio::test]
+async fn retries_give_up_after_retries_plus_one_tries() {
+    let server = NodeServer::start("server.js", &[]).await;
+    let socket = cfg(&server)
+        .transports([TransportKind::Websocket])
+        .retries(2)
+        .ack_timeout(Duration::from_millis(300))
+        .connect()
+        .await
+        .unwrap();
+    let arrivals = Arc::new(Mutex::new(0));
+    let a = arrivals.clone();
+    socket.on("echo-back", move |_| *a.lock().unwrap() += 1);
+    // `echo` never acknowledges: every try times out.
+    let err = socket
+        .emit_with_ack("echo", vec![Value::from(1)])
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, Error::Ack(sio_types::AckError::Timeout)),
+        "{err:?}"
+    );
+    wait_until("three arrivals", 5, || *arrivals.lock().unwrap() == 3).await;
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    assert_eq!(
+        *arrivals.lock().unwrap(),
+        3,
+        "one try plus two retries, no more"
+    );
+}
