@@ -306,6 +306,9 @@ impl ClientHelper {
     /// Subscribes `handler` to `event`; it gets the first argument. With `ignore_duplicate`
     /// (the seed's default) nothing is registered when `event` already has a handler, and
     /// `None` is returned. Errors and panics of the handler are caught and logged.
+    ///
+    /// As in the seed, the helper's own handlers count: `authenticated`, `unauthenticated`
+    /// and `ping` already have one, so subscribing to them needs `ignore_duplicate = false`.
     pub fn subscribe<F>(&self, event: &str, handler: F, ignore_duplicate: bool) -> Option<HandlerId>
     where
         F: Fn(Value) -> HandlerResult + Send + Sync + 'static,

@@ -81,6 +81,12 @@ impl Event {
         sio_types::value::from_value(self.args.get(i).cloned().unwrap_or(Value::Null))
     }
 
+    /// All the arguments decoded at once, as a tuple, a `Vec` or a struct of sequence form:
+    /// `let (name, avatar): (String, bytes::Bytes) = ev.decode()?;`.
+    pub fn decode<T: DeserializeOwned>(&self) -> Result<T, ValueError> {
+        sio_types::value::from_value(Value::Array(self.args.clone()))
+    }
+
     /// Whether the server waits for an answer.
     pub fn wants_ack(&self) -> bool {
         self.ack.is_some()
@@ -610,7 +616,13 @@ impl Socket {
     }
 
     /// Registers a handler for the server's `event`. Handlers run on the connection's task:
-    /// keep them short and spawn for long work. A panicking handler is caught and logged.
+    /// keep them short and spawn for long work (take the [`AckSender`] along with
+    /// [`Event::take_ack`]). A panicking handler is caught and logged. When several handlers
+    /// share an event, only the first one registered can answer the server's ack.
+    ///
+    /// A handler that captures a clone of its own socket keeps the connection alive after
+    /// every other handle is dropped: call [`Manager::close`](crate::Manager::close) or
+    /// [`disconnect`](Self::disconnect) to end it.
     pub fn on<F>(&self, event: &str, handler: F) -> HandlerId
     where
         F: Fn(Event) + Send + Sync + 'static,

@@ -149,6 +149,8 @@ async fn answers_the_servers_emit_with_ack() {
         .unwrap();
     socket.on("question", |mut ev| {
         let n: i64 = ev.arg(0).unwrap();
+        let (n2, bin): (i64, Bytes) = ev.decode().unwrap();
+        assert_eq!((n2, bin.as_ref()), (41, &[9u8, 8][..]));
         let b = ev.args[1].clone();
         assert!(ev.wants_ack());
         // emitWithAck resolves with the first ack argument only.
