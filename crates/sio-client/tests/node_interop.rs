@@ -522,3 +522,27 @@ async fn retries_give_up_after_retries_plus_one_tries() {
         "one try plus two retries, no more"
     );
 }
+
+#[tokio::test]
+async fn custom_path_on_every_transport() {
+    let server = NodeServer::start("server.js", &[("SIO_PATH", "/custom-io/")]).await;
+    for transports in [vec![TransportKind::Websocket], vec![TransportKind::Polling]] {
+        // The default path is not served: the handshake fails.
+        let err = cfg(&server)
+            .transports(transports.clone())
+            .reconnection(false)
+            // Node leaves an unknown path's polling request unanswered.
+            .connect_timeout(Duration::from_secs(2))
+            .connect()
+            .await
+            .unwrap_err();
+        assert!(matches!(err, Error::Transport(_)), "{err:?}");
+        let socket = cfg(&server)
+            .transports(transports)
+            .path("/custom-io/")
+            .connect()
+            .await
+            .unwrap();
+        json_round_trip(&socket).await;
+    }
+}

@@ -1,11 +1,12 @@
 // socket.io 4.8 server for sio-client's interop tests.
-// Env: PORT (0 = any free port), PARSER=msgpack, RECOVERY=1.
+// Env: PORT (0 = any free port), PARSER=msgpack, RECOVERY=1, SIO_PATH (engine.io path).
 // Prints "PORT <n>" once listening.
 'use strict';
 const http = require('http');
 const { Server } = require('socket.io');
 
 const opts = { pingInterval: 2000, pingTimeout: 2000, maxHttpBufferSize: 1e7 };
+if (process.env.SIO_PATH) opts.path = process.env.SIO_PATH;
 if (process.env.PARSER === 'msgpack') opts.parser = require('socket.io-msgpack-parser');
 if (process.env.RECOVERY === '1') {
   opts.connectionStateRecovery = { maxDisconnectionDuration: 60000, skipMiddlewares: true };
