@@ -387,6 +387,9 @@ impl SocketInner {
 
     /// Sends now if connected, else buffers.
     fn send_or_buffer(&self, packet: Packet) -> Result<(), Error> {
+        if self.cmd.is_closed() {
+            return Err(Error::Closed);
+        }
         let mut st = lock(&self.state);
         if st.connected {
             drop(st);

@@ -546,3 +546,25 @@ async fn custom_path_on_every_transport() {
         json_round_trip(&socket).await;
     }
 }
+
+#[tokio::test]
+async fn a_closed_manager_refuses_emits() {
+    let server = NodeServer::start("server.js", &[]).await;
+    let manager = Manager::new(cfg(&server).transports([TransportKind::Websocket])).unwrap();
+    let socket = manager.socket("/");
+    let reasons = Arc::new(Mutex::new(Vec::new()));
+    let r = reasons.clone();
+    socket.on_disconnect(move |reason| r.lock().unwrap().push(reason.clone()));
+    socket.connect();
+    wait_until("connected", 10, || socket.connected()).await;
+    manager.close();
+    wait_until("closed", 10, || {
+        matches!(socket.emit("echo", vec![]), Err(Error::Closed))
+    })
+    .await;
+    assert!(!socket.connected());
+    assert_eq!(
+        *reasons.lock().unwrap(),
+        vec![DisconnectReason::IoClientDisconnect]
+    );
+}
