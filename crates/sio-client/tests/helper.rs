@@ -282,3 +282,65 @@ async fn emit_subscribe_unsubscribe_and_shutdown() {
     assert_eq!(helper.socket().listener_count("authenticated"), 0);
     assert!(!helper.socket().active());
 }
+
+#[tokio::test]
+async fn typed_and_async_subscriptions() {
+    #[derive(serde::Deserialize, Debug, PartialEq)]
+    struct Auth {
+        id: String,
+        time: String,
+    }
+    let server = NodeServer::start("seed-server.js", &[]).await;
+    let seen = Arc::new(Seen::default());
+    let helper = ClientHelper::new(options(config(&server, "good"), &seen)).unwrap();
+    let (tx, mut rx) = mpsc::unbounded_channel();
+    // Typed: the `authenticated` payload decodes into a struct (the helper's own handler is
+    // there already, so duplicates must be allowed).
+    helper
+        .subscribe_typed::<Auth, _>("authenticated", move |auth| Ok(tx.send(auth)?), false)
+        .unwrap();
+    // A payload of the wrong shape is logged and skipped, later events still arrive.
+    let (num_tx, mut num_rx) = mpsc::unbounded_channel();
+    helper
+        .subscribe_typed::<i64, _>("message-back", move |n| Ok(num_tx.send(n)?), true)
+        .unwrap();
+    // Async: the future runs on its own task; its failure is logged.
+    let (async_tx, mut async_rx) = mpsc::unbounded_channel();
+    helper
+        .subscribe_async(
+            "message-back",
+            move |v| {
+                let tx = async_tx.clone();
+                async move {
+                    tokio::task::yield_now().await;
+                    tx.send(v.clone())?;
+                    Err("async failure after sending".into())
+                }
+            },
+            false,
+        )
+        .unwrap();
+    let auth = tokio::time::timeout(Duration::from_secs(10), rx.recv())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(Some(auth.id.as_str()), helper.socket().id().as_deref());
+    assert!(auth.time.ends_with('Z'));
+    helper
+        .emit("message", Value::from("not a number"), false, None)
+        .unwrap();
+    helper.emit("message", Value::from(7), false, None).unwrap();
+    let n = tokio::time::timeout(Duration::from_secs(5), num_rx.recv())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(n, 7);
+    for expected in [Value::from("not a number"), Value::from(7)] {
+        let v = tokio::time::timeout(Duration::from_secs(5), async_rx.recv())
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(v, expected);
+    }
+    helper.shutdown();
+}
