@@ -15,6 +15,7 @@ pub mod conformance {
     //! Which server is under test comes from the environment variable
     //! `SIO_CONFORMANCE_SERVER`: `rust` (the default, the `sio-conformance-server` binary of
     //! this crate) or `node` (the reference server on the official socket.io 4.8 package).
+    //! `SIO_CONFORMANCE_BIN=<path>` runs another Rust server binary with the same contract.
     //! Every test starts its own server on a free port and the process is killed when the
     //! [`Server`] is dropped, so tests run in parallel.
     //!
@@ -108,7 +109,10 @@ pub mod conformance {
             let kind = Impl::from_env();
             let mut cmd = match kind {
                 Impl::Rust => {
-                    let Some(bin) = rust_bin else {
+                    // SIO_CONFORMANCE_BIN points the suite at another build of a Rust server
+                    // (a release build, a bisect), without recompiling the tests.
+                    let from_env = std::env::var("SIO_CONFORMANCE_BIN").ok();
+                    let Some(bin) = from_env.as_deref().or(rust_bin) else {
                         panic!(
                             "the `sio-conformance-server` binary of sio-tests does not exist yet; \
                              run with SIO_CONFORMANCE_SERVER=node to test the Node reference"
@@ -607,31 +611,46 @@ pub mod conformance {
         }
 
         /// Asserts the server closes the connection. engine.io PINGs on the way are
-        /// allowed (and not answered); any other frame fails the test. Returns how many
+        /// allowed (and not answered), and so is one engine.io CLOSE packet (`1`) right
+        /// before the transport closes; any other frame fails the test. Returns how many
         /// PINGs came first.
         pub async fn expect_close(&mut self) -> usize {
-            let mut pings = 0;
-            loop {
-                match self.recv().await {
-                    Frame::Closed => return pings,
-                    Frame::Text(t) if t == "2" => pings += 1,
-                    other => panic!("expected the server to close the connection, got {other:?}"),
-                }
-            }
+            self.wait_close(false).await
         }
 
         /// Like [`Ws::expect_close`] but answers each PING, so that the close cannot be a
         /// ping timeout. Returns how many PINGs were answered.
         pub async fn expect_close_answering_pings(&mut self) -> usize {
+            self.wait_close(true).await
+        }
+
+        async fn wait_close(&mut self, answer_pings: bool) -> usize {
+            // One deadline for the whole wait: a server that keeps pinging and never
+            // closes must fail the test, not keep it alive forever.
+            let deadline = tokio::time::Instant::now() + PATIENCE;
             let mut pings = 0;
             loop {
-                match self.recv().await {
+                let frame = tokio::time::timeout_at(deadline, self.recv())
+                    .await
+                    .unwrap_or_else(|_| {
+                        panic!("the server did not close the connection within {PATIENCE:?}")
+                    });
+                match frame {
                     Frame::Closed => return pings,
                     Frame::Text(t) if t == "2" => {
                         pings += 1;
-                        self.send_text("3").await;
+                        if answer_pings {
+                            self.send_text("3").await;
+                        }
                     }
-                    other => panic!("expected the server to close the connection, got {other:?}"),
+                    Frame::Text(t) if t == "1" => {
+                        let after = self.recv().await;
+                        assert_eq!(after, Frame::Closed, "frame after an engine.io CLOSE");
+                        return pings;
+                    }
+                    other => {
+                        panic!("expected the server to close the connection, got {other:?}")
+                    }
                 }
             }
         }
