@@ -14,6 +14,7 @@
 //! [`SlowConsumerPolicy`]: crate::SlowConsumerPolicy
 
 use std::collections::VecDeque;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use bytes::Bytes;
@@ -76,7 +77,7 @@ pub(crate) struct Counters {
 
 /// Queues `enc` on `conn`, applying the slow-consumer policy when its queue is full.
 pub(crate) fn write(
-    conn: &Conn,
+    conn: &Arc<Conn>,
     enc: &Encoded,
     volatile: bool,
     policy: SlowConsumerPolicy,
@@ -102,6 +103,15 @@ pub(crate) fn write(
                     conn.data
                         .set_close_reason(crate::socket::DisconnectReason::TransportError);
                     conn.close(EioReason::TransportError);
+                    // engineioxide reports the close only once its writer, blocked on the
+                    // peer that does not read, lets go: that may be never. Release the
+                    // sockets now (from a task: the caller may hold the room index lock).
+                    let conn = conn.clone();
+                    tokio::spawn(async move {
+                        for s in conn.data.sockets() {
+                            s.close(crate::socket::DisconnectReason::TransportError);
+                        }
+                    });
                     Err(EmitError::BufferFull)
                 }
             };

@@ -10,7 +10,7 @@ use serde::Deserialize;
 use sio_server::{ConnectError, ListenHandle, RecoveryConfig, Socket, SocketIo, Value};
 
 /// A guard against hanging forever, not a speed requirement.
-pub(crate) const PATIENCE: Duration = Duration::from_secs(120);
+pub(crate) const PATIENCE: Duration = Duration::from_secs(60);
 
 pub(crate) fn repo_root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -230,4 +230,127 @@ pub(crate) async fn node(script: &str, args: &[&str]) -> String {
         "{script} did not report OK:\n{stdout}\n{stderr}"
     );
     stdout
+}
+
+/// A raw engine.io WebSocket client: it speaks the wire format by hand, so tests can send
+/// what no well-behaved client would. Pings are answered as they come.
+pub(crate) struct Raw {
+    ws: tokio_tungstenite::WebSocketStream<
+        tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>,
+    >,
+}
+
+pub(crate) enum Got {
+    Text(String),
+    Binary(Vec<u8>),
+    Closed,
+}
+
+impl Raw {
+    pub(crate) async fn connect(port: u16, query: &str) -> Raw {
+        let url = format!("ws://127.0.0.1:{port}/socket.io/?EIO=4&transport=websocket{query}");
+        let (ws, _) = tokio_tungstenite::connect_async(url).await.unwrap();
+        let mut raw = Raw { ws };
+        match raw.recv().await {
+            Got::Text(t) => assert!(t.starts_with("0{"), "expected the open packet, got {t}"),
+            _ => panic!("expected the open packet"),
+        }
+        raw
+    }
+
+    /// Connects and joins the namespace `nsp` (`""` for `/`), returning the socket id.
+    pub(crate) async fn connect_ns(port: u16, nsp: &str) -> (Raw, String) {
+        let mut raw = Raw::connect(port, "").await;
+        let sid = raw.join(nsp).await;
+        (raw, sid)
+    }
+
+    pub(crate) async fn join(&mut self, nsp: &str) -> String {
+        let prefix = if nsp.is_empty() {
+            String::new()
+        } else {
+            format!("{nsp},")
+        };
+        self.send(&format!("0{prefix}")).await;
+        let t = self.recv_text().await;
+        let body = t
+            .strip_prefix(&format!("0{prefix}"))
+            .unwrap_or_else(|| panic!("expected CONNECT for {nsp:?}, got {t}"));
+        let v: serde_json::Value = serde_json::from_str(body).unwrap();
+        v["sid"].as_str().unwrap().to_owned()
+    }
+
+    pub(crate) async fn send(&mut self, text: &str) {
+        use futures_util::SinkExt;
+        let msg = tokio_tungstenite::tungstenite::Message::text(format!("4{text}"));
+        let _ = self.ws.send(msg).await;
+    }
+
+    /// Closes the WebSocket properly (close frame).
+    pub(crate) async fn close(&mut self) {
+        let _ = self.ws.close(None).await;
+    }
+
+    pub(crate) async fn send_raw(&mut self, text: &str) {
+        use futures_util::SinkExt;
+        let _ = self
+            .ws
+            .send(tokio_tungstenite::tungstenite::Message::text(
+                text.to_owned(),
+            ))
+            .await;
+    }
+
+    pub(crate) async fn send_binary(&mut self, data: Vec<u8>) {
+        use futures_util::SinkExt;
+        let _ = self
+            .ws
+            .send(tokio_tungstenite::tungstenite::Message::binary(data))
+            .await;
+    }
+
+    /// The next engine.io packet that is not a ping; `Closed` once the server closed.
+    pub(crate) async fn recv(&mut self) -> Got {
+        use futures_util::{SinkExt, StreamExt};
+        use tokio_tungstenite::tungstenite::Message;
+        loop {
+            let next = tokio::time::timeout(PATIENCE, self.ws.next())
+                .await
+                .expect("nothing from the server within PATIENCE");
+            match next {
+                Some(Ok(Message::Text(t))) => {
+                    let t = t.as_str();
+                    if t == "2" {
+                        let _ = self.ws.send(Message::text("3")).await;
+                        continue;
+                    }
+                    // The close packet comes right before the WebSocket closes.
+                    if t == "1" {
+                        continue;
+                    }
+                    return Got::Text(t.strip_prefix('4').unwrap_or(t).to_owned());
+                }
+                Some(Ok(Message::Binary(b))) => return Got::Binary(b.to_vec()),
+                Some(Ok(Message::Close(_))) | None | Some(Err(_)) => return Got::Closed,
+                Some(Ok(_)) => continue,
+            }
+        }
+    }
+
+    pub(crate) async fn recv_text(&mut self) -> String {
+        match self.recv().await {
+            Got::Text(t) => t,
+            Got::Binary(b) => panic!("expected text, got {} binary bytes", b.len()),
+            Got::Closed => panic!("expected text, the connection closed"),
+        }
+    }
+
+    /// Waits until the server closes the connection; fails if a message arrives first.
+    pub(crate) async fn expect_closed(&mut self, why: &str) {
+        match self.recv().await {
+            Got::Closed => {}
+            Got::Text(t) => panic!("{why}: expected the connection to close, got {t}"),
+            Got::Binary(_) => panic!("{why}: expected the connection to close, got binary"),
+        }
+    }
 }

@@ -1,0 +1,481 @@
+//! Server behaviour driven by a raw engine.io WebSocket client: bad input, handler panics,
+//! ordering around the connection handler, acks, broadcasts, disconnect reasons, slow
+//! consumers, dynamic namespaces. Each test runs its own server on a free port.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use common::{Got, Raw, start};
+use futures_util::StreamExt;
+use sio_server::{AckError, DisconnectReason, EmitError, SlowConsumerPolicy, SocketIo, Value};
+use tokio::sync::mpsc;
+
+async fn listen(io: &SocketIo) -> (sio_server::ListenHandle, u16) {
+    let h = io.listen("127.0.0.1:0".parse().unwrap()).await.unwrap();
+    let port = h.local_addr().port();
+    (h, port)
+}
+
+async fn echo_works(raw: &mut Raw, n: usize) {
+    raw.send(&format!(r#"2["echo","still here {n}"]"#)).await;
+    assert_eq!(
+        raw.recv_text().await,
+        format!(r#"2["echo-back","still here {n}"]"#)
+    );
+}
+
+#[tokio::test]
+async fn bad_input_closes_that_connection_only() {
+    let (_io, h, _url) = start(false).await;
+    let port = h.local_addr().port();
+    let (mut healthy, _) = Raw::connect_ns(port, "").await;
+    let cases: &[(&str, &str)] = &[
+        ("malformed JSON", r#"2["echo""#),
+        ("unknown packet type", r#"9["echo"]"#),
+        ("event payload not an array", r#"2{"a":1}"#),
+        ("empty event", "2[]"),
+        ("event name not a string or number", r#"2[{"a":1}]"#),
+        ("invalid ack id", r#"2abc["echo"]"#),
+        ("ack id out of range", r#"299999999999999999999999["echo"]"#),
+        ("CONNECT_ERROR from a client", r#"4{"message":"x"}"#),
+        (
+            "too many attachments",
+            r#"51000000-["echo",{"_placeholder":true,"num":0}]"#,
+        ),
+        ("invalid CONNECT payload", r#"0"not an object""#),
+    ];
+    for (n, (what, frame)) in cases.iter().enumerate() {
+        eprintln!("case: {what}");
+        let (mut victim, _) = Raw::connect_ns(port, "").await;
+        victim.send(frame).await;
+        victim.expect_closed(what).await;
+        echo_works(&mut healthy, n).await;
+    }
+    // An engine.io message over max_payload (1 MB by default).
+    let (mut victim, _) = Raw::connect_ns(port, "").await;
+    victim
+        .send(&format!(r#"2["echo","{}"]"#, "x".repeat(1_100_000)))
+        .await;
+    victim.expect_closed("oversized payload").await;
+    echo_works(&mut healthy, 100).await;
+    // A binary attachment that is announced but arrives as text breaks the packet.
+    let (mut victim, _) = Raw::connect_ns(port, "").await;
+    victim
+        .send(r#"51-["echo",{"_placeholder":true,"num":0}]"#)
+        .await;
+    victim.send(r#"2["echo","not an attachment"]"#).await;
+    victim
+        .expect_closed("text frame while an attachment is awaited")
+        .await;
+    echo_works(&mut healthy, 101).await;
+}
+
+#[tokio::test]
+async fn panicking_handler_hurts_nobody() {
+    let io = SocketIo::builder().build();
+    io.ns("/", |socket| async move {
+        socket.on("boom", |_s, _a, _ack| async move {
+            panic!("handler failure on purpose");
+        });
+        common::common(socket).await;
+    });
+    let (_h, port) = listen(&io).await;
+    let (mut a, _) = Raw::connect_ns(port, "").await;
+    let (mut b, _) = Raw::connect_ns(port, "").await;
+    a.send(r#"2["boom"]"#).await;
+    // The same socket keeps handling its next events, and so does another one.
+    echo_works(&mut a, 1).await;
+    echo_works(&mut b, 2).await;
+}
+
+#[tokio::test]
+async fn connection_handler_runs_before_the_connect_answer_and_events_wait() {
+    let io = SocketIo::builder().build();
+    io.ns("/", |socket| async move {
+        let _ = socket.emit("hello", "from the connection handler");
+        // An async step before the handlers are registered: what the client sends now
+        // must wait, not be lost.
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        socket.on("authenticate", |socket, args, _ack| async move {
+            let _ = socket.emit_args("authenticated", args.into_vec());
+        });
+    });
+    let (_h, port) = listen(&io).await;
+    let mut raw = Raw::connect(port, "").await;
+    // CONNECT and the first event in the same instant, before any answer.
+    raw.send("0").await;
+    raw.send(r#"2["authenticate",{"token":"t"}]"#).await;
+    let first = raw.recv_text().await;
+    assert!(
+        first.starts_with(r#"0{"sid":"#),
+        "CONNECT answer first, got {first}"
+    );
+    assert_eq!(
+        raw.recv_text().await,
+        r#"2["hello","from the connection handler"]"#
+    );
+    assert_eq!(raw.recv_text().await, r#"2["authenticated",{"token":"t"}]"#);
+}
+
+#[tokio::test]
+async fn events_of_one_socket_are_handled_in_order() {
+    let io = SocketIo::builder().build();
+    io.ns("/", |socket| async move {
+        socket.on("n", |socket, args, _ack| async move {
+            // Later events must not overtake a slow earlier one.
+            let n = args.get(0).and_then(Value::as_i64).unwrap_or(-1);
+            if n % 3 == 0 {
+                tokio::time::sleep(Duration::from_millis(5)).await;
+            }
+            let _ = socket.emit("n-back", &n);
+        });
+    });
+    let (_h, port) = listen(&io).await;
+    let (mut raw, _) = Raw::connect_ns(port, "").await;
+    for n in 0..50 {
+        raw.send(&format!(r#"2["n",{n}]"#)).await;
+    }
+    for n in 0..50 {
+        assert_eq!(raw.recv_text().await, format!(r#"2["n-back",{n}]"#));
+    }
+}
+
+#[tokio::test]
+async fn emit_with_ack_answers_times_out_and_fails_on_disconnect() {
+    let (tx, mut rx) = mpsc::unbounded_channel::<Result<Vec<Value>, AckError>>();
+    let io = SocketIo::builder()
+        .ack_timeout(Duration::from_millis(300))
+        .build();
+    io.ns("/", move |socket| {
+        let tx = tx.clone();
+        async move {
+            socket.on("ask", move |socket, _args, _ack| {
+                let tx = tx.clone();
+                async move {
+                    let r = socket.emit_with_ack("q", &1).await;
+                    let _ = tx.send(r.map(|a| a.into_vec()));
+                }
+            });
+        }
+    });
+    let (_h, port) = listen(&io).await;
+    let (mut raw, _) = Raw::connect_ns(port, "").await;
+
+    raw.send(r#"2["ask"]"#).await;
+    let q = raw.recv_text().await;
+    let id: String = q[1..].chars().take_while(char::is_ascii_digit).collect();
+    assert_eq!(q, format!(r#"2{id}["q",1]"#));
+    raw.send(&format!(r#"3{id}["a",2]"#)).await;
+    let r = rx.recv().await.unwrap().unwrap();
+    assert_eq!(r, vec![Value::from("a"), Value::from(2)]);
+
+    raw.send(r#"2["ask"]"#).await;
+    let _ = raw.recv_text().await; // not answered
+    assert_eq!(rx.recv().await.unwrap(), Err(AckError::Timeout));
+
+    raw.send(r#"2["ask"]"#).await;
+    let _ = raw.recv_text().await;
+    raw.send("1").await; // leaves the namespace before answering
+    assert_eq!(rx.recv().await.unwrap(), Err(AckError::Disconnected));
+}
+
+#[tokio::test]
+async fn reserved_events_are_refused() {
+    let (tx, mut rx) = mpsc::unbounded_channel();
+    let io = SocketIo::builder().build();
+    io.ns("/", move |socket| {
+        let tx = tx.clone();
+        async move {
+            for ev in [
+                "connect",
+                "connect_error",
+                "disconnect",
+                "disconnecting",
+                "newListener",
+                "removeListener",
+            ] {
+                let _ = tx.send(socket.emit(ev, &1));
+            }
+            let _ = tx.send(socket.emit("fine", &1));
+        }
+    });
+    let (_h, port) = listen(&io).await;
+    let (_raw, _) = Raw::connect_ns(port, "").await;
+    for ev in [
+        "connect",
+        "connect_error",
+        "disconnect",
+        "disconnecting",
+        "newListener",
+        "removeListener",
+    ] {
+        assert_eq!(
+            rx.recv().await.unwrap(),
+            Err(EmitError::Reserved(ev.into()))
+        );
+    }
+    assert_eq!(rx.recv().await.unwrap(), Ok(()));
+    assert!(matches!(
+        io.emit("disconnect", &1).await,
+        Err(EmitError::Reserved(_))
+    ));
+}
+
+#[tokio::test]
+async fn broadcast_with_acks_collects_answers_and_timeouts() {
+    let (io, h, _url) = start(false).await;
+    let port = h.local_addr().port();
+    let room = "acks-room";
+    let mut clients = Vec::new();
+    for _ in 0..3 {
+        let (mut raw, _) = Raw::connect_ns(port, "").await;
+        raw.send(&format!(r#"20["join","{room}"]"#)).await;
+        assert_eq!(raw.recv_text().await, "30[]");
+        clients.push(raw);
+    }
+    let io2 = io.clone();
+    let task = tokio::spawn(async move {
+        let stream = io2
+            .to(room)
+            .timeout(Duration::from_millis(500))
+            .emit_with_ack("poll", vec![Value::from("?")])
+            .await
+            .unwrap();
+        stream.collect::<Vec<_>>().await
+    });
+    for (i, raw) in clients.iter_mut().enumerate() {
+        let q = raw.recv_text().await;
+        let id: String = q[1..].chars().take_while(char::is_ascii_digit).collect();
+        assert_eq!(q, format!(r#"2{id}["poll","?"]"#));
+        if i < 2 {
+            raw.send(&format!(r#"3{id}[{i}]"#)).await;
+        }
+    }
+    let answers = task.await.unwrap();
+    assert_eq!(answers.len(), 3);
+    let mut oks: Vec<i64> = answers
+        .iter()
+        .filter_map(|r| r.as_ref().ok())
+        .map(|a| a[0].as_i64().unwrap())
+        .collect();
+    oks.sort_unstable();
+    assert_eq!(oks, vec![0, 1]);
+    assert_eq!(
+        answers
+            .iter()
+            .filter(|r| **r == Err(AckError::Timeout))
+            .count(),
+        1
+    );
+}
+
+#[tokio::test]
+async fn operators_fetch_join_leave_disconnect() {
+    let (tx, mut reasons) = mpsc::unbounded_channel();
+    let io = SocketIo::builder().build();
+    io.ns("/", move |socket| {
+        let tx = tx.clone();
+        async move {
+            socket.join("all");
+            socket.on_disconnect(move |s, reason| {
+                let _ = tx.send((s.id(), reason));
+            });
+            common::common(socket).await;
+        }
+    });
+    let (_h, port) = listen(&io).await;
+    let (mut a, sid_a) = Raw::connect_ns(port, "").await;
+    let (mut b, sid_b) = Raw::connect_ns(port, "").await;
+
+    let all = io.to("all").fetch_sockets().await.unwrap();
+    assert_eq!(all.len(), 2);
+    io.to(sid_a.clone()).sockets_join(["vip"]).await.unwrap();
+    let vip = io.to("vip").fetch_sockets().await.unwrap();
+    assert_eq!(vip.len(), 1);
+    assert_eq!(vip[0].id.as_str(), sid_a);
+    assert!(vip[0].rooms.iter().any(|r| r == "vip"));
+    assert_eq!(vip[0].rooms[0], sid_a.as_str());
+
+    io.to("vip").emit("only-vip", &1).await.unwrap();
+    assert_eq!(a.recv_text().await, r#"2["only-vip",1]"#);
+    io.to("all")
+        .except("vip")
+        .emit("not-vip", &2)
+        .await
+        .unwrap();
+    assert_eq!(b.recv_text().await, r#"2["not-vip",2]"#);
+
+    io.to("vip").sockets_leave(["vip"]).await.unwrap();
+    assert!(io.to("vip").fetch_sockets().await.unwrap().is_empty());
+
+    io.to(sid_b.clone())
+        .disconnect_sockets(false)
+        .await
+        .unwrap();
+    assert_eq!(b.recv_text().await, "1");
+    let (id, reason) = reasons.recv().await.unwrap();
+    assert_eq!(id.as_str(), sid_b);
+    assert_eq!(reason, DisconnectReason::ServerNamespaceDisconnect);
+    assert_eq!(reason.as_str(), "server namespace disconnect");
+
+    // The client leaves the namespace, then another one drops its connection.
+    a.send("1").await;
+    let (_, reason) = reasons.recv().await.unwrap();
+    assert_eq!(reason.as_str(), "client namespace disconnect");
+    let (mut c, _) = Raw::connect_ns(port, "").await;
+    c.close().await;
+    let (_, reason) = reasons.recv().await.unwrap();
+    assert_eq!(reason.as_str(), "transport close");
+    assert_eq!(io.of("/").unwrap().local_len(), 0);
+    echo_after_all(port).await;
+}
+
+async fn echo_after_all(port: u16) {
+    let (mut raw, _) = Raw::connect_ns(port, "").await;
+    echo_works(&mut raw, 0).await;
+}
+
+#[tokio::test]
+async fn slow_consumer_is_disconnected_and_volatile_drops_are_counted() {
+    let (tx, mut reasons) = mpsc::unbounded_channel();
+    let io = SocketIo::builder()
+        .max_buffered_packets(8)
+        .slow_consumer(SlowConsumerPolicy::Disconnect)
+        .build();
+    let (sock_tx, mut sockets) = mpsc::unbounded_channel();
+    io.ns("/", move |socket| {
+        let tx = tx.clone();
+        let sock_tx = sock_tx.clone();
+        async move {
+            socket.on_disconnect(move |_s, reason| {
+                let _ = tx.send(reason);
+            });
+            let _ = sock_tx.send(socket);
+        }
+    });
+    let (_h, port) = listen(&io).await;
+    // This client never reads again once connected.
+    let (_slow, _) = Raw::connect_ns(port, "").await;
+    let socket = sockets.recv().await.unwrap();
+    let big = "y".repeat(256 * 1024);
+    let mut volatile_sent = 0;
+    let mut outcome = Ok(());
+    for _ in 0..20_000 {
+        // Volatile packets never close the connection, whatever the buffer holds.
+        let _ = socket.emit_with_flags(
+            "v",
+            vec![Value::from(1)],
+            sio_server::BroadcastFlags {
+                volatile: true,
+                ..Default::default()
+            },
+        );
+        volatile_sent += 1;
+        outcome = socket.emit("big", &big);
+        if outcome.is_err() {
+            break;
+        }
+        tokio::task::yield_now().await;
+    }
+    assert!(
+        matches!(outcome, Err(EmitError::BufferFull) | Err(EmitError::Closed)),
+        "the buffer never filled: {outcome:?}"
+    );
+    assert_eq!(
+        reasons.recv().await.unwrap(),
+        DisconnectReason::TransportError
+    );
+    let stats = io.stats();
+    assert_eq!(stats.slow_disconnected, 1);
+    assert!(
+        stats.volatile_dropped >= 1,
+        "{stats:?} after {volatile_sent} volatile emits"
+    );
+}
+
+#[tokio::test]
+async fn dynamic_namespaces_and_unknown_ones() {
+    let io = SocketIo::builder().build();
+    let counter = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let c2 = counter.clone();
+    let dynamic = io.dynamic_ns(
+        |path| path.starts_with("/tenant-"),
+        move |socket| {
+            let c2 = c2.clone();
+            async move {
+                c2.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                let _ = socket.emit("where", socket.ns());
+            }
+        },
+    );
+    dynamic.use_middleware(|socket| async move {
+        if socket.ns() == "/tenant-banned" {
+            Err(sio_server::ConnectError {
+                message: "banned".into(),
+                data: None,
+            })
+        } else {
+            Ok(())
+        }
+    });
+    let (_h, port) = listen(&io).await;
+    let mut raw = Raw::connect(port, "").await;
+    raw.join("/tenant-1").await;
+    assert_eq!(raw.recv_text().await, r#"2/tenant-1,["where","/tenant-1"]"#);
+    raw.send("0/tenant-banned,").await;
+    assert_eq!(
+        raw.recv_text().await,
+        r#"4/tenant-banned,{"message":"banned"}"#
+    );
+    raw.send("0/nope,").await;
+    assert_eq!(
+        raw.recv_text().await,
+        r#"4/nope,{"message":"Invalid namespace"}"#
+    );
+    assert!(io.of("/tenant-1").is_some());
+    assert_eq!(counter.load(std::sync::atomic::Ordering::SeqCst), 1);
+}
+
+#[tokio::test]
+async fn handshake_carries_query_auth_and_address() {
+    let (tx, mut rx) = mpsc::unbounded_channel();
+    let io = SocketIo::builder().build();
+    io.ns("/", move |socket| {
+        let tx = tx.clone();
+        async move {
+            let _ = tx.send(socket.handshake());
+        }
+    });
+    let (_h, port) = listen(&io).await;
+    let mut raw = Raw::connect(port, "&token=abc%20d").await;
+    raw.send(r#"0{"user":"ada"}"#).await;
+    let _ = raw.recv_text().await;
+    let hs = rx.recv().await.unwrap();
+    assert_eq!(hs.query.get("token").map(String::as_str), Some("abc d"));
+    assert_eq!(hs.auth_str("user"), Some("ada"));
+    assert_eq!(hs.address, "127.0.0.1");
+    assert!(hs.url.starts_with("/socket.io/?EIO=4&transport=websocket"));
+    assert!(hs.header("host").is_some());
+    assert!(hs.time.ends_with('Z'));
+}
+
+#[tokio::test]
+async fn binary_arguments_round_trip_through_attachments() {
+    let (_io, h, _url) = start(false).await;
+    let port = h.local_addr().port();
+    let (mut raw, _) = Raw::connect_ns(port, "").await;
+    raw.send(r#"51-["echo",{"_placeholder":true,"num":0},"x"]"#)
+        .await;
+    raw.send_binary(vec![1, 2, 3]).await;
+    assert_eq!(
+        raw.recv_text().await,
+        r#"51-["echo-back",{"_placeholder":true,"num":0},"x"]"#
+    );
+    match raw.recv().await {
+        Got::Binary(b) => assert_eq!(b, vec![1, 2, 3]),
+        _ => panic!("expected the attachment"),
+    }
+}
