@@ -80,6 +80,9 @@ pub struct ServerConfig {
     pub limits: Limits,
     /// Connection state recovery, off by default.
     pub recovery: Option<RecoveryConfig>,
+    /// Read buffer of each WebSocket connection, in bytes (engineioxide's default, 4 KiB).
+    /// Smaller values save memory per idle connection at the cost of more reads.
+    pub ws_read_buffer_size: usize,
 }
 
 impl Default for ServerConfig {
@@ -98,6 +101,7 @@ impl Default for ServerConfig {
             parser: Parser::default(),
             limits: Limits::default(),
             recovery: None,
+            ws_read_buffer_size: 4096,
         }
     }
 }

@@ -184,6 +184,11 @@ impl SocketIoBuilder {
         self.config.limits = l;
         self
     }
+    /// Read buffer of each WebSocket connection (default 4 KiB).
+    pub fn ws_read_buffer_size(mut self, bytes: usize) -> Self {
+        self.config.ws_read_buffer_size = bytes.max(256);
+        self
+    }
     /// Turns on connection state recovery.
     pub fn connection_state_recovery(mut self, r: RecoveryConfig) -> Self {
         self.config.recovery = Some(r);
@@ -216,6 +221,7 @@ impl SocketIoBuilder {
             .max_payload(c.max_payload)
             .max_buffer_size(c.max_buffered_packets)
             .ws_max_message_size(usize::try_from(c.max_payload).unwrap_or(usize::MAX))
+            .ws_read_buffer_size(c.ws_read_buffer_size)
             .build();
         engine_config.transports = transports;
         let inner = Arc::new(ServerInner {

@@ -37,6 +37,8 @@ pub(crate) struct NsHandlers {
     pub(crate) connect: RwLock<Option<BoxedConnectHandler>>,
     pub(crate) middlewares: RwLock<Vec<BoxedMiddleware>>,
     pub(crate) server_side: RwLock<Option<ServerSideHandler>>,
+    /// Event handlers shared by every socket of the namespace.
+    pub(crate) events: RwLock<HashMap<Box<str>, crate::handler::BoxedEventHandler>>,
 }
 
 struct Entry {
@@ -636,6 +638,27 @@ impl Namespace {
             .write()
             .unwrap_or_else(|e| e.into_inner())
             .push(box_middleware(f));
+    }
+
+    /// Registers the handler of `event` for every socket of this namespace, once.
+    ///
+    /// Equivalent to calling [`Socket::on`] in the connection handler, but the handler is
+    /// stored once for the namespace instead of once per socket, which keeps idle sockets
+    /// small. A handler registered on the socket itself takes precedence.
+    pub fn on<F, Fut>(&self, event: impl Into<String>, handler: F)
+    where
+        F: Fn(Socket, crate::Args, Option<crate::AckSender>) -> Fut + Send + Sync + 'static,
+        Fut: std::future::Future<Output = ()> + Send + 'static,
+    {
+        self.inner
+            .handlers
+            .events
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(
+                event.into().into_boxed_str(),
+                crate::handler::box_event(handler),
+            );
     }
 
     /// Handles server-side emits from the other servers of the cluster. `reply` is set when

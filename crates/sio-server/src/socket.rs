@@ -565,6 +565,16 @@ impl Socket {
                 .unwrap_or_else(|e| e.into_inner());
             map.get(ev.event.as_str()).cloned()
         };
+        let handler = handler.or_else(|| {
+            let map = self
+                .inner
+                .ns
+                .handlers
+                .events
+                .read()
+                .unwrap_or_else(|e| e.into_inner());
+            map.get(ev.event.as_str()).cloned()
+        });
         let Some(handler) = handler else {
             tracing::trace!(sid = %self.inner.id, event = %ev.event, "no handler for event");
             return;

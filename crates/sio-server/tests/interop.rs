@@ -25,6 +25,12 @@ async fn polling_upgrades_to_websocket() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn msgpack_parser_polling_upgrade() {
+    let (_io, _h, url) = common::start_with(false, sio_server::Parser::Msgpack).await;
+    node("transports.js", &[&url, "polling,websocket", "msgpack"]).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn namespaces_and_middleware_refusal() {
     let (_io, _h, url) = start(false).await;
     node("namespaces.js", &[&url]).await;

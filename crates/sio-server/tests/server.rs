@@ -123,15 +123,15 @@ async fn connection_handler_runs_before_the_connect_answer_and_events_wait() {
 #[tokio::test]
 async fn events_of_one_socket_are_handled_in_order() {
     let io = SocketIo::builder().build();
-    io.ns("/", |socket| async move {
-        socket.on("n", |socket, args, _ack| async move {
-            // Later events must not overtake a slow earlier one.
-            let n = args.get(0).and_then(Value::as_i64).unwrap_or(-1);
-            if n % 3 == 0 {
-                tokio::time::sleep(Duration::from_millis(5)).await;
-            }
-            let _ = socket.emit("n-back", &n);
-        });
+    // A namespace-level handler, shared by every socket of the namespace.
+    let ns = io.ns("/", |_socket| async move {});
+    ns.on("n", |socket, args, _ack| async move {
+        // Later events must not overtake a slow earlier one.
+        let n = args.get(0).and_then(Value::as_i64).unwrap_or(-1);
+        if n % 3 == 0 {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        let _ = socket.emit("n-back", &n);
     });
     let (_h, port) = listen(&io).await;
     let (mut raw, _) = Raw::connect_ns(port, "").await;

@@ -1,13 +1,16 @@
 // One client on the transports given in argv[3] ("polling", "websocket", or
 // "polling,websocket" for an upgrade): JSON and Buffer arguments both ways, acks both ways.
+// An optional argv[4] `msgpack` switches to socket.io-msgpack-parser.
 'use strict';
 const { check, connect, once, emitAck, done, run } = require('./lib');
 
 const transports = (process.argv[3] || 'polling,websocket').split(',');
+// argv[4] === 'msgpack': socket.io-msgpack-parser on both sides.
+const parser = process.argv[4] === 'msgpack' ? require('socket.io-msgpack-parser') : undefined;
 const expectUpgrade = transports.length > 1;
 
 run(async () => {
-  const socket = connect('/', { transports, upgrade: expectUpgrade });
+  const socket = connect('/', { transports, upgrade: expectUpgrade, ...(parser ? { parser } : {}) });
   const [connectErr] = await Promise.race([once(socket, 'connect'), once(socket, 'connect_error')]);
   check(connectErr === undefined, `connect_error: ${connectErr && connectErr.message}`);
 

@@ -173,7 +173,11 @@ pub(crate) async fn common(socket: Socket) {
 
 /// A server with `/`, `/custom` and `/private` (middleware: `auth.token == "secret"`).
 pub(crate) fn build(recovery: bool) -> SocketIo {
-    let mut b = SocketIo::builder();
+    build_with(recovery, sio_server::Parser::default())
+}
+
+pub(crate) fn build_with(recovery: bool, parser: sio_server::Parser) -> SocketIo {
+    let mut b = SocketIo::builder().parser(parser);
     if recovery {
         b = b.connection_state_recovery(RecoveryConfig::default());
     }
@@ -195,7 +199,14 @@ pub(crate) fn build(recovery: bool) -> SocketIo {
 }
 
 pub(crate) async fn start(recovery: bool) -> (SocketIo, ListenHandle, String) {
-    let io = build(recovery);
+    start_with(recovery, sio_server::Parser::default()).await
+}
+
+pub(crate) async fn start_with(
+    recovery: bool,
+    parser: sio_server::Parser,
+) -> (SocketIo, ListenHandle, String) {
+    let io = build_with(recovery, parser);
     let handle = io.listen("127.0.0.1:0".parse().unwrap()).await.unwrap();
     let url = format!("http://127.0.0.1:{}", handle.local_addr().port());
     (io, handle, url)
