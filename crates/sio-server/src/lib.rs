@@ -9,6 +9,7 @@
 //! | [`handler`] | [`Args`] and handler signatures |
 //! | [`operators`] | [`BroadcastOperator`]: `to`, `except`, `local`, `volatile`, ... |
 //! | [`ack`] | [`AckSender`], acks both ways |
+//! | [`helper`] | [`ServerHelper`]: the seed's authenticate / rooms / ping helper |
 //! | [`handshake`] | how the handshake is built, [`RemoteAddr`](handshake::RemoteAddr) |
 //! | [`recovery`] | connection state recovery (internal; options in [`config`]) |
 //! | [`config`] | [`ServerConfig`] and its parts |
@@ -64,6 +65,7 @@ pub mod error;
 pub mod extensions;
 pub mod handler;
 pub mod handshake;
+pub mod helper;
 pub mod io;
 mod listen;
 pub mod namespace;
@@ -78,6 +80,7 @@ pub use engine::{ConnData, EngineHandler};
 pub use error::EmitError;
 pub use extensions::Extensions;
 pub use handler::Args;
+pub use helper::{ServerHelper, ServerHelperBuilder};
 pub use io::{DynamicNamespace, SocketIo, SocketIoBuilder, SocketIoLayer, SocketIoService, Stats};
 pub use listen::ListenHandle;
 pub use namespace::Namespace;
