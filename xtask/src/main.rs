@@ -23,8 +23,14 @@ const COMMANDS: &[Subcommand] = &[
     Subcommand {
         name: "ci",
         usage: "ci",
-        about: "npm ci (when stale), fmt, clippy, tests, doctests, rustdoc, package",
+        about: "npm ci (when stale), fmt, clippy, tests, doctests, browser test, rustdoc, package",
         run: ci,
+    },
+    Subcommand {
+        name: "demo",
+        usage: "demo [flags]",
+        about: "npm ci for the demo page (when stale), then run sio-demo (release); flags pass through, `demo --help` lists them",
+        run: demo,
     },
     Subcommand {
         name: "fuzz",
@@ -218,9 +224,13 @@ try {
 "#;
 
 fn npm_is_fresh() -> bool {
+    npm_is_fresh_in(&interop_dir())
+}
+
+fn npm_is_fresh_in(dir: &Path) -> bool {
     Command::new("node")
         .args(["-e", NPM_FRESH_CHECK])
-        .current_dir(interop_dir())
+        .current_dir(dir)
         .status()
         .is_ok_and(|s| s.success())
 }
@@ -283,6 +293,18 @@ fn ci(args: &[String]) -> Result<(), String> {
         )
         .env("SIO_CONFORMANCE_SERVER", "node"),
     );
+    // The demo page in Debian's chromium (playwright-core), against a real sio-demo.
+    if !npm_is_fresh_in(&demo_web_dir()) {
+        steps.push(
+            Step::new("npm ci (demo)", "npm", &["ci", "--no-audit", "--no-fund"])
+                .dir(demo_web_dir()),
+        );
+    }
+    steps.push(Step::new(
+        "browser-test",
+        "node",
+        &["crates/sio-demo/web/browser-test.js"],
+    ));
     steps.push(
         Step::new("rustdoc", "cargo", &["doc", "--workspace", "--no-deps"])
             .env("RUSTDOCFLAGS", "-D warnings"),
@@ -297,6 +319,38 @@ fn ci(args: &[String]) -> Result<(), String> {
         &["package", "--workspace", "--allow-dirty"],
     ));
     run_pipeline(&steps)
+}
+
+fn demo_web_dir() -> PathBuf {
+    root().join("crates").join("sio-demo").join("web")
+}
+
+/// Installs the page's npm packages (the socket.io-client bundle) from the committed lock
+/// when stale, then runs the demo in the foreground; Ctrl-C reaches it directly and it
+/// shuts down gracefully.
+fn demo(args: &[String]) -> Result<(), String> {
+    if npm_is_fresh_in(&demo_web_dir()) {
+        eprintln!(
+            "==> [npm ci] skipped: crates/sio-demo/web/node_modules matches package-lock.json"
+        );
+    } else {
+        let step =
+            Step::new("npm ci", "npm", &["ci", "--no-audit", "--no-fund"]).dir(demo_web_dir());
+        eprintln!("==> [npm ci] {}", step.repro());
+        step.run()
+            .map_err(|e| format!("npm ci failed ({e}); reproduce with:\n    {}", step.repro()))?;
+    }
+    let status = Command::new("cargo")
+        .args(["run", "--release", "-p", "sio-demo", "--"])
+        .args(args)
+        .current_dir(root())
+        .status()
+        .map_err(|e| format!("could not start `cargo`: {e}"))?;
+    if status.success() {
+        Ok(())
+    } else {
+        Err(format!("sio-demo exited with {status}"))
+    }
 }
 
 fn fuzz(args: &[String]) -> Result<(), String> {

@@ -1,0 +1,100 @@
+//! Command-line flags and environment variables.
+
+use std::net::{IpAddr, SocketAddr};
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::Parser;
+
+/// The demo's whole configuration; every flag can also come from the environment
+/// variable named next to it (the flag wins).
+///
+/// ```
+/// use clap::Parser;
+/// use sio_demo::Config;
+///
+/// let config = Config::try_parse_from(["sio-demo", "--port", "0", "--auth-tokens", "a,b"]).unwrap();
+/// assert_eq!(config.auth_tokens, ["a", "b"]);
+/// assert!(config.admin_token.is_none());
+/// ```
+#[derive(Debug, Clone, Parser)]
+#[command(
+    name = "sio-demo",
+    version,
+    about = "A ready-to-run sio server: a browser page at /, socket.io at /socket.io/, an admin HTTP API under /api/",
+    after_help = "Open http://HOST:PORT/ in a browser and log in with one of the AUTH_TOKENS.\n\
+                  Rooms whose name starts with `private-` are refused.\n\
+                  The HTTP API (GET /api/clients, POST /api/send) needs ADMIN_TOKEN; without it the API is off.\n\
+                  GET /healthz always answers."
+)]
+pub struct Config {
+    /// Address to listen on.
+    #[arg(long, env = "HOST", default_value = "127.0.0.1")]
+    pub host: IpAddr,
+
+    /// Port to listen on (0 picks a free one; the chosen address is printed).
+    #[arg(long, env = "PORT", default_value_t = 3000)]
+    pub port: u16,
+
+    /// Redis URL. Unset: one process, in-memory adapter. Set: this process joins a cluster
+    /// through the Redis adapter and `send` goes through the Redis emitter.
+    #[arg(long, env = "REDIS_URL")]
+    pub redis_url: Option<String>,
+
+    /// Comma-separated tokens accepted in the handshake's `auth.token`.
+    #[arg(
+        long,
+        env = "AUTH_TOKENS",
+        value_delimiter = ',',
+        default_value = "demo",
+        hide_env_values = true
+    )]
+    pub auth_tokens: Vec<String>,
+
+    /// Milliseconds a client has to authenticate before it is disconnected.
+    #[arg(long, env = "AUTH_TIMEOUT_MS", default_value_t = 10_000)]
+    pub auth_timeout_ms: u64,
+
+    /// Milliseconds between two heartbeat `ping` events to an authenticated client.
+    #[arg(long, env = "PING_INTERVAL_MS", default_value_t = 30_000)]
+    pub ping_interval_ms: u64,
+
+    /// Bearer token for the HTTP API. Unset: the API answers 404 to everything.
+    #[arg(long, env = "ADMIN_TOKEN", hide_env_values = true)]
+    pub admin_token: Option<String>,
+
+    /// Folder of the web npm project, whose node_modules hold the socket.io-client bundle.
+    #[arg(long, env = "SIO_DEMO_WEB_DIR", default_value = concat!(env!("CARGO_MANIFEST_DIR"), "/web"))]
+    pub web_dir: PathBuf,
+}
+
+impl Config {
+    /// The address to bind.
+    pub fn addr(&self) -> SocketAddr {
+        SocketAddr::new(self.host, self.port)
+    }
+
+    /// The accepted tokens, without empty entries (`AUTH_TOKENS=a,,b` or a trailing comma).
+    pub fn tokens(&self) -> Vec<String> {
+        self.auth_tokens
+            .iter()
+            .map(|t| t.trim().to_owned())
+            .filter(|t| !t.is_empty())
+            .collect()
+    }
+
+    /// [`Config::auth_timeout_ms`] as a duration.
+    pub fn auth_timeout(&self) -> Duration {
+        Duration::from_millis(self.auth_timeout_ms)
+    }
+
+    /// [`Config::ping_interval_ms`] as a duration.
+    pub fn ping_interval(&self) -> Duration {
+        Duration::from_millis(self.ping_interval_ms)
+    }
+
+    /// The admin token, if one that is not blank was given.
+    pub fn admin_token(&self) -> Option<&str> {
+        self.admin_token.as_deref().filter(|t| !t.trim().is_empty())
+    }
+}

@@ -1,0 +1,203 @@
+// Browser test of the sio demo, run by `cargo xtask ci`: a real sio-demo process, Debian's
+// chromium driven by playwright-core, the page's own socket.io-client bundle.
+//
+//   node browser-test.js [--screenshot PATH]
+//
+// SIO_DEMO_BIN: the sio-demo binary (default: `cargo run -q -p sio-demo --`).
+// CHROMIUM: the browser (default /usr/bin/chromium).
+// The screenshot goes to PATH (default: <target dir>/browser-test/demo.png); pass
+// `--screenshot ../../../docs/demo.png` to refresh the one the README shows.
+'use strict';
+
+const { spawn } = require('node:child_process');
+const fs = require('node:fs');
+const os = require('node:os');
+const path = require('node:path');
+const assert = require('node:assert/strict');
+const { chromium } = require('playwright-core');
+
+const ROOT = path.resolve(__dirname, '..', '..', '..');
+const STEP_TIMEOUT = 15000;
+
+function arg(name) {
+  const i = process.argv.indexOf(name);
+  return i >= 0 ? process.argv[i + 1] : undefined;
+}
+
+// Unique per run so parallel runs (and other tests on the machine) never share a room.
+const RUN = Math.random().toString(36).slice(2, 8);
+const TOKENS = ['alice-' + RUN, 'bob-' + RUN];
+const ADMIN = 'admin-' + RUN;
+
+function startServer() {
+  const env = {
+    ...process.env,
+    PORT: '0',
+    HOST: '127.0.0.1',
+    AUTH_TOKENS: TOKENS.join(','),
+    ADMIN_TOKEN: ADMIN,
+    PING_INTERVAL_MS: '1000',
+    AUTH_TIMEOUT_MS: '10000',
+    SIO_DEMO_WEB_DIR: __dirname,
+  };
+  delete env.REDIS_URL;
+  const [cmd, args] = process.env.SIO_DEMO_BIN
+    ? [process.env.SIO_DEMO_BIN, []]
+    : ['cargo', ['run', '-q', '-p', 'sio-demo', '--']];
+  const child = spawn(cmd, args, { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'inherit'] });
+  const url = new Promise((resolve, reject) => {
+    let out = '';
+    child.stdout.on('data', (d) => {
+      out += d;
+      const m = out.match(/listening on (http:\/\/\S+)/);
+      if (m) resolve(m[1]);
+    });
+    child.on('exit', (code) => reject(new Error('sio-demo exited early with ' + code)));
+  });
+  const exited = new Promise((resolve) => child.on('exit', (code, signal) => resolve({ code, signal })));
+  return { child, url, exited };
+}
+
+async function login(page, url, token) {
+  await page.goto(url);
+  await page.fill('#token', token);
+  await page.click('#login');
+}
+
+async function stateIs(page, state) {
+  await page.waitForFunction(
+    (s) => document.getElementById('state').dataset.state === s,
+    state,
+    { timeout: STEP_TIMEOUT },
+  );
+}
+
+async function joinRoom(page, room) {
+  await page.fill('#room', room);
+  await page.click('#join');
+}
+
+async function hasRoom(page, room) {
+  await page.waitForSelector(`#rooms li[data-room="${room}"]`, { timeout: STEP_TIMEOUT });
+}
+
+async function sendText(page, room, text) {
+  await page.selectOption('#target', room);
+  await page.fill('#text', text);
+  await page.click('#send');
+}
+
+async function sees(page, text) {
+  await page.waitForFunction(
+    (t) => [...document.querySelectorAll('#messages .text')].some((e) => e.textContent === t),
+    text,
+    { timeout: STEP_TIMEOUT },
+  );
+}
+
+async function main() {
+  const screenshot = path.resolve(
+    arg('--screenshot') ||
+      path.join(process.env.CARGO_TARGET_DIR || path.join(ROOT, 'target'), 'browser-test', 'demo.png'),
+  );
+  const server = startServer();
+  let context;
+  const profile = fs.mkdtempSync(path.join(os.tmpdir(), 'sio-demo-chromium-'));
+  try {
+    const url = await server.url;
+    console.log('browser-test: sio-demo at ' + url);
+    context = await chromium.launchPersistentContext(profile, {
+      executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
+      headless: true,
+      viewport: { width: 1100, height: 900 },
+      args: [
+        '--no-sandbox',
+        '--disable-background-networking',
+        '--disable-gpu',
+        '--disable-component-update',
+      ],
+    });
+    const [alice, bob] = [await context.newPage(), await context.newPage()];
+    for (const p of [alice, bob]) p.on('pageerror', (e) => console.error('page error:', e));
+
+    await login(alice, url, TOKENS[0]);
+    await login(bob, url, TOKENS[1]);
+    await stateIs(alice, 'authenticated');
+    await stateIs(bob, 'authenticated');
+    console.log('browser-test: two pages authenticated');
+
+    // Default rooms, then a shared room; a private- room is refused by validate_room.
+    await hasRoom(alice, 'io-default');
+    await hasRoom(alice, 'io-notification');
+    const room = 'lobby-' + RUN;
+    await joinRoom(alice, room);
+    await joinRoom(bob, room);
+    await hasRoom(alice, room);
+    await hasRoom(bob, room);
+    await joinRoom(alice, 'private-' + RUN);
+    await joinRoom(alice, 'games-' + RUN);
+    await hasRoom(alice, 'games-' + RUN);
+    assert.equal(await alice.locator(`#rooms li[data-room="private-${RUN}"]`).count(), 0,
+      'a private- room must be refused');
+    console.log('browser-test: rooms joined, private- refused');
+
+    // Heartbeat: one ping at authentication, more every PING_INTERVAL_MS.
+    await alice.waitForFunction(
+      () => /^([2-9]|\d\d+) pings/.test(document.getElementById('pings').textContent),
+      null,
+      { timeout: STEP_TIMEOUT },
+    );
+
+    await sendText(alice, room, 'hello from alice');
+    await sees(bob, 'hello from alice');
+    await sees(alice, 'hello from alice');
+    await sendText(bob, room, 'hi alice, bob here');
+    await sees(alice, 'hi alice, bob here');
+    console.log('browser-test: messages exchanged');
+
+    // The admin HTTP API reaches the same pages.
+    const res = await fetch(new URL('/api/send', url), {
+      method: 'POST',
+      headers: { authorization: 'Bearer ' + ADMIN, 'content-type': 'application/json' },
+      body: JSON.stringify({ destination: room, topic: 'message', data: { from: 'admin', room, text: 'from the HTTP API' } }),
+    });
+    assert.equal(res.status, 202, 'POST /api/send');
+    await sees(alice, 'from the HTTP API');
+    await sees(bob, 'from the HTTP API');
+    const clients = await (await fetch(new URL('/api/clients', url), { headers: { authorization: 'Bearer ' + ADMIN } })).json();
+    assert.equal(clients.filter((c) => c.state === 'authenticated' && c.rooms.includes(room)).length, 2,
+      'GET /api/clients lists both pages in the room: ' + JSON.stringify(clients));
+
+    // Leaving: bob leaves, alice's next message does not reach him.
+    await bob.click(`#rooms li[data-room="${room}"] .leave`);
+    await bob.waitForSelector(`#rooms li[data-room="${room}"]`, { state: 'detached', timeout: STEP_TIMEOUT });
+
+    const intruder = await context.newPage();
+    await login(intruder, url, 'wrong-' + RUN);
+    await stateIs(intruder, 'unauthenticated');
+    assert.ok(await intruder.isVisible('#notice'), 'the refusal is shown');
+    assert.equal(await intruder.isDisabled('#join'), true, 'no rooms without authentication');
+    console.log('browser-test: a bad token shows the unauthenticated state');
+
+    fs.mkdirSync(path.dirname(screenshot), { recursive: true });
+    await alice.bringToFront();
+    await alice.screenshot({ path: screenshot, fullPage: true });
+    console.log('browser-test: screenshot ' + screenshot);
+
+    // Graceful shutdown: SIGTERM disconnects the pages and the process exits 0.
+    server.child.kill('SIGTERM');
+    await stateIs(alice, 'disconnected');
+    const { code } = await server.exited;
+    assert.equal(code, 0, 'sio-demo exits 0 after SIGTERM');
+    console.log('browser-test: ok');
+  } finally {
+    if (context) await context.close();
+    if (server.child.exitCode === null) server.child.kill('SIGKILL');
+    fs.rmSync(profile, { recursive: true, force: true });
+  }
+}
+
+main().catch((e) => {
+  console.error('browser-test FAILED:', e);
+  process.exit(1);
+});
