@@ -156,7 +156,12 @@ async fn clients(State(api): State<Api>, headers: HeaderMap) -> Response {
     }
     match api.realtime.clients().await {
         Ok(list) => axum::Json(list).into_response(),
-        Err(e) => ApiError::new(StatusCode::BAD_GATEWAY, "cluster_unavailable", e).into_response(),
+        Err(e) => ApiError::new(
+            StatusCode::BAD_GATEWAY,
+            "cluster_unavailable",
+            format!("cannot list the cluster's clients: {e}"),
+        )
+        .into_response(),
     }
 }
 
@@ -293,7 +298,8 @@ async fn send(State(api): State<Api>, headers: HeaderMap, body: Bytes) -> Respon
         .send(req.destination.as_deref(), &req.topic, req.data.into())
         .await
     {
-        Ok(()) => (
+        // parse_send already refused what the seed's send would silently skip.
+        Ok(_) => (
             StatusCode::ACCEPTED,
             axum::Json(json!({
                 "status": "accepted",
@@ -302,7 +308,12 @@ async fn send(State(api): State<Api>, headers: HeaderMap, body: Bytes) -> Respon
             })),
         )
             .into_response(),
-        Err(e) => ApiError::new(StatusCode::BAD_GATEWAY, "cluster_unavailable", e).into_response(),
+        Err(e) => ApiError::new(
+            StatusCode::BAD_GATEWAY,
+            "cluster_unavailable",
+            format!("the message was not sent: {e}"),
+        )
+        .into_response(),
     }
 }
 

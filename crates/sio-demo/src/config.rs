@@ -41,6 +41,11 @@ pub struct Config {
     #[arg(long, env = "REDIS_URL")]
     pub redis_url: Option<String>,
 
+    /// Prefix of the Redis channels; processes share a cluster only with the same prefix
+    /// (`socket.io` is the Node adapter's default, so Node servers can join).
+    #[arg(long, env = "REDIS_KEY_PREFIX", default_value = "socket.io")]
+    pub redis_key_prefix: String,
+
     /// Comma-separated tokens accepted in the handshake's `auth.token`.
     #[arg(
         long,

@@ -31,14 +31,15 @@ pub use realtime::{ClientView, Realtime};
 const DRAIN: Duration = Duration::from_secs(5);
 
 /// Builds the whole app: page, API, health check, socket.io.
-pub fn router(config: &Config, realtime: Arc<Realtime>) -> Router {
+pub fn router(config: &Config, realtime: Arc<Realtime>) -> Result<Router, String> {
     let assets = web::Assets::load(&config.web_dir);
-    Router::new()
+    let socketio = realtime.layer()?;
+    Ok(Router::new()
         .merge(web::routes(assets))
         .route("/healthz", get(api::healthz))
-        .nest("/api", api::routes(config.admin_token(), realtime.clone()))
+        .nest("/api", api::routes(config.admin_token(), realtime))
         // socket.io answers under /socket.io/, everything else reaches the router.
-        .layer(realtime.layer())
+        .layer(socketio))
 }
 
 /// Starts the demo on `config.addr()`, calls `ready` with the bound address, and serves
@@ -50,7 +51,7 @@ where
     R: FnOnce(SocketAddr),
 {
     let realtime = Arc::new(Realtime::start(&config).await?);
-    let app = router(&config, realtime.clone());
+    let app = router(&config, realtime.clone())?;
     let listener = tokio::net::TcpListener::bind(config.addr())
         .await
         .map_err(|e| format!("cannot listen on {}: {e}", config.addr()))?;

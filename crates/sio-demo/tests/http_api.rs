@@ -35,15 +35,19 @@ struct Demo {
 impl Demo {
     async fn start(envs: &[(&str, &str)]) -> Demo {
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_sio-demo"));
-        cmd.env_remove("REDIS_URL")
-            .env_remove("ADMIN_TOKEN")
-            .env("PORT", "0")
-            .env("HOST", "127.0.0.1")
-            .env("AUTH_TOKENS", "alice,bob")
-            .envs(envs.iter().copied())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .kill_on_drop(true);
+        cmd.env(
+            "RUST_LOG",
+            std::env::var("RUST_LOG").unwrap_or_else(|_| "warn".into()),
+        )
+        .env_remove("REDIS_URL")
+        .env_remove("ADMIN_TOKEN")
+        .env("PORT", "0")
+        .env("HOST", "127.0.0.1")
+        .env("AUTH_TOKENS", "alice,bob")
+        .envs(envs.iter().copied())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .kill_on_drop(true);
         let mut child = cmd.spawn().unwrap();
         let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
         let line = timeout(WAIT, lines.next_line())
@@ -489,4 +493,82 @@ async fn help_lists_every_setting() {
         .await
         .unwrap();
     assert!(!String::from_utf8_lossy(&out.stdout).contains("very-secret-value"));
+}
+
+/// Two demo processes on one Redis (a key prefix of their own): the API of either lists
+/// the clients of both, and a send through one reaches a client of the other (the helper
+/// sends through the Redis emitter).
+#[tokio::test]
+async fn with_redis_two_processes_are_one_cluster() {
+    let prefix = unique("sio-demo-test");
+    let env = [
+        ("ADMIN_TOKEN", ADMIN),
+        ("REDIS_URL", "redis://127.0.0.1:6379"),
+        ("REDIS_KEY_PREFIX", prefix.as_str()),
+    ];
+    let one = Demo::start(&env).await;
+    let two = Demo::start(&env).await;
+    let mut a = Client::connect(one.port, "alice").await;
+    a.authenticate().await;
+    let mut b = Client::connect(two.port, "bob").await;
+    b.authenticate().await;
+
+    let list = one.admin("GET", "/api/clients", None).await;
+    assert_eq!(list.status, 200, "{list:?}");
+    let l = list.json();
+    for id in [&a.id, &b.id] {
+        let c = l
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["id"] == id.as_str())
+            .unwrap_or_else(|| panic!("{id} missing from {l}"));
+        assert_eq!(c["state"], "authenticated", "{c}");
+        assert_eq!(c["rooms"], json!(["io-default", "io-notification"]), "{c}");
+    }
+
+    let r = one
+        .admin(
+            "POST",
+            "/api/send",
+            Some(json!({"destination": b.id, "topic": "across", "data": "from one"})),
+        )
+        .await;
+    assert_eq!(r.status, 202, "{r:?}");
+    assert_eq!(b.expect("across").await, json!("from one"));
+    let r = two
+        .admin(
+            "POST",
+            "/api/send",
+            Some(json!({"destination": "io-default", "topic": "everyone", "data": 2})),
+        )
+        .await;
+    assert_eq!(r.status, 202, "{r:?}");
+    assert_eq!(a.expect("everyone").await, json!(2));
+    assert_eq!(b.expect("everyone").await, json!(2));
+}
+
+#[tokio::test]
+async fn an_unreachable_redis_is_a_clear_startup_error() {
+    // A port that accepts nothing: bind then drop to learn a free one.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let url = format!("redis://127.0.0.1:{port}");
+    let out = timeout(
+        Duration::from_secs(60),
+        Command::new(env!("CARGO_BIN_EXE_sio-demo"))
+            .env("PORT", "0")
+            .env("REDIS_URL", &url)
+            .output(),
+    )
+    .await
+    .unwrap()
+    .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("cannot start the socket.io server"), "{err}");
+    assert!(out.stdout.is_empty(), "must not claim to listen");
 }
