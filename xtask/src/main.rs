@@ -33,6 +33,12 @@ const COMMANDS: &[Subcommand] = &[
         run: demo,
     },
     Subcommand {
+        name: "bench",
+        usage: "bench [--smoke] [--runs N] [sX.key=N..] [s1..s5]",
+        about: "ours vs Node socket.io vs socketioxide (release), writes docs/benchmarks.md; --smoke: tiny, checks delivery only",
+        run: bench,
+    },
+    Subcommand {
         name: "fuzz",
         usage: "fuzz [secs]",
         about: "run every cargo-fuzz target of sio-protocol for [secs] seconds each (default 300)",
@@ -305,6 +311,12 @@ fn ci(args: &[String]) -> Result<(), String> {
         "node",
         &["crates/sio-demo/web/browser-test.js"],
     ));
+    // Tiny sizes, asserts only that every server answered and nothing was lost.
+    steps.push(Step::new(
+        "bench smoke",
+        "cargo",
+        &["xtask", "bench", "--smoke"],
+    ));
     steps.push(
         Step::new("rustdoc", "cargo", &["doc", "--workspace", "--no-deps"])
             .env("RUSTDOCFLAGS", "-D warnings"),
@@ -385,4 +397,32 @@ fn fuzz(args: &[String]) -> Result<(), String> {
         })
         .collect();
     run_pipeline(&steps)
+}
+
+/// Builds the bench binaries (release, or dev for `--smoke`, which CI runs after the test
+/// build) and hands every argument to the `sio-bench` driver (`bench/harness`).
+fn bench(args: &[String]) -> Result<(), String> {
+    let smoke = args.iter().any(|a| a == "--smoke");
+    let mut build = vec!["build", "-p", "sio-bench", "-p", "sio-bench-socketioxide"];
+    let mut run = vec!["run", "--quiet", "-p", "sio-bench", "--bin", "sio-bench"];
+    if !smoke {
+        build.push("--release");
+        run.push("--release");
+    }
+    run.push("--");
+    for (what, cargo_args) in [("build", &build), ("run", &run)] {
+        let status = Command::new("cargo")
+            .args(cargo_args.iter())
+            .args(if what == "run" { args } else { &[] })
+            .current_dir(root())
+            .status()
+            .map_err(|e| format!("could not start cargo: {e}"))?;
+        if !status.success() {
+            return Err(format!(
+                "cargo {} exited with {status}",
+                cargo_args.join(" ")
+            ));
+        }
+    }
+    Ok(())
 }
