@@ -7,10 +7,14 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use futures_util::StreamExt;
 use serde::Serialize;
 use sio_types::constants::is_reserved_event;
 use sio_types::value::to_value;
-use sio_types::{AckStream, AdapterError, BroadcastOptions, Packet, Room, SocketInfo, Value};
+use sio_types::{
+    AckResponse, AckStream, AdapterError, BroadcastOptions, Handshake, Packet, Room, SocketId,
+    SocketInfo, Value,
+};
 
 use crate::error::EmitError;
 use crate::namespace::NamespaceInner;
@@ -157,6 +161,17 @@ impl BroadcastOperator {
             .await?)
     }
 
+    /// Like [`emit_with_ack`](BroadcastOperator::emit_with_ack), collecting every answer
+    /// (or its error) once all came or timed out.
+    pub async fn emit_with_ack_all(
+        &self,
+        event: &str,
+        args: Vec<Value>,
+    ) -> Result<Vec<AckResponse>, EmitError> {
+        let stream = self.emit_with_ack(event, args).await?;
+        Ok(stream.collect().await)
+    }
+
     /// Describes the selected sockets, on every server.
     pub async fn fetch_sockets(&self) -> Result<Vec<SocketInfo>, AdapterError> {
         if self.opts.flags.local {
@@ -165,6 +180,20 @@ impl BroadcastOperator {
             ));
         }
         self.ns.adapter.fetch_sockets(self.adapter_opts()).await
+    }
+
+    /// The selected sockets, on every server, as handles that can emit to them, make them
+    /// join or leave rooms, or disconnect them (socket.io's `fetchSockets()`).
+    pub async fn fetch_remote_sockets(&self) -> Result<Vec<RemoteSocket>, AdapterError> {
+        Ok(self
+            .fetch_sockets()
+            .await?
+            .into_iter()
+            .map(|info| RemoteSocket {
+                info,
+                ns: self.ns.clone(),
+            })
+            .collect())
     }
 
     /// Makes the selected sockets join `rooms`.
@@ -209,5 +238,82 @@ impl BroadcastOperator {
             .adapter
             .disconnect_sockets(self.adapter_opts(), close)
             .await
+    }
+}
+
+/// A socket of any server of the cluster, as `fetch_sockets` returns it. Its operations go
+/// through the adapter to wherever the socket lives.
+#[derive(Clone)]
+pub struct RemoteSocket {
+    info: SocketInfo,
+    ns: Arc<NamespaceInner>,
+}
+
+impl std::fmt::Debug for RemoteSocket {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RemoteSocket")
+            .field("info", &self.info)
+            .finish_non_exhaustive()
+    }
+}
+
+impl RemoteSocket {
+    /// The socket id.
+    pub fn id(&self) -> SocketId {
+        self.info.id
+    }
+
+    /// Its rooms when fetched, its own id first.
+    pub fn rooms(&self) -> &[Room] {
+        &self.info.rooms
+    }
+
+    /// Its handshake.
+    pub fn handshake(&self) -> &Handshake {
+        &self.info.handshake
+    }
+
+    /// Its application data (`socket.data`) when fetched.
+    pub fn data(&self) -> &Value {
+        &self.info.data
+    }
+
+    /// Everything fetched, as sent across the cluster.
+    pub fn info(&self) -> &SocketInfo {
+        &self.info
+    }
+
+    fn only(&self) -> BroadcastOperator {
+        BroadcastOperator::new(self.ns.clone()).to(self.info.id.as_str().to_owned())
+    }
+
+    /// Emits to this socket.
+    pub async fn emit<T: Serialize + ?Sized>(
+        &self,
+        event: &str,
+        data: &T,
+    ) -> Result<(), EmitError> {
+        self.only().emit(event, data).await
+    }
+
+    /// Makes this socket join `rooms`.
+    pub async fn join(
+        &self,
+        rooms: impl IntoIterator<Item = impl Into<Room>>,
+    ) -> Result<(), AdapterError> {
+        self.only().sockets_join(rooms).await
+    }
+
+    /// Makes this socket leave `rooms`.
+    pub async fn leave(
+        &self,
+        rooms: impl IntoIterator<Item = impl Into<Room>>,
+    ) -> Result<(), AdapterError> {
+        self.only().sockets_leave(rooms).await
+    }
+
+    /// Disconnects this socket; `close` closes its whole connection.
+    pub async fn disconnect(&self, close: bool) -> Result<(), AdapterError> {
+        self.only().disconnect_sockets(close).await
     }
 }

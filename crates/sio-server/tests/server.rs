@@ -270,6 +270,21 @@ async fn broadcast_with_acks_collects_answers_and_timeouts() {
             .count(),
         1
     );
+    // The collected form, everyone answering this time.
+    let io2 = io.clone();
+    let task = tokio::spawn(async move {
+        io2.to(room)
+            .emit_with_ack_all("poll2", vec![])
+            .await
+            .unwrap()
+    });
+    for raw in clients.iter_mut() {
+        let q = raw.recv_text().await;
+        let id: String = q[1..].chars().take_while(char::is_ascii_digit).collect();
+        raw.send(&format!(r#"3{id}["yes"]"#)).await;
+    }
+    let all = task.await.unwrap();
+    assert_eq!(all, vec![Ok(vec![Value::from("yes")]); 3]);
 }
 
 #[tokio::test]
@@ -293,11 +308,18 @@ async fn operators_fetch_join_leave_disconnect() {
     let all = io.to("all").fetch_sockets().await.unwrap();
     assert_eq!(all.len(), 2);
     io.to(sid_a.clone()).sockets_join(["vip"]).await.unwrap();
-    let vip = io.to("vip").fetch_sockets().await.unwrap();
+    let vip = io.to("vip").fetch_remote_sockets().await.unwrap();
     assert_eq!(vip.len(), 1);
-    assert_eq!(vip[0].id.as_str(), sid_a);
-    assert!(vip[0].rooms.iter().any(|r| r == "vip"));
-    assert_eq!(vip[0].rooms[0], sid_a.as_str());
+    assert_eq!(vip[0].id().as_str(), sid_a);
+    assert!(vip[0].rooms().iter().any(|r| r == "vip"));
+    assert_eq!(vip[0].rooms()[0], sid_a.as_str());
+    // A fetched socket can be driven from where it was fetched.
+    vip[0].emit("direct", &0).await.unwrap();
+    assert_eq!(a.recv_text().await, r#"2["direct",0]"#);
+    vip[0].join(["vip2"]).await.unwrap();
+    assert_eq!(io.to("vip2").fetch_sockets().await.unwrap().len(), 1);
+    vip[0].leave(["vip2"]).await.unwrap();
+    assert!(io.to("vip2").fetch_sockets().await.unwrap().is_empty());
 
     io.to("vip").emit("only-vip", &1).await.unwrap();
     assert_eq!(a.recv_text().await, r#"2["only-vip",1]"#);
