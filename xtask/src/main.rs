@@ -295,7 +295,9 @@ fn ci(args: &[String]) -> Result<(), String> {
         Step::new(
             "conformance-node",
             "cargo",
-            &["test", "-p", "sio-tests", "--test", "conformance*"],
+            // --workspace, not -p sio-tests: the same feature unification as the test
+            // step, so nothing is rebuilt.
+            &["test", "--workspace", "--test", "conformance*"],
         )
         .env("SIO_CONFORMANCE_SERVER", "node"),
     );
