@@ -293,6 +293,10 @@ impl SocketIo {
     /// The handler runs to completion before the client receives its CONNECT answer, so the
     /// event handlers it registers are in place before the client can emit; events sent
     /// meanwhile are queued, never lost.
+    ///
+    /// Because of that, the handler must not wait for the client: an `emit_with_ack`
+    /// awaited inside it cannot be answered before the handler returns (the client is not
+    /// connected yet) and only ends at its timeout. Emit without waiting, or spawn a task.
     pub fn ns<F, Fut>(&self, path: &str, handler: F) -> Namespace
     where
         F: Fn(Socket) -> Fut + Send + Sync + 'static,

@@ -501,3 +501,59 @@ async fn binary_arguments_round_trip_through_attachments() {
         _ => panic!("expected the attachment"),
     }
 }
+
+#[tokio::test]
+async fn disconnect_with_close_and_server_close() {
+    let (tx, mut reasons) = mpsc::unbounded_channel();
+    let io = SocketIo::builder().build();
+    let handler = move |socket: sio_server::Socket| {
+        let tx = tx.clone();
+        async move {
+            socket.on_disconnect(move |s, reason| {
+                let _ = tx.send((s.ns().to_owned(), reason));
+            });
+            socket.on("bye", |socket, _args, _ack| async move {
+                socket.disconnect(true);
+            });
+        }
+    };
+    io.ns("/", handler.clone());
+    io.ns("/other", handler);
+    let (_h, port) = listen(&io).await;
+
+    // `disconnect(true)` leaves every namespace of the connection and closes it.
+    let mut raw = Raw::connect(port, "").await;
+    raw.join("").await;
+    raw.join("/other").await;
+    raw.send(r#"2["bye"]"#).await;
+    let mut got = Vec::new();
+    loop {
+        match raw.recv().await {
+            Got::Text(t) => got.push(t),
+            Got::Closed => break,
+            Got::Binary(_) => panic!("unexpected binary"),
+        }
+    }
+    got.sort();
+    assert_eq!(got, vec!["1".to_owned(), "1/other,".to_owned()]);
+    let mut seen = vec![reasons.recv().await.unwrap(), reasons.recv().await.unwrap()];
+    seen.sort_by(|a, b| a.0.cmp(&b.0));
+    assert_eq!(
+        seen,
+        vec![
+            ("/".to_owned(), DisconnectReason::ServerNamespaceDisconnect),
+            (
+                "/other".to_owned(),
+                DisconnectReason::ServerNamespaceDisconnect
+            ),
+        ]
+    );
+
+    // Closing the server disconnects everyone with "server shutting down".
+    let (mut raw, _) = Raw::connect_ns(port, "").await;
+    io.close().await;
+    raw.expect_closed("server closed").await;
+    let (_, reason) = reasons.recv().await.unwrap();
+    assert_eq!(reason.as_str(), "server shutting down");
+    assert_eq!(io.of("/").unwrap().local_len(), 0);
+}
