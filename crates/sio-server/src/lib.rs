@@ -11,7 +11,7 @@
 //! | [`ack`] | [`AckSender`], acks both ways |
 //! | [`helper`] | [`ServerHelper`]: the seed's authenticate / rooms / ping helper |
 //! | [`handshake`] | how the handshake is built, [`RemoteAddr`](handshake::RemoteAddr) |
-//! | [`recovery`] | connection state recovery (internal; options in [`config`]) |
+//! | `recovery` | connection state recovery (internal; options: [`RecoveryConfig`]) |
 //! | [`config`] | [`ServerConfig`] and its parts |
 //! | [`extensions`] | per-socket typed state |
 //! | [`error`] | [`EmitError`] and re-exported ack/adapter errors |
@@ -71,7 +71,7 @@ mod listen;
 pub mod namespace;
 pub mod operators;
 mod outbox;
-pub mod recovery;
+mod recovery;
 pub mod socket;
 
 pub use ack::AckSender;
@@ -84,7 +84,7 @@ pub use helper::{ServerHelper, ServerHelperBuilder};
 pub use io::{DynamicNamespace, SocketIo, SocketIoBuilder, SocketIoLayer, SocketIoService, Stats};
 pub use listen::ListenHandle;
 pub use namespace::Namespace;
-pub use operators::BroadcastOperator;
+pub use operators::{BroadcastOperator, RemoteSocket};
 pub use socket::{DisconnectReason, Socket};
 
 pub use engineioxide;
