@@ -72,3 +72,40 @@ async fn thousand_clients_each_receive_one_room_broadcast_once() {
         "sockets left after every client disconnected"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn axum_layer_serves_socketio_and_passes_other_routes() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    let io = common::build(false);
+    let app = axum::Router::new()
+        .route("/hello", axum::routing::get(|| async { "plain route" }))
+        .layer(io.layer())
+        .layer(tower_http::cors::CorsLayer::permissive());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let server = tokio::spawn(async move { axum::serve(listener, app).await });
+
+    let url = format!("http://127.0.0.1:{port}");
+    node("transports.js", &[&url, "polling,websocket"]).await;
+
+    // A route of the app still answers under the layer, with CORS headers added outside.
+    let mut tcp = tokio::net::TcpStream::connect(("127.0.0.1", port))
+        .await
+        .unwrap();
+    tcp.write_all(
+        b"GET /hello HTTP/1.1\r\nHost: x\r\nOrigin: http://example.com\r\nConnection: close\r\n\r\n",
+    )
+    .await
+    .unwrap();
+    let mut res = String::new();
+    tcp.read_to_string(&mut res).await.unwrap();
+    assert!(res.starts_with("HTTP/1.1 200"), "{res}");
+    assert!(res.ends_with("plain route"), "{res}");
+    assert!(
+        res.to_ascii_lowercase()
+            .contains("access-control-allow-origin: *"),
+        "{res}"
+    );
+    server.abort();
+}
