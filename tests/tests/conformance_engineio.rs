@@ -259,7 +259,9 @@ async fn message_websocket_closes_the_session_on_invalid_packet() {
 #[tokio::test]
 async fn heartbeat_polling_ping_pong() {
     let server = conformance_server!().await;
-    let (sid, _) = server.polling_handshake().await;
+    // Connected to `/` first, so that the connect timeout (1 s, about when the third PING
+    // is due) cannot end the session in the middle of the case.
+    let sid = polling_sio_session(&server).await;
     for i in 0..3 {
         let res = server.poll(&sid).await;
         assert_eq!((res.status, res.text().as_str()), (200, "2"), "ping #{i}");
@@ -279,7 +281,8 @@ async fn heartbeat_polling_closes_the_session_on_ping_timeout() {
 #[tokio::test]
 async fn heartbeat_websocket_ping_pong() {
     let server = conformance_server!().await;
-    let (mut ws, _) = server.ws_handshake().await;
+    // Connected first, as over polling: the connect timeout stays out of the case.
+    let mut ws = server.sio_connect().await;
     for _ in 0..3 {
         ws.expect_text("2").await;
         ws.send_text("3").await;
