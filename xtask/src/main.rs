@@ -23,7 +23,7 @@ const COMMANDS: &[Subcommand] = &[
     Subcommand {
         name: "ci",
         usage: "ci",
-        about: "npm ci (when stale), fmt, clippy, tests, doctests, browser test, rustdoc, package",
+        about: "the whole CI: npm ci (when stale), fmt, clippy, tests, doctests, conformance vs Node, browser test, bench smoke, rustdoc, package",
         run: ci,
     },
     Subcommand {
@@ -76,8 +76,9 @@ fn help(_: &[String]) -> Result<(), String> {
 
 fn print_help() {
     println!("usage: cargo xtask <command>\n\ncommands:");
+    let width = COMMANDS.iter().map(|c| c.usage.len()).max().unwrap_or(0);
     for c in COMMANDS {
-        println!("  {:<14} {}", c.usage, c.about);
+        println!("  {:<width$}  {}", c.usage, c.about);
     }
 }
 
