@@ -76,9 +76,8 @@ fn help(_: &[String]) -> Result<(), String> {
 
 fn print_help() {
     println!("usage: cargo xtask <command>\n\ncommands:");
-    let width = COMMANDS.iter().map(|c| c.usage.len()).max().unwrap_or(0);
     for c in COMMANDS {
-        println!("  {:<width$}  {}", c.usage, c.about);
+        println!("  {}\n      {}", c.usage, c.about);
     }
 }
 
