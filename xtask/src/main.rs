@@ -23,7 +23,7 @@ const COMMANDS: &[Subcommand] = &[
     Subcommand {
         name: "ci",
         usage: "ci",
-        about: "the whole CI: npm ci (when stale), fmt, clippy, tests, doctests, conformance vs Node, browser test, bench smoke, rustdoc, package",
+        about: "the whole CI: npm ci (when stale), fmt, clippy, tests, doctests, conformance vs Node, browser test, bench smoke, rustdoc, publish --dry-run",
         run: ci,
     },
     Subcommand {
@@ -323,14 +323,15 @@ fn ci(args: &[String]) -> Result<(), String> {
         Step::new("rustdoc", "cargo", &["doc", "--workspace", "--no-deps"])
             .env("RUSTDOCFLAGS", "-D warnings"),
     );
-    // `publish = false` members are skipped by --workspace; dependent members are
-    // packaged together (cargo >= 1.90), so unpublished sio-* dependencies resolve.
+    // `cargo publish --dry-run`, not `cargo package`: both package dependent workspace
+    // members together (cargo >= 1.90, so unpublished sio-* dependencies resolve), but
+    // only publish skips `publish = false` members (tests, xtask, bench, demo).
     // --allow-dirty: this checks that each crate packages and builds alone, not the
     // state of the checkout.
     steps.push(Step::new(
         "package",
         "cargo",
-        &["package", "--workspace", "--allow-dirty"],
+        &["publish", "--workspace", "--dry-run", "--allow-dirty"],
     ));
     run_pipeline(&steps)
 }
