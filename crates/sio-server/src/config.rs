@@ -74,6 +74,9 @@ pub struct ServerConfig {
     pub max_buffered_packets: usize,
     /// What to do with a slow consumer.
     pub slow_consumer: SlowConsumerPolicy,
+    /// Most events of one socket waiting for their handler; a client that sends more
+    /// (faster than its handlers complete) is disconnected.
+    pub max_pending_events: usize,
     /// The socket.io parser.
     pub parser: Parser,
     /// Decoder limits (attachments, nesting depth; the packet size follows `max_payload`).
@@ -98,6 +101,7 @@ impl Default for ServerConfig {
             ack_timeout: Duration::from_secs(5),
             max_buffered_packets: 16_384,
             slow_consumer: SlowConsumerPolicy::Disconnect,
+            max_pending_events: 1024,
             parser: Parser::default(),
             limits: Limits::default(),
             recovery: None,

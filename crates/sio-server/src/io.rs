@@ -169,6 +169,12 @@ impl SocketIoBuilder {
         self.config.max_buffered_packets = n.max(1);
         self
     }
+    /// Most events of one socket waiting for their handler (default 1,024); a client that
+    /// sends more is disconnected.
+    pub fn max_pending_events(mut self, n: usize) -> Self {
+        self.config.max_pending_events = n.max(1);
+        self
+    }
     /// What to do with a slow consumer (default: disconnect it).
     pub fn slow_consumer(mut self, p: SlowConsumerPolicy) -> Self {
         self.config.slow_consumer = p;

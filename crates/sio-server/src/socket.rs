@@ -527,10 +527,27 @@ impl Socket {
         if self.inner.closed.load(Ordering::Acquire) {
             return;
         }
+        let max = self.inner.ns.config.max_pending_events;
         let start = {
             let mut q = self.inner.queue.lock().unwrap_or_else(|e| e.into_inner());
-            q.items.push_back(ev);
-            !std::mem::replace(&mut q.running, true)
+            if q.items.len() >= max {
+                None
+            } else {
+                q.items.push_back(ev);
+                Some(!std::mem::replace(&mut q.running, true))
+            }
+        };
+        let Some(start) = start else {
+            // A client that sends faster than its handlers finish would grow the queue
+            // without bound: treat it as abusive and drop the connection.
+            tracing::warn!(sid = %self.inner.id, max, "too many events waiting for their handler, closing the connection");
+            let conn = self.inner.conn.clone();
+            conn.data.set_close_reason(DisconnectReason::TransportError);
+            conn.close(engineioxide::DisconnectReason::TransportError);
+            for s in conn.data.sockets() {
+                s.close(DisconnectReason::TransportError);
+            }
+            return;
         };
         if start {
             let s = self.clone();

@@ -557,3 +557,37 @@ async fn disconnect_with_close_and_server_close() {
     assert_eq!(reason.as_str(), "server shutting down");
     assert_eq!(io.of("/").unwrap().local_len(), 0);
 }
+
+#[tokio::test]
+async fn a_client_flooding_a_slow_handler_is_disconnected() {
+    let (tx, mut reasons) = mpsc::unbounded_channel();
+    let io = SocketIo::builder().max_pending_events(16).build();
+    io.ns("/", move |socket| {
+        let tx = tx.clone();
+        async move {
+            socket.on_disconnect(move |_s, reason| {
+                let _ = tx.send(reason);
+            });
+            // Never completes while the test runs: every later event has to wait.
+            socket.on("slow", |_s, _a, _ack| std::future::pending::<()>());
+        }
+    });
+    let (_h, port) = listen(&io).await;
+    let (mut flood, _) = Raw::connect_ns(port, "").await;
+    let (mut other, _) = Raw::connect_ns(port, "").await;
+    for _ in 0..100 {
+        flood.send(r#"2["slow"]"#).await;
+    }
+    flood.expect_closed("event flood").await;
+    assert_eq!(
+        reasons.recv().await.unwrap(),
+        DisconnectReason::TransportError
+    );
+    // Other connections are unaffected (the namespace has no echo: ping/pong keeps working
+    // and a new namespace connection is answered).
+    other.send("0/nope,").await;
+    assert_eq!(
+        other.recv_text().await,
+        r#"4/nope,{"message":"Invalid namespace"}"#
+    );
+}
