@@ -178,18 +178,28 @@ fn loadgen(ctx: &Ctx, scenario: &str, args: &[String]) -> Value {
     }
 }
 
-/// One measured run: the servers of `group` started fresh, the load generator, one JSON line.
-fn run_one(
-    ctx: &mut Ctx,
-    scenario: &str,
-    variant: &str,
-    servers: &[Kind],
-    redis_url: Option<&str>,
-    lg_scenario: &str,
-    params: &[(&str, usize)],
-    extra: &[String],
-    run: usize,
-) -> Value {
+/// What one measured run starts and asks of the load generator.
+struct Job<'a> {
+    scenario: &'a str,
+    variant: &'a str,
+    servers: &'a [Kind],
+    redis_url: Option<&'a str>,
+    loadgen: &'a str,
+    params: &'a [(&'a str, usize)],
+    extra: &'a [String],
+}
+
+/// One measured run: the job's servers started fresh, the load generator, one JSON line.
+fn run_one(ctx: &mut Ctx, job: Job<'_>, run: usize) -> Value {
+    let Job {
+        scenario,
+        variant,
+        servers,
+        redis_url,
+        loadgen: lg_scenario,
+        params,
+        extra,
+    } = job;
     let label = if servers.len() > 1 && servers[0] != servers[1] {
         "mixed (ours + node)".to_owned()
     } else {
@@ -262,13 +272,15 @@ fn scenarios(ctx: &mut Ctx, which: &[String]) -> Res<Vec<Value>> {
             for r in 1..=runs {
                 lines.push(run_one(
                     ctx,
-                    "S1",
-                    "connect + authenticate",
-                    &[k],
-                    None,
-                    "connect",
-                    &p,
-                    &[],
+                    Job {
+                        scenario: "S1",
+                        variant: "connect + authenticate",
+                        servers: &[k],
+                        redis_url: None,
+                        loadgen: "connect",
+                        params: &p,
+                        extra: &[],
+                    },
                     r,
                 ));
             }
@@ -285,13 +297,15 @@ fn scenarios(ctx: &mut Ctx, which: &[String]) -> Res<Vec<Value>> {
                 let e = ["event=bcast".to_owned()];
                 lines.push(run_one(
                     ctx,
-                    "S2",
-                    "io.to(room).emit",
-                    &[k],
-                    None,
-                    "fanout",
-                    &p,
-                    &e,
+                    Job {
+                        scenario: "S2",
+                        variant: "io.to(room).emit",
+                        servers: &[k],
+                        redis_url: None,
+                        loadgen: "fanout",
+                        params: &p,
+                        extra: &e,
+                    },
                     r,
                 ));
             }
@@ -300,13 +314,15 @@ fn scenarios(ctx: &mut Ctx, which: &[String]) -> Res<Vec<Value>> {
             let e = ["event=send".to_owned()];
             lines.push(run_one(
                 ctx,
-                "S2",
-                "helper send",
-                &[Kind::Ours],
-                None,
-                "fanout",
-                &p,
-                &e,
+                Job {
+                    scenario: "S2",
+                    variant: "helper send",
+                    servers: &[Kind::Ours],
+                    redis_url: None,
+                    loadgen: "fanout",
+                    params: &p,
+                    extra: &e,
+                },
                 r,
             ));
         }
@@ -320,13 +336,15 @@ fn scenarios(ctx: &mut Ctx, which: &[String]) -> Res<Vec<Value>> {
             for r in 1..=runs {
                 lines.push(run_one(
                     ctx,
-                    "S3",
-                    "idle authenticated sockets",
-                    &[k],
-                    None,
-                    "idle",
-                    &p,
-                    &[],
+                    Job {
+                        scenario: "S3",
+                        variant: "idle authenticated sockets",
+                        servers: &[k],
+                        redis_url: None,
+                        loadgen: "idle",
+                        params: &p,
+                        extra: &[],
+                    },
                     r,
                 ));
             }
@@ -357,13 +375,15 @@ fn scenarios(ctx: &mut Ctx, which: &[String]) -> Res<Vec<Value>> {
                 let e = [format!("event={event}")];
                 lines.push(run_one(
                     ctx,
-                    "S4",
-                    variant,
-                    servers,
-                    Some(&url),
-                    "fanout",
-                    &p,
-                    &e,
+                    Job {
+                        scenario: "S4",
+                        variant,
+                        servers,
+                        redis_url: Some(&url),
+                        loadgen: "fanout",
+                        params: &p,
+                        extra: &e,
+                    },
                     r,
                 ));
             }
@@ -379,13 +399,15 @@ fn scenarios(ctx: &mut Ctx, which: &[String]) -> Res<Vec<Value>> {
             for r in 1..=runs {
                 lines.push(run_one(
                     ctx,
-                    "S5",
-                    "emit with ack",
-                    &[k],
-                    None,
-                    "ack",
-                    &p,
-                    &[],
+                    Job {
+                        scenario: "S5",
+                        variant: "emit with ack",
+                        servers: &[k],
+                        redis_url: None,
+                        loadgen: "ack",
+                        params: &p,
+                        extra: &[],
+                    },
                     r,
                 ));
             }
