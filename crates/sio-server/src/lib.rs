@@ -56,6 +56,28 @@
 //!
 //! Use `tower_http::cors::CorsLayer` around [`SocketIo::layer`]; see
 //! `examples/axum_echo.rs`.
+//!
+//! # Known differences from socket.io 4.8
+//!
+//! They come from engineioxide 0.17.9, the engine.io layer, and are pinned by tests:
+//!
+//! - the first engine.io PING goes out right after the handshake (socket.io waits one
+//!   ping interval), see `docs/compatibility.md`;
+//! - when the server closes a WebSocket session (ping timeout, bad packet, connect
+//!   timeout, `disconnect(true)`) it sends an engine.io CLOSE packet (`1`) first;
+//! - a WebSocket dropped without a close frame is reported as `transport error` (socket.io
+//!   says `transport close`); a proper close is `transport close`;
+//! - idle memory: a bare engineioxide WebSocket connection measured here costs about
+//!   25 KiB of RSS; this crate adds about 1.5 KiB per socket (two rooms joined).
+//!
+//! And from this crate's choices:
+//!
+//! - outgoing buffers are bounded in packets, not bytes (see *Slow consumers*);
+//! - connection state recovery keeps sessions in the process that served them: a client
+//!   recovers when it reconnects to the same server;
+//! - a handler that never completes holds back the later events of its socket (they are
+//!   handled in order); past [`ServerConfig::max_pending_events`] the client is
+//!   disconnected.
 #![deny(missing_docs)]
 
 pub mod ack;

@@ -591,3 +591,42 @@ async fn a_client_flooding_a_slow_handler_is_disconnected() {
         r#"4/nope,{"message":"Invalid namespace"}"#
     );
 }
+
+#[tokio::test]
+async fn handler_arguments_decode_to_serde_types_with_binary() {
+    #[derive(serde::Deserialize, Debug, PartialEq)]
+    struct Upload {
+        name: String,
+        file: bytes::Bytes,
+    }
+    let (tx, mut rx) = mpsc::unbounded_channel();
+    let io = SocketIo::builder().build();
+    io.ns("/", move |socket| {
+        let tx = tx.clone();
+        async move {
+            socket.on("upload", move |_s, args, _ack| {
+                let tx = tx.clone();
+                async move {
+                    let _ = tx.send(args.decode::<(Upload, u32)>());
+                }
+            });
+        }
+    });
+    let (_h, port) = listen(&io).await;
+    let (mut raw, _) = Raw::connect_ns(port, "").await;
+    raw.send(r#"51-["upload",{"name":"a.bin","file":{"_placeholder":true,"num":0}},7]"#)
+        .await;
+    raw.send_binary(vec![0xde, 0xad]).await;
+    let (upload, n) = rx.recv().await.unwrap().unwrap();
+    assert_eq!(
+        upload,
+        Upload {
+            name: "a.bin".into(),
+            file: bytes::Bytes::from_static(&[0xde, 0xad]),
+        }
+    );
+    assert_eq!(n, 7);
+    // A shape that does not fit is an error for the handler, not a crash.
+    raw.send(r#"2["upload","not an upload"]"#).await;
+    assert!(rx.recv().await.unwrap().is_err());
+}
