@@ -65,11 +65,20 @@ async function login(page, url, token) {
 }
 
 async function stateIs(page, state) {
-  await page.waitForFunction(
-    (s) => document.getElementById('state').dataset.state === s,
-    state,
-    { timeout: STEP_TIMEOUT },
-  );
+  try {
+    await page.waitForFunction(
+      (s) => document.getElementById('state').dataset.state === s,
+      state,
+      { timeout: STEP_TIMEOUT },
+    );
+  } catch (e) {
+    // Say what the page shows instead: its state and event log.
+    const seen = await page.evaluate(() => ({
+      state: document.getElementById('state').dataset.state,
+      log: [...document.querySelectorAll('#log li')].map((li) => li.textContent),
+    }));
+    throw new Error(`page never reached state ${state}: ${JSON.stringify(seen)}`, { cause: e });
+  }
 }
 
 async function joinRoom(page, room) {
