@@ -296,8 +296,15 @@ async fn operators_fetch_join_leave_disconnect() {
         let tx = tx.clone();
         async move {
             socket.join("all");
+            // `disconnecting` runs while the socket is still in its rooms.
+            socket.on_disconnecting(|s, _reason| {
+                let in_rooms = s.rooms().iter().any(|r| r == "all");
+                s.extensions().insert(in_rooms);
+            });
             socket.on_disconnect(move |s, reason| {
-                let _ = tx.send((s.id(), reason));
+                // Callback panics are caught by the server: report, assert in the test.
+                let ok = s.rooms().is_empty() && s.extensions().get::<bool>() == Some(true);
+                let _ = tx.send((s.id(), reason, ok));
             });
             common::common(socket).await;
         }
@@ -339,21 +346,35 @@ async fn operators_fetch_join_leave_disconnect() {
         .await
         .unwrap();
     assert_eq!(b.recv_text().await, "1");
-    let (id, reason) = reasons.recv().await.unwrap();
+    let (id, reason, ok) = reasons.recv().await.unwrap();
+    assert!(
+        ok,
+        "disconnecting ran in the rooms, disconnect after leaving them"
+    );
     assert_eq!(id.as_str(), sid_b);
     assert_eq!(reason, DisconnectReason::ServerNamespaceDisconnect);
     assert_eq!(reason.as_str(), "server namespace disconnect");
 
     // The client leaves the namespace, then another one drops its connection.
     a.send("1").await;
-    let (_, reason) = reasons.recv().await.unwrap();
+    let (_, reason, ok) = reasons.recv().await.unwrap();
+    assert!(ok);
     assert_eq!(reason.as_str(), "client namespace disconnect");
     let (mut c, _) = Raw::connect_ns(port, "").await;
     c.close().await;
-    let (_, reason) = reasons.recv().await.unwrap();
+    let (_, reason, ok) = reasons.recv().await.unwrap();
+    assert!(ok);
     assert_eq!(reason.as_str(), "transport close");
     assert_eq!(io.of("/").unwrap().local_len(), 0);
     echo_after_all(port).await;
+    // With the in-memory adapter there is no other server: server-side emits reach nobody.
+    let ns = io.of("/").unwrap();
+    ns.server_side_emit(vec![Value::from(1)]).await.unwrap();
+    let replies = ns
+        .server_side_emit_with_ack(vec![Value::from(1)], Duration::from_millis(100))
+        .await
+        .unwrap();
+    assert!(replies.is_empty());
 }
 
 async fn echo_after_all(port: u16) {
