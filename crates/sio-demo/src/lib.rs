@@ -27,6 +27,11 @@ use axum::routing::get;
 pub use config::Config;
 pub use realtime::{ClientView, Realtime};
 
+/// The workspace README's example, compiled and run as a doctest so it cannot rot.
+#[cfg(doctest)]
+#[doc = include_str!("../../../README.md")]
+pub struct ReadmeDoctests;
+
 /// How long the HTTP server may take to finish its requests after a shutdown signal.
 const DRAIN: Duration = Duration::from_secs(5);
 
