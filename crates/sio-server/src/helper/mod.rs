@@ -526,13 +526,17 @@ impl Inner {
 
     fn disconnect_client(&self, socket: &Socket) {
         self.forget(socket.id());
-        socket.disconnect(true);
+        // The seed's `socket.disconnect()`: a DISCONNECT packet queued behind whatever was
+        // emitted before (`unauthenticated`), after which socket.io-client closes its
+        // connection itself. Closing the engine.io connection here instead loses that
+        // packet on polling and can strand a client in the middle of an upgrade.
+        socket.disconnect(false);
     }
 
     fn on_client_connect(self: &Arc<Self>, socket: Socket) {
         let id = socket.id();
         if self.shut.load(Ordering::Acquire) {
-            socket.disconnect(true);
+            socket.disconnect(false);
             return;
         }
         if self.registry.contains_key(&id) {
