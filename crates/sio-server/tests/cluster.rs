@@ -1,0 +1,95 @@
+//! Two servers on one Redis (127.0.0.1:6379) through sio-adapter-redis: the adapter drops
+//! in through `SocketIoBuilder::adapter` and every operator spans both servers. Each test
+//! uses its own key prefix and rooms.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use std::time::Duration;
+
+use common::Raw;
+use sio_adapter_redis::{RedisAdapterFactory, RedisConfig};
+use sio_server::{SocketIo, Value};
+
+async fn cluster_member(prefix: &str) -> (SocketIo, sio_server::ListenHandle, u16) {
+    let factory = RedisAdapterFactory::connect(
+        RedisConfig::new("redis://127.0.0.1:6379")
+            .key_prefix(prefix.to_owned())
+            .requests_timeout(Duration::from_secs(5)),
+    )
+    .await
+    .expect("Redis answers on 127.0.0.1:6379");
+    let io = SocketIo::builder().adapter(factory).build();
+    io.ns("/", common::common);
+    io.of("/").unwrap().ready().await.unwrap();
+    let h = io.listen("127.0.0.1:0".parse().unwrap()).await.unwrap();
+    let port = h.local_addr().port();
+    (io, h, port)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_servers_behave_as_one() {
+    let prefix = format!("sio-server-cluster-{}", sio_server::SocketId::random());
+    let (a, _ha, port_a) = cluster_member(&prefix).await;
+    let (b, _hb, port_b) = cluster_member(&prefix).await;
+    let (mut ca, sid_a) = Raw::connect_ns(port_a, "").await;
+    let (mut cb, sid_b) = Raw::connect_ns(port_b, "").await;
+    for c in [&mut ca, &mut cb] {
+        c.send(r#"20["join","r"]"#).await;
+        assert_eq!(c.recv_text().await, "30[]");
+    }
+
+    // A broadcast from one server reaches the room's members on both.
+    a.to("r").emit("hi", &1).await.unwrap();
+    assert_eq!(ca.recv_text().await, r#"2["hi",1]"#);
+    assert_eq!(cb.recv_text().await, r#"2["hi",1]"#);
+    b.to("r")
+        .except(sid_a.clone())
+        .emit("hi", &2)
+        .await
+        .unwrap();
+    assert_eq!(cb.recv_text().await, r#"2["hi",2]"#);
+
+    // Queries and remote operations span the cluster.
+    let mut ids: Vec<String> = a
+        .to("r")
+        .fetch_sockets()
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|s| s.id.as_str().to_owned())
+        .collect();
+    ids.sort();
+    let mut want = vec![sid_a.clone(), sid_b.clone()];
+    want.sort();
+    assert_eq!(ids, want);
+    a.to(sid_b.clone()).sockets_join(["far"]).await.unwrap();
+    let far = a.to("far").fetch_remote_sockets().await.unwrap();
+    assert_eq!(far.len(), 1);
+    assert_eq!(far[0].id().as_str(), sid_b);
+    far[0].emit("direct", &3).await.unwrap();
+    assert_eq!(cb.recv_text().await, r#"2["direct",3]"#);
+
+    // Broadcast acks from both servers.
+    let a2 = a.clone();
+    let task = tokio::spawn(async move {
+        a2.to("r")
+            .timeout(Duration::from_secs(5))
+            .emit_with_ack_all("poll", vec![])
+            .await
+            .unwrap()
+    });
+    for c in [&mut ca, &mut cb] {
+        let q = c.recv_text().await;
+        let id: String = q[1..].chars().take_while(char::is_ascii_digit).collect();
+        c.send(&format!(r#"3{id}["ok"]"#)).await;
+    }
+    let answers = task.await.unwrap();
+    assert_eq!(answers, vec![Ok(vec![Value::from("ok")]); 2]);
+
+    // Disconnecting a socket of the other server.
+    a.to(sid_b.clone()).disconnect_sockets(false).await.unwrap();
+    assert_eq!(cb.recv_text().await, "1");
+    a.close().await;
+    b.close().await;
+}
