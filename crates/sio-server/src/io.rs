@@ -49,13 +49,28 @@ impl ServerInner {
     }
 
     fn create_ns(&self, path: &str, handlers: Arc<NsHandlers>) -> Arc<NamespaceInner> {
-        NamespaceInner::new(
+        let ns = NamespaceInner::new(
             path.to_owned(),
             self.config.clone(),
             self.counters.clone(),
             &*self.factory,
             handlers,
-        )
+        );
+        // Start the adapter (Redis subscriptions) now, so broadcasts from other servers
+        // reach this namespace before its first connection. Outside a runtime (a server
+        // built before `main` starts one) it starts on the first connection or on
+        // `Namespace::ready`.
+        if let Ok(rt) = tokio::runtime::Handle::try_current() {
+            let weak = Arc::downgrade(&ns);
+            rt.spawn(async move {
+                if let Some(ns) = weak.upgrade()
+                    && let Err(e) = ns.ready().await
+                {
+                    tracing::error!(nsp = %ns.path, error = %e, "adapter failed to initialize");
+                }
+            });
+        }
+        ns
     }
 
     /// The namespace at `path`: a registered one, or a new child of a matching dynamic one.
