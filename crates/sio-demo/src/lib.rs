@@ -32,6 +32,21 @@ pub use realtime::{ClientView, Realtime};
 #[doc = include_str!("../../../README.md")]
 pub struct ReadmeDoctests;
 
+/// The Rust examples of the crate guides in `docs/guides/`, compiled as doctests.
+#[cfg(doctest)]
+pub mod guides {
+    #[doc = include_str!("../../../docs/guides/sio-types.md")]
+    pub struct SioTypes;
+    #[doc = include_str!("../../../docs/guides/sio-protocol.md")]
+    pub struct SioProtocol;
+    #[doc = include_str!("../../../docs/guides/sio-adapter-redis.md")]
+    pub struct SioAdapterRedis;
+    #[doc = include_str!("../../../docs/guides/sio-server.md")]
+    pub struct SioServer;
+    #[doc = include_str!("../../../docs/guides/sio-client.md")]
+    pub struct SioClient;
+}
+
 /// How long the HTTP server may take to finish its requests after a shutdown signal.
 const DRAIN: Duration = Duration::from_secs(5);
 
