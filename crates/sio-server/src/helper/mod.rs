@@ -57,7 +57,7 @@ use sio_types::handshake::iso8601;
 use sio_types::{ClientState, Handshake, Room, SocketId, Value};
 use tracing::Instrument;
 
-use crate::handler::{BoxedEventHandler, box_event, run_guarded};
+use crate::handler::run_guarded;
 use crate::io::{SocketIo, SocketIoBuilder, SocketIoLayer, SocketIoService};
 use crate::listen::ListenHandle;
 use crate::socket::Socket;
@@ -391,7 +391,6 @@ impl ServerHelperBuilder {
             running: RwLock::new(None),
             listener: Mutex::new(None),
             registry: DashMap::new(),
-            handlers: RwLock::new(Vec::new()),
             counters: Arc::default(),
             timers: Mutex::new(None),
             configured: AtomicBool::new(false),
@@ -426,7 +425,6 @@ struct Inner {
     running: RwLock<Option<Running>>,
     listener: Mutex<Option<ListenHandle>>,
     registry: DashMap<SocketId, ClientEntry>,
-    handlers: RwLock<Vec<(String, BoxedEventHandler)>>,
     counters: Arc<TimerCounters>,
     timers: Mutex<Option<Arc<Timers>>>,
     configured: AtomicBool,
@@ -560,8 +558,20 @@ impl Inner {
                 inner.forget(s.id());
             }
         });
+    }
+
+    fn is_authenticated(&self, id: SocketId) -> bool {
+        self.registry
+            .get(&id)
+            .is_some_and(|e| e.state == ClientState::Authenticated)
+    }
+
+    /// The flow's handlers, registered once on the namespace rather than on each socket
+    /// (idle sockets stay small): `authenticate` for registered clients, `join` / `leave`
+    /// for authenticated ones only.
+    fn register_flow_handlers(self: &Arc<Self>, ns: &crate::Namespace) {
         let weak = Arc::downgrade(self);
-        socket.on(event::AUTHENTICATE, move |socket, _args, _ack| {
+        ns.on(event::AUTHENTICATE, move |socket, _args, _ack| {
             let weak = weak.clone();
             async move {
                 if let Some(inner) = weak.upgrade() {
@@ -570,6 +580,21 @@ impl Inner {
                 }
             }
         });
+        for (topic, join) in [(event::JOIN, true), (event::LEAVE, false)] {
+            let weak = Arc::downgrade(self);
+            ns.on(topic, move |socket, args, _ack| {
+                let weak = weak.clone();
+                async move {
+                    let Some(inner) = weak.upgrade() else { return };
+                    if !inner.is_authenticated(socket.id()) {
+                        tracing::debug!(parent: &inner.span, sid = %socket.id(), "room request before authentication ignored");
+                        return;
+                    }
+                    let span = inner.span.clone();
+                    inner.on_rooms(socket, args, join).instrument(span).await;
+                }
+            });
+        }
     }
 
     async fn on_authenticate(self: Arc<Self>, socket: Socket) {
@@ -623,26 +648,8 @@ impl Inner {
         }
         self.ping_client(socket, true);
         socket.join_many(self.opts.default_rooms.iter().cloned());
-        for (topic, join) in [(event::JOIN, true), (event::LEAVE, false)] {
-            let weak = Arc::downgrade(self);
-            socket.on(topic, move |socket, args, _ack| {
-                let weak = weak.clone();
-                async move {
-                    if let Some(inner) = weak.upgrade() {
-                        let span = inner.span.clone();
-                        inner.on_rooms(socket, args, join).instrument(span).await;
-                    }
-                }
-            });
-        }
-        let handlers = self
-            .handlers
-            .read()
-            .unwrap_or_else(|e| e.into_inner())
-            .clone();
-        for (topic, h) in handlers {
-            socket.on(topic, move |s, a, ack| h(s, a, ack));
-        }
+        // `join` / `leave` and the application's handlers live on the namespace and
+        // admit authenticated clients only: from here on, this one.
         if let Some(t) = &timers {
             t.arm(id, TimerKind::Ping, self.opts.ping_interval);
         }
@@ -801,6 +808,7 @@ impl ServerHelper {
             }
         });
         if let Some(ns) = io.of("/") {
+            inner.register_flow_handlers(&ns);
             ns.ready().await.map_err(crate::EmitError::from)?;
         }
         let on_fire: Weak<dyn OnFire> = Arc::downgrade(&self.inner) as Weak<dyn OnFire>;
@@ -928,30 +936,28 @@ impl ServerHelper {
         let Some(handler) = handler else {
             return Err(HelperError::InvalidHandler(topic.to_owned()));
         };
-        if self.inner.running().is_none() {
-            return Err(HelperError::NotInitialized("on"));
-        }
-        let boxed: BoxedEventHandler = box_event(move |s, a, ack| handler(s, a, ack));
-        {
-            let mut hs = self
-                .inner
-                .handlers
-                .write()
-                .unwrap_or_else(|e| e.into_inner());
-            hs.retain(|(t, _)| t != topic);
-            hs.push((topic.to_owned(), boxed.clone()));
-        }
-        let authenticated: Vec<Socket> = self
+        let running = self
             .inner
-            .registry
-            .iter()
-            .filter(|e| e.state == ClientState::Authenticated)
-            .map(|e| e.socket.clone())
-            .collect();
-        for s in authenticated {
-            let h = boxed.clone();
-            s.on(topic.to_owned(), move |s, a, ack| h(s, a, ack));
-        }
+            .running()
+            .ok_or(HelperError::NotInitialized("on"))?;
+        let Some(ns) = running.io.of("/") else {
+            return Err(HelperError::NotInitialized("on"));
+        };
+        let weak = Arc::downgrade(&self.inner);
+        let name = topic.to_owned();
+        ns.on(topic, move |socket, args, ack| {
+            let admitted = weak
+                .upgrade()
+                .is_some_and(|inner| inner.is_authenticated(socket.id()));
+            let fut = admitted.then(|| handler(socket.clone(), args, ack));
+            let name = name.clone();
+            async move {
+                match fut {
+                    Some(f) => f.await,
+                    None => tracing::debug!(sid = %socket.id(), event = %name, "event from a client that is not authenticated dropped"),
+                }
+            }
+        });
         Ok(())
     }
 
