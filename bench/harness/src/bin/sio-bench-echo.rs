@@ -39,7 +39,16 @@ async fn conn(stream: TcpStream, members: Members) {
         tokio::select! {
             m = rx.recv() => {
                 let Some(m) = m else { break };
-                if ws.send(Message::Text(m)).await.is_err() { break }
+                // Batch what is queued into one flush, as a real server would.
+                let mut batch = vec![m];
+                while let Ok(m) = rx.try_recv() {
+                    batch.push(m);
+                }
+                let mut ok = true;
+                for m in batch {
+                    ok &= ws.feed(Message::Text(m)).await.is_ok();
+                }
+                if !ok || ws.flush().await.is_err() { break }
             }
             m = ws.next() => {
                 let Some(Ok(Message::Text(t))) = m else { break };

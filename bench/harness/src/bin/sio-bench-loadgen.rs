@@ -202,6 +202,7 @@ async fn connect(o: &Opts, ports: &[u16], pids: &[u32]) -> Res<Value> {
         "sockets_per_s": lats.len() as f64 / wall, "p50_ms": lat_ms(&lats, 0.5),
         "p99_ms": lat_ms(&lats, 0.99), "wall_s": wall,
         "server_cpu_s": server_cpu, "loadgen_cpu_s": me_cpu,
+        "loadgen_core_pct": me_cpu / wall * 100.0,
     }))
 }
 
@@ -317,6 +318,7 @@ async fn fanout(o: &Opts, ports: &[u16], pids: &[u32]) -> Res<Value> {
         "server_cpu_s": server_cpu,
         "cpu_s_per_million": server_cpu / delivered.max(1) as f64 * 1e6,
         "loadgen_cpu_s": me_cpu,
+        "loadgen_core_pct": if secs > 0.0 { me_cpu / secs * 100.0 } else { 0.0 },
     }))
 }
 
@@ -361,6 +363,7 @@ async fn acks(o: &Opts, ports: &[u16], pids: &[u32]) -> Res<Value> {
         "round_trips_per_s": all.len() as f64 / wall,
         "p50_ms": lat_ms(&all, 0.5), "p99_ms": lat_ms(&all, 0.99), "wall_s": wall,
         "server_cpu_s": server_cpu, "loadgen_cpu_s": me_cpu,
+        "loadgen_core_pct": me_cpu / wall * 100.0,
     }))
 }
 
