@@ -5,6 +5,7 @@
 //
 // SIO_DEMO_BIN: the sio-demo binary (default: `cargo run -q -p sio-demo --`).
 // CHROMIUM: the browser (default /usr/bin/chromium).
+// SIO_DEMO_TEST_REDIS: the Redis of the cluster phase (default redis://127.0.0.1:6379).
 // The screenshot goes to PATH (default: <target dir>/browser-test/demo.png); pass
 // `--screenshot ../../../docs/demo.png` to refresh the one the README shows.
 'use strict';
@@ -29,7 +30,7 @@ const RUN = Math.random().toString(36).slice(2, 8);
 const TOKENS = ['alice-' + RUN, 'bob-' + RUN];
 const ADMIN = 'admin-' + RUN;
 
-function startServer() {
+function startServer(extra = {}) {
   const env = {
     ...process.env,
     PORT: '0',
@@ -41,6 +42,7 @@ function startServer() {
     SIO_DEMO_WEB_DIR: __dirname,
   };
   delete env.REDIS_URL;
+  Object.assign(env, extra);
   const [cmd, args] = process.env.SIO_DEMO_BIN
     ? [process.env.SIO_DEMO_BIN, []]
     : ['cargo', ['run', '-q', '-p', 'sio-demo', '--']];
@@ -102,6 +104,50 @@ async function sees(page, text) {
     text,
     { timeout: STEP_TIMEOUT },
   );
+}
+
+// Two processes on one Redis (a key prefix of this run's own): a page on each, one room,
+// messages both ways (the helper's send goes through the Redis emitter), and either
+// process's API lists both pages.
+async function clusterPhase(context) {
+  const extra = {
+    REDIS_URL: process.env.SIO_DEMO_TEST_REDIS || 'redis://127.0.0.1:6379',
+    REDIS_KEY_PREFIX: 'sio-demo-browser-' + RUN,
+  };
+  const servers = [startServer(extra), startServer(extra)];
+  try {
+    const urls = await Promise.all(servers.map((s) => s.url));
+    const [carol, dave] = [await context.newPage(), await context.newPage()];
+    await login(carol, urls[0], TOKENS[0]);
+    await login(dave, urls[1], TOKENS[1]);
+    await stateIs(carol, 'authenticated');
+    await stateIs(dave, 'authenticated');
+    const room = 'cluster-' + RUN;
+    await joinRoom(carol, room);
+    await joinRoom(dave, room);
+    await hasRoom(carol, room);
+    await hasRoom(dave, room);
+    await sendText(carol, room, 'carol on node one');
+    await sees(dave, 'carol on node one');
+    await sendText(dave, room, 'dave on node two');
+    await sees(carol, 'dave on node two');
+    const ids = await Promise.all([carol, dave].map((p) => p.textContent('#socket-id')));
+    const listed = await (await fetch(new URL('/api/clients', urls[0]), {
+      headers: { authorization: 'Bearer ' + ADMIN },
+    })).json();
+    for (const id of ids) {
+      assert.ok(listed.some((c) => c.id === id && c.state === 'authenticated' && c.rooms.includes(room)),
+        `node one lists ${id}: ${JSON.stringify(listed)}`);
+    }
+    await carol.close();
+    await dave.close();
+    console.log('browser-test: two processes on Redis are one cluster');
+  } finally {
+    for (const s of servers) {
+      if (s.child.exitCode === null) s.child.kill('SIGTERM');
+    }
+    await Promise.all(servers.map((s) => s.exited));
+  }
 }
 
 async function main() {
@@ -187,6 +233,8 @@ async function main() {
     assert.ok(await intruder.isVisible('#notice'), 'the refusal is shown');
     assert.equal(await intruder.isDisabled('#join'), true, 'no rooms without authentication');
     console.log('browser-test: a bad token shows the unauthenticated state');
+
+    await clusterPhase(context);
 
     fs.mkdirSync(path.dirname(screenshot), { recursive: true });
     await alice.bringToFront();
