@@ -21,7 +21,11 @@ struct Tally {
     closed_auth: AtomicUsize,
     pings: AtomicUsize,
     room_msgs: AtomicUsize,
+    /// Silent clients dropped before their auth timeout could have run out.
+    dropped_early: AtomicUsize,
 }
+
+const AUTH_TIMEOUT: Duration = Duration::from_secs(2);
 
 /// One lightweight client: engine.io open, CONNECT, optionally `authenticate`, then it
 /// counts pings and room messages until the connection closes.
@@ -31,6 +35,7 @@ async fn client(url: String, authenticate: bool, tally: Arc<Tally>) {
     };
     let (mut tx, mut rx) = ws.split();
     let mut opened = false;
+    let mut connect_sent_at = None;
     while let Some(Ok(msg)) = rx.next().await {
         let Message::Text(t) = msg else {
             if matches!(msg, Message::Close(_)) {
@@ -43,6 +48,9 @@ async fn client(url: String, authenticate: bool, tally: Arc<Tally>) {
             let _ = tx.send(Message::text("3")).await;
         } else if t.starts_with('0') && !opened {
             opened = true;
+            // The server arms the timer after it reads this CONNECT, so the drop can come no
+            // sooner than AUTH_TIMEOUT after this instant.
+            connect_sent_at = Some(tokio::time::Instant::now());
             let _ = tx.send(Message::text("40{\"token\":\"good\"}")).await;
         } else if t.starts_with("40{") {
             tally.connected.fetch_add(1, Ordering::Relaxed);
@@ -62,6 +70,9 @@ async fn client(url: String, authenticate: bool, tally: Arc<Tally>) {
     if authenticate {
         tally.closed_auth.fetch_add(1, Ordering::Relaxed);
     } else {
+        if connect_sent_at.is_none_or(|t| t.elapsed() < AUTH_TIMEOUT) {
+            tally.dropped_early.fetch_add(1, Ordering::Relaxed);
+        }
         tally.closed_unauth.fetch_add(1, Ordering::Relaxed);
     }
 }
@@ -87,7 +98,7 @@ async fn two_thousand_clients_half_never_authenticate() {
     let helper = ServerHelper::builder()
         .identifier("load")
         .listen("127.0.0.1:0".parse().unwrap())
-        .authenticate_timeout(Duration::from_secs(2))
+        .authenticate_timeout(AUTH_TIMEOUT)
         .ping_interval(Duration::from_millis(700))
         .authenticate(|hs| async move { hs.auth_str("token") == Some("good") })
         .build()
@@ -150,6 +161,7 @@ async fn two_thousand_clients_half_never_authenticate() {
     .await;
     assert_eq!(tally.connected.load(Ordering::Relaxed), total);
     assert_eq!(tally.closed_auth.load(Ordering::Relaxed), 0);
+    assert_eq!(tally.dropped_early.load(Ordering::Relaxed), 0);
     wait_until("registry holds the authenticated only", 30, || {
         helper.clients().len() == total - half
     })
