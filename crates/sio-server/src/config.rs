@@ -70,7 +70,10 @@ pub struct ServerConfig {
     pub upgrade_timeout: Duration,
     /// Default timeout of `emit_with_ack` (5 s).
     pub ack_timeout: Duration,
-    /// Most packets queued per connection before the slow-consumer policy applies.
+    /// Most packets queued per connection before the slow-consumer policy applies. Half
+    /// of it bounds what a socket holds before its CONNECT answer (emits made while the
+    /// connection handler runs); past that, packets are dropped (volatile) or refused with
+    /// `EmitError::BufferFull`.
     pub max_buffered_packets: usize,
     /// What to do with a slow consumer.
     pub slow_consumer: SlowConsumerPolicy,

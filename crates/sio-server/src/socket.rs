@@ -484,6 +484,24 @@ impl Socket {
                 .lock()
                 .unwrap_or_else(|e| e.into_inner());
             if let Some(buf) = pre.as_mut() {
+                // Held packets are bounded too, so a slow connection handler under a
+                // broadcast storm cannot grow memory without bound. Half the connection's
+                // queue: the flush after CONNECT must fit in it with the CONNECT answer and
+                // the heartbeats.
+                if buf.len() >= (self.inner.ns.config.max_buffered_packets / 2).max(1) {
+                    let counters = &self.inner.ns.counters;
+                    if volatile {
+                        counters
+                            .volatile_dropped
+                            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                        return Ok(());
+                    }
+                    counters
+                        .full_dropped
+                        .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    tracing::warn!(sid = %self.inner.id, "too many packets held before the CONNECT answer, packet dropped");
+                    return Err(EmitError::BufferFull);
+                }
                 buf.push((enc.clone(), volatile));
                 return Ok(());
             }

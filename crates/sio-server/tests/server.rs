@@ -652,3 +652,26 @@ async fn handler_arguments_decode_to_serde_types_with_binary() {
     raw.send(r#"2["upload","not an upload"]"#).await;
     assert!(rx.recv().await.unwrap().is_err());
 }
+
+#[tokio::test]
+async fn packets_held_before_the_connect_answer_are_bounded() {
+    let (tx, mut rx) = mpsc::unbounded_channel();
+    // Half of the connection's queue may be held before the CONNECT answer.
+    let io = SocketIo::builder().max_buffered_packets(8).build();
+    io.ns("/", move |socket| {
+        let tx = tx.clone();
+        async move {
+            let results: Vec<_> = (0..6).map(|n| socket.emit("early", &n)).collect();
+            let _ = tx.send(results);
+        }
+    });
+    let (_h, port) = listen(&io).await;
+    let (mut raw, _) = Raw::connect_ns(port, "").await;
+    let results = rx.recv().await.unwrap();
+    assert_eq!(results[..4], vec![Ok(()); 4][..]);
+    assert_eq!(results[4..], vec![Err(EmitError::BufferFull); 2][..]);
+    for n in 0..4 {
+        assert_eq!(raw.recv_text().await, format!(r#"2["early",{n}]"#));
+    }
+    assert_eq!(io.stats().full_dropped, 2);
+}
