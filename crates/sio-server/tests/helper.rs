@@ -617,3 +617,45 @@ async fn mounted_as_a_layer_under_axum() {
     helper.shutdown().await;
     server.abort();
 }
+
+#[tokio::test]
+async fn connect_and_authenticate_handlers_called_by_hand() {
+    let counts = Arc::new(Counts::default());
+    let helper = server(30_000, 10_000, counts.clone()).await;
+    // A token the authenticate function would refuse: the application vouches instead.
+    let (mut raw, id) = Raw::connect(&helper, "{\"token\":\"other\"}").await;
+    let id: SocketId = id.parse().unwrap();
+    let socket = helper.socket(id).unwrap();
+    assert_eq!(helper.client(id).unwrap().state, ClientState::Unauthorized);
+    // onClientConnect on a known socket: a no-op, the entry is untouched.
+    helper.handle_connection(socket.clone());
+    assert_eq!(helper.clients().len(), 1);
+    assert_eq!(helper.client(id).unwrap().state, ClientState::Unauthorized);
+    // onClientAuthenticated by hand: the whole success path.
+    helper.authenticate_client(&socket);
+    raw.expect_event("ping", 5).await;
+    let v = raw.expect_event("authenticated", 5).await;
+    assert_eq!(v["id"], id.as_str());
+    assert_eq!(helper.client(id).unwrap().state, ClientState::Authenticated);
+    assert_eq!(rooms_of(&helper, id), ["io-default", "io-notification"]);
+    wait_until("client_connected", 5, || {
+        counts.client_connected.load(Ordering::SeqCst) == 1
+    })
+    .await;
+    // The auth timeout was disarmed, the ping interval armed: one timer.
+    wait_until("one timer", 5, || helper.live_timers() == 1).await;
+    raw.send("421[\"echo\",\"ok\"]").await;
+    let f = tokio::time::timeout(Duration::from_secs(10), async {
+        loop {
+            let f = raw.next().await.unwrap();
+            if f.starts_with("431") {
+                return f;
+            }
+        }
+    })
+    .await
+    .unwrap();
+    assert_eq!(f, "431[\"ok\"]");
+    helper.shutdown().await;
+    assert_eq!(helper.live_timers(), 0);
+}
