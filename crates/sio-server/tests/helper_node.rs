@@ -155,3 +155,55 @@ async fn seed_flow_with_socket_io_client_polling_then_upgrade() {
 async fn seed_flow_with_socket_io_client_polling_only() {
     run("polling").await;
 }
+
+/// `shutdown()` with official clients connected: both are disconnected by the server, and
+/// nothing of the helper is left.
+async fn shutdown_with(transports: &str) {
+    use tokio::io::AsyncBufReadExt;
+    let helper = start(Arc::default()).await;
+    let url = format!("http://{}", helper.local_addr().unwrap());
+    let path =
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/interop/helper/shutdown.js");
+    let mut child = tokio::process::Command::new("node")
+        .arg(&path)
+        .args([url.as_str(), transports])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("node is on PATH");
+    let mut lines = tokio::io::BufReader::new(child.stdout.take().unwrap()).lines();
+    let ready = tokio::time::timeout(PATIENCE, lines.next_line())
+        .await
+        .expect("READY in time")
+        .unwrap();
+    assert_eq!(ready.as_deref(), Some("READY"));
+    assert_eq!(helper.clients().len(), 2);
+    helper.shutdown().await;
+    assert!(helper.clients().is_empty());
+    assert_eq!(helper.live_timers(), 0);
+    assert_eq!(helper.live_tasks(), 0);
+    let ok = tokio::time::timeout(PATIENCE, lines.next_line())
+        .await
+        .expect("OK in time")
+        .unwrap()
+        .unwrap_or_default();
+    assert!(ok.starts_with("OK "), "{ok}");
+    let status = tokio::time::timeout(PATIENCE, child.wait())
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(status.success());
+    helper.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn shutdown_disconnects_socket_io_clients_websocket() {
+    shutdown_with("websocket").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn shutdown_disconnects_socket_io_clients_polling() {
+    shutdown_with("polling").await;
+}
