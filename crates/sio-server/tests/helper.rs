@@ -576,6 +576,12 @@ async fn before_configure_and_bad_arguments() {
         helper.on_handler("chat", None).unwrap_err().to_string(),
         "[on] Invalid event handler | topic: chat"
     );
+    for own in ["authenticate", "join", "leave"] {
+        assert!(matches!(
+            helper.on(own, |_, _, _| async {}),
+            Err(HelperError::ReservedTopic(t)) if t == own
+        ));
+    }
     helper.on("chat", |_, _, _| async {}).unwrap();
     // No listener asked: the layer is what the application mounts.
     assert!(helper.local_addr().is_none());

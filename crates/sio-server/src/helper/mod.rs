@@ -92,6 +92,10 @@ pub enum HelperError {
     /// `on` with an empty topic.
     #[error("[on] Invalid topic to start binding handler")]
     InvalidTopic,
+    /// `on` with a topic the helper handles itself (`authenticate`, `join`, `leave`):
+    /// replacing it would break the authenticate flow.
+    #[error("[on] Topic {0:?} is handled by the helper and cannot be rebound")]
+    ReservedTopic(String),
     /// `on_handler` without a handler.
     #[error("[on] Invalid event handler | topic: {0}")]
     InvalidHandler(String),
@@ -911,9 +915,10 @@ impl ServerHelper {
             .collect())
     }
 
-    /// Registers an application event handler (the seed's `on({topic, handler})`). It is
-    /// attached to every authenticated client, now and later; sockets that are not
-    /// authenticated never reach it.
+    /// Registers an application event handler (the seed's `on({topic, handler})`). It
+    /// serves every authenticated client, now and later; events of sockets that are not
+    /// authenticated never reach it. Registering a topic again replaces its handler; the
+    /// helper's own topics (`authenticate`, `join`, `leave`) are refused.
     pub fn on<F, Fut>(&self, topic: &str, handler: F) -> Result<(), HelperError>
     where
         F: Fn(Socket, Args, Option<AckSender>) -> Fut + Send + Sync + 'static,
@@ -936,6 +941,9 @@ impl ServerHelper {
         let Some(handler) = handler else {
             return Err(HelperError::InvalidHandler(topic.to_owned()));
         };
+        if [event::AUTHENTICATE, event::JOIN, event::LEAVE].contains(&topic) {
+            return Err(HelperError::ReservedTopic(topic.to_owned()));
+        }
         let running = self
             .inner
             .running()
