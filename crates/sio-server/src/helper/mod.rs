@@ -975,7 +975,9 @@ impl ServerHelper {
         self.inner.ping_client(socket, ignore_auth);
     }
 
-    /// Disconnects a client: timers cleared, entry removed, connection closed.
+    /// Disconnects a client: timers cleared, entry removed, and the socket leaves the
+    /// namespace with a DISCONNECT packet (the seed's `socket.disconnect()`), on which
+    /// socket.io-client closes its connection.
     pub fn disconnect(&self, socket: &Socket) {
         self.inner.disconnect_client(socket);
     }
