@@ -190,10 +190,24 @@ pub mod conformance {
             query: &str,
             body: Option<&[u8]>,
         ) -> std::io::Result<HttpResponse> {
+            self.request_with_headers(method, query, &[], body).await
+        }
+
+        /// [`Server::request`] with extra request headers (`name`, `value`).
+        pub async fn request_with_headers(
+            &self,
+            method: &str,
+            query: &str,
+            headers: &[(&str, &str)],
+            body: Option<&[u8]>,
+        ) -> std::io::Result<HttpResponse> {
             let path = format!("/socket.io/?{query}");
-            tokio::time::timeout(PATIENCE, http_request(self.addr, method, &path, body))
-                .await
-                .unwrap_or_else(|_| panic!("{method} {path}: no response within {PATIENCE:?}"))
+            tokio::time::timeout(
+                PATIENCE,
+                http_request(self.addr, method, &path, headers, body),
+            )
+            .await
+            .unwrap_or_else(|_| panic!("{method} {path}: no response within {PATIENCE:?}"))
         }
 
         /// `GET /socket.io/?{query}`; panics if the connection fails.
@@ -427,12 +441,16 @@ pub mod conformance {
         addr: SocketAddr,
         method: &str,
         path: &str,
+        headers: &[(&str, &str)],
         body: Option<&[u8]>,
     ) -> std::io::Result<HttpResponse> {
         let mut stream = TcpStream::connect(addr).await?;
         let mut head = format!(
             "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\nAccept: */*\r\n"
         );
+        for (name, value) in headers {
+            head.push_str(&format!("{name}: {value}\r\n"));
+        }
         if let Some(b) = body {
             head.push_str("Content-Type: text/plain;charset=UTF-8\r\n");
             head.push_str(&format!("Content-Length: {}\r\n", b.len()));

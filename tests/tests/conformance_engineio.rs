@@ -125,6 +125,51 @@ async fn handshake_websocket_rejects_invalid_transport() {
     assert_ws_refused(&server, "EIO=4&transport=abc").await;
 }
 
+/// Not a case of the suites, but part of their contract (they also run from a browser
+/// page on another origin): CORS allows any origin, on requests and preflights.
+#[tokio::test]
+async fn handshake_polling_allows_any_origin() {
+    let server = conformance_server!().await;
+    let origin = "http://sio-conformance.example:8080";
+    let allowed = |res: &sio_tests::conformance::HttpResponse| {
+        let v = res.header("access-control-allow-origin");
+        assert!(
+            v == Some("*") || v == Some(origin),
+            "access-control-allow-origin {v:?} for origin {origin}"
+        );
+    };
+    let res = server
+        .request_with_headers(
+            "GET",
+            "EIO=4&transport=polling",
+            &[("Origin", origin)],
+            None,
+        )
+        .await
+        .unwrap();
+    assert_eq!(res.status, 200);
+    allowed(&res);
+    let preflight = server
+        .request_with_headers(
+            "OPTIONS",
+            "EIO=4&transport=polling",
+            &[
+                ("Origin", origin),
+                ("Access-Control-Request-Method", "POST"),
+                ("Access-Control-Request-Headers", "content-type"),
+            ],
+            None,
+        )
+        .await
+        .unwrap();
+    assert!(
+        (200..300).contains(&preflight.status),
+        "preflight answered {}",
+        preflight.status
+    );
+    allowed(&preflight);
+}
+
 // ---- message: long-polling ---------------------------------------------------------
 
 #[tokio::test]
