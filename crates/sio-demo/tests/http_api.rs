@@ -240,6 +240,12 @@ async fn api_is_off_without_admin_token_but_healthz_answers() {
     demo.admin("POST", "/api/send", Some(json!({"topic": "t", "data": 1})))
         .await
         .error(404, "api_disabled");
+    // A blank ADMIN_TOKEN counts as none: it must not make "Bearer " a valid credential.
+    let blank = Demo::start(&[("ADMIN_TOKEN", "  ")]).await;
+    blank
+        .http("GET", "/api/clients", &[("Authorization", "Bearer ")], "")
+        .await
+        .error(404, "api_disabled");
     // The page and the client bundle are served.
     let page = demo.http("GET", "/", &[], "").await;
     assert_eq!(page.status, 200);
