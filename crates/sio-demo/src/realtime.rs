@@ -34,7 +34,7 @@ pub struct ClientView {
 /// The configured helper.
 #[derive(Debug, Clone)]
 pub struct Realtime {
-    helper: ServerHelper,
+    helper: Arc<ServerHelper>,
 }
 
 fn now_iso() -> String {
@@ -74,11 +74,14 @@ impl Realtime {
             .configure()
             .await
             .map_err(|e| format!("cannot start the socket.io server: {e}"))?;
-        let relay = helper.clone();
+        let helper = Arc::new(helper);
+        // Weak: the helper keeps its handlers, so a strong reference here would be a cycle.
+        let relay = Arc::downgrade(&helper);
         helper
             .on("message", move |socket, args, _ack| {
                 let relay = relay.clone();
                 async move {
+                    let Some(relay) = relay.upgrade() else { return };
                     let Some(msg) = args.get(0) else { return };
                     let (Some(room), Some(text)) = (
                         msg.get("room").and_then(Value::as_str),
