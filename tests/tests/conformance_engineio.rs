@@ -30,12 +30,15 @@ fn q(sid: &str) -> String {
 async fn poll_packets(server: &Server, sid: &str, n: usize) -> Vec<String> {
     let mut packets = Vec::new();
     while packets.len() < n {
-        let res = server.poll(sid).await;
-        assert_eq!(res.status, 200, "poll failed: {:?}", res.text());
-        packets.extend(res.text().split('\u{1e}').map(str::to_owned));
+        packets.extend(server.poll_app(sid).await);
     }
     assert_eq!(packets.len(), n, "more packets than expected: {packets:?}");
     packets
+}
+
+/// One poll's payload, as text (PINGs that were due removed, see `Heartbeat`).
+async fn poll_payload(server: &Server, sid: &str) -> String {
+    server.poll_app(sid).await.join("\u{1e}")
 }
 
 /// An engine.io session over long-polling with a socket.io connection to `/`.
@@ -177,9 +180,10 @@ async fn message_polling_payload_with_one_text_packet() {
     let server = conformance_server!().await;
     let sid = polling_sio_session(&server).await;
     server.push(&sid, r#"42["message","hello"]"#).await;
-    let res = server.poll(&sid).await;
-    assert_eq!(res.status, 200);
-    assert_eq!(res.text(), r#"42["message-back","hello"]"#);
+    assert_eq!(
+        poll_payload(&server, &sid).await,
+        r#"42["message-back","hello"]"#
+    );
 }
 
 #[tokio::test]
@@ -192,10 +196,8 @@ async fn message_polling_payload_with_several_text_packets() {
             "42[\"message\",\"test1\"]\x1e42[\"message\",\"test2\"]\x1e42[\"message\",\"test3\"]",
         )
         .await;
-    let res = server.poll(&sid).await;
-    assert_eq!(res.status, 200);
     assert_eq!(
-        res.text(),
+        poll_payload(&server, &sid).await,
         "42[\"message-back\",\"test1\"]\x1e42[\"message-back\",\"test2\"]\x1e42[\"message-back\",\"test3\"]"
     );
 }
@@ -211,10 +213,8 @@ async fn message_polling_payload_with_text_and_binary_packets() {
             &format!("451-[\"message\",{}]\x1ebAQIDBA==", placeholder(0)),
         )
         .await;
-    let res = server.poll(&sid).await;
-    assert_eq!(res.status, 200);
     assert_eq!(
-        res.text(),
+        poll_payload(&server, &sid).await,
         format!("451-[\"message-back\",{}]\x1ebAQIDBA==", placeholder(0))
     );
 }
@@ -242,7 +242,7 @@ async fn message_polling_closes_the_session_on_duplicate_poll() {
     let server = conformance_server!().await;
     let (sid, _) = server.polling_handshake().await;
     server.polling_initial_ping(&sid).await;
-    let first = server.poll(&sid);
+    let first = poll_payload(&server, &sid);
     let second = async {
         // Let the first poll reach the server and wait there.
         tokio::time::sleep(Duration::from_millis(50)).await;
@@ -251,12 +251,7 @@ async fn message_polling_closes_the_session_on_duplicate_poll() {
             .await
     };
     let (first, second) = tokio::join!(first, second);
-    assert_eq!(first.status, 200);
-    assert_eq!(
-        first.text(),
-        "1",
-        "the waiting poll must get a CLOSE packet"
-    );
+    assert_eq!(first, "1", "the waiting poll must get a CLOSE packet");
     let second = second.expect("the duplicate poll gets an HTTP answer");
     assert!(
         [400, 500].contains(&second.status),
@@ -329,8 +324,7 @@ async fn heartbeat_websocket_ping_pong() {
     // Connected first, as over polling: the connect timeout stays out of the case.
     let mut ws = server.sio_connect().await;
     for _ in 0..3 {
-        ws.expect_text("2").await;
-        ws.send_text("3").await;
+        ws.expect_ping().await;
     }
     ws.close().await;
 }
@@ -350,14 +344,13 @@ async fn close_polling_forcefully_closes_the_session() {
     let server = conformance_server!().await;
     let (sid, _) = server.polling_handshake().await;
     server.polling_initial_ping(&sid).await;
-    let poll = server.poll(&sid);
+    let poll = poll_payload(&server, &sid);
     let close = async {
         tokio::time::sleep(Duration::from_millis(50)).await;
         server.request("POST", &q(&sid), Some(b"1")).await
     };
     let (poll, _close) = tokio::join!(poll, close);
-    assert_eq!(poll.status, 200);
-    assert_eq!(poll.text(), "6", "the waiting poll must end with a NOOP");
+    assert_eq!(poll, "6", "the waiting poll must end with a NOOP");
     assert_eq!(server.poll(&sid).await.status, 400);
 }
 
@@ -386,17 +379,15 @@ async fn upgrade_from_polling_to_websocket() {
     let server = conformance_server!().await;
     let sid = polling_sio_session(&server).await;
     let mut ws = probe(&server, &sid).await;
-    let res = server.poll(&sid).await;
-    assert_eq!(res.status, 200);
     assert_eq!(
-        res.text(),
+        poll_payload(&server, &sid).await,
         "6",
         "a poll during the upgrade must end with a NOOP"
     );
     ws.send_text("5").await;
     ws.send_text(r#"42["message","hello"]"#).await;
     assert_eq!(
-        ws.recv_skip_pings().await,
+        ws.recv_app().await,
         Frame::Text(r#"42["message-back","hello"]"#.into())
     );
     ws.close().await;
@@ -411,14 +402,14 @@ async fn upgrade_ignores_http_requests_with_the_same_sid_afterwards() {
     // The echo proves the server has switched to the WebSocket before we poll.
     ws.send_text(r#"42["message","one"]"#).await;
     assert_eq!(
-        ws.recv_skip_pings().await,
+        ws.recv_app().await,
         Frame::Text(r#"42["message-back","one"]"#.into())
     );
     let res = server.poll(&sid).await;
     assert_eq!(res.status, 400, "poll after upgrade: {:?}", res.text());
     ws.send_text(r#"42["message","two"]"#).await;
     assert_eq!(
-        ws.recv_skip_pings().await,
+        ws.recv_app().await,
         Frame::Text(r#"42["message-back","two"]"#.into())
     );
     ws.close().await;
@@ -432,7 +423,7 @@ async fn upgrade_ignores_a_websocket_with_the_same_sid_afterwards() {
     ws.send_text("5").await;
     ws.send_text(r#"42["message","one"]"#).await;
     assert_eq!(
-        ws.recv_skip_pings().await,
+        ws.recv_app().await,
         Frame::Text(r#"42["message-back","one"]"#.into())
     );
     // A second WebSocket for the same session is refused or closed at once.
@@ -450,7 +441,7 @@ async fn upgrade_ignores_a_websocket_with_the_same_sid_afterwards() {
     }
     ws.send_text(r#"42["message","two"]"#).await;
     assert_eq!(
-        ws.recv_skip_pings().await,
+        ws.recv_app().await,
         Frame::Text(r#"42["message-back","two"]"#.into())
     );
     ws.close().await;
