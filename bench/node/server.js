@@ -73,7 +73,7 @@ async function main() {
     });
   });
 
-  httpServer.listen(Number(port), '127.0.0.1', () => console.log(`listening 127.0.0.1:${port}`));
+  httpServer.listen(Number(port), '127.0.0.1', () => console.log(`listening 127.0.0.1:${httpServer.address().port}`));
 }
 
 main().catch((e) => {

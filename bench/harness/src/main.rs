@@ -11,7 +11,7 @@
 //! s3.sockets=10000 s4.sockets=1000 s4.burst=2000 s5.sockets=100 s5.acks=100`.
 
 use std::collections::BTreeMap;
-use std::io::Write as _;
+use std::io::{BufRead as _, BufReader, Write as _};
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -106,8 +106,10 @@ impl Drop for Proc {
     }
 }
 
-fn start_server(ctx: &Ctx, kind: Kind, port: u16, redis: Option<(&str, &str)>) -> Res<Proc> {
-    let mut args = vec![port.to_string()];
+/// Starts a server on port 0 and reads the port it bound from its first stdout line
+/// (`listening 127.0.0.1:PORT`): no window in which another process can take the port.
+fn start_server(ctx: &Ctx, kind: Kind, redis: Option<(&str, &str)>) -> Res<(u16, Proc)> {
+    let mut args = vec!["0".to_owned()];
     if let Some((url, prefix)) = redis {
         args.push(url.to_owned());
         args.push(prefix.to_owned());
@@ -124,14 +126,36 @@ fn start_server(ctx: &Ctx, kind: Kind, port: u16, redis: Option<(&str, &str)>) -
         Kind::Ours => pinned(0, &ctx.bin.join("sio-bench-ours"), &args),
         Kind::Socketioxide => pinned(0, &ctx.bin.join("sio-bench-socketioxide"), &args),
     };
-    let log = std::fs::File::create(ctx.logs.join(format!("{:?}-{port}.log", kind)))
+    let log = std::fs::File::create(ctx.logs.join(format!("{kind:?}-{}.log", now_ms())))
         .map_err(|e| format!("log file: {e}"))?;
-    cmd.stdout(Stdio::null()).stderr(log);
+    cmd.stdout(Stdio::piped()).stderr(log);
     let mut child = cmd
         .spawn()
         .map_err(|e| format!("cannot start {}: {e}", kind.name()))?;
-    wait_port(port, &mut child)?;
-    Ok(Proc(child))
+    let Some(stdout) = child.stdout.take() else {
+        return Err("no stdout pipe".into());
+    };
+    let proc = Proc(child);
+    let (tx, rx) = std::sync::mpsc::channel();
+    // Reads to the end so that a later line never meets a closed pipe.
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            let port = line
+                .strip_prefix("listening ")
+                .and_then(|a| a.rsplit(':').next())
+                .and_then(|p| p.trim_end_matches(')').parse::<u16>().ok());
+            if let Some(p) = port {
+                let _ = tx.send(p);
+            }
+        }
+    });
+    let port = rx.recv_timeout(Duration::from_secs(30)).map_err(|_| {
+        format!(
+            "{} did not say which port it listens on within 30 s",
+            kind.name()
+        )
+    })?;
+    Ok((port, proc))
 }
 
 fn start_redis(ctx: &Ctx) -> Res<(Proc, String)> {
@@ -210,9 +234,7 @@ fn run_one(ctx: &mut Ctx, job: Job<'_>, run: usize) -> Value {
     let mut ports = Vec::new();
     let mut result = Value::Null;
     for &k in servers {
-        let started = free_port().and_then(|p| {
-            start_server(ctx, k, p, redis_url.map(|u| (u, prefix.as_str()))).map(|s| (p, s))
-        });
+        let started = start_server(ctx, k, redis_url.map(|u| (u, prefix.as_str())));
         match started {
             Ok((p, s)) => {
                 ports.push(p);

@@ -81,7 +81,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             }
         }
     })?;
-    println!("listening {:?}", helper.local_addr());
+    let addr = helper.local_addr().ok_or("the helper is not listening")?;
+    // The driver reads the port from this line (the server may be started on port 0).
+    println!("listening {addr}");
     std::future::pending::<()>().await;
     Ok(())
 }
