@@ -87,6 +87,11 @@ struct RustServer {
 
 impl RustServer {
     async fn start(msgpack: bool) -> RustServer {
+        Self::start_on("127.0.0.1:0".parse().unwrap(), msgpack).await
+    }
+
+    /// A server on `addr`; a port just released by a stopped server is retried for a while.
+    async fn start_on(addr: SocketAddr, msgpack: bool) -> RustServer {
         let mut b = SocketIo::builder()
             .ping_interval(Duration::from_secs(2))
             .ping_timeout(Duration::from_secs(2));
@@ -99,7 +104,17 @@ impl RustServer {
             let seen = seen.clone();
             io.ns(nsp, move |socket| on_connection(socket, seen.clone()));
         }
-        let handle = io.listen("127.0.0.1:0".parse().unwrap()).await.unwrap();
+        let mut tries = 0;
+        let handle = loop {
+            match io.listen(addr).await {
+                Ok(h) => break h,
+                Err(_) if tries < 100 => {
+                    tries += 1;
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                }
+                Err(e) => panic!("cannot listen on {addr}: {e}"),
+            }
+        };
         RustServer { io, handle, seen }
     }
 
@@ -306,7 +321,49 @@ async fn retries_across_a_dropped_connection() {
     assert!(socket.connected());
 }
 
-/// The seed's server semantics written on sio-server (until its helper lands): `authenticate`
+#[tokio::test]
+async fn a_restarted_server_is_reconnected_with_backoff() {
+    let server = RustServer::start(false).await;
+    let addr = server.addr();
+    let socket = cfg(server.url())
+        .transports([TransportKind::Websocket])
+        .connect()
+        .await
+        .unwrap();
+    let first = socket.id().unwrap();
+    let connects = Arc::new(Mutex::new(0));
+    let reasons = Arc::new(Mutex::new(Vec::new()));
+    let errors = Arc::new(Mutex::new(0));
+    let (c, r, e) = (connects.clone(), reasons.clone(), errors.clone());
+    socket.on_connect(move || *c.lock().unwrap() += 1);
+    socket.on_disconnect(move |reason| r.lock().unwrap().push(reason.clone()));
+    socket.on_error(move |_| *e.lock().unwrap() += 1);
+
+    // Stopped: the server closes its connections without a DISCONNECT packet, so the
+    // client keeps reconnecting (and failing while nothing listens).
+    server.io.close().await;
+    drop(server);
+    wait_until("disconnected", 10, || !socket.connected()).await;
+    wait_until("failed attempts while down", 10, || {
+        *errors.lock().unwrap() >= 2
+    })
+    .await;
+    assert!(!socket.connected());
+
+    let restarted = RustServer::start_on(addr, false).await;
+    wait_until("reconnected", 20, || socket.connected()).await;
+    assert_eq!(*connects.lock().unwrap(), 1);
+    assert_ne!(socket.id().unwrap(), first);
+    assert_eq!(
+        reasons.lock().unwrap().as_slice(),
+        [sio_client::DisconnectReason::TransportClose]
+    );
+    scenario(&socket).await;
+    drop(restarted);
+}
+
+/// The seed's server semantics hand-written on plain sio-server (the same flow against the
+/// real `ServerHelper` is in `helper_server.rs`): `authenticate`
 /// checks `auth.token`, then `authenticated {id, time}`, default rooms, join/leave, a ping;
 /// a bad token gets `unauthenticated` and a disconnect.
 async fn seed_connection(socket: sio_server::Socket) {
