@@ -75,6 +75,10 @@ pub struct ServerConfig {
     /// connection handler runs); past that, packets are dropped (volatile) or refused with
     /// `EmitError::BufferFull`.
     pub max_buffered_packets: usize,
+    /// Most bytes queued per connection (handed to engineioxide, not yet taken by its
+    /// writer) before the slow-consumer policy applies; 8 MiB by default. A single packet
+    /// larger than this still goes out when nothing else is queued.
+    pub max_buffered_bytes: usize,
     /// What to do with a slow consumer.
     pub slow_consumer: SlowConsumerPolicy,
     /// Most events of one socket waiting for their handler; a client that sends more
@@ -103,6 +107,7 @@ impl Default for ServerConfig {
             upgrade_timeout: Duration::from_millis(10_000),
             ack_timeout: Duration::from_secs(5),
             max_buffered_packets: 16_384,
+            max_buffered_bytes: 8 * 1024 * 1024,
             slow_consumer: SlowConsumerPolicy::Disconnect,
             max_pending_events: 1024,
             parser: Parser::default(),

@@ -24,6 +24,7 @@ pub struct ConnData {
     sockets: RwLock<Vec<Socket>>,
     connect_timer: Mutex<Option<tokio::task::AbortHandle>>,
     close_reason: Mutex<Option<DisconnectReason>>,
+    pub(crate) outbox: crate::outbox::Pending,
 }
 
 impl std::fmt::Debug for ConnData {

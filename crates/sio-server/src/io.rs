@@ -190,6 +190,20 @@ impl SocketIoBuilder {
         self.config.max_pending_events = n.max(1);
         self
     }
+    /// Most bytes queued per connection before the slow-consumer policy applies (default
+    /// 8 MiB). Counts what engineioxide's writer has not yet taken: a client that stops
+    /// reading reaches it once the kernel and WebSocket write buffers are full.
+    ///
+    /// ```
+    /// let io = sio_server::SocketIo::builder()
+    ///     .max_buffered_bytes(1024 * 1024)
+    ///     .build();
+    /// # drop(io);
+    /// ```
+    pub fn max_buffered_bytes(mut self, n: usize) -> Self {
+        self.config.max_buffered_bytes = n.max(1);
+        self
+    }
     /// What to do with a slow consumer (default: disconnect it).
     pub fn slow_consumer(mut self, p: SlowConsumerPolicy) -> Self {
         self.config.slow_consumer = p;
@@ -245,9 +259,13 @@ impl SocketIoBuilder {
             .ws_read_buffer_size(c.ws_read_buffer_size)
             .build();
         engine_config.transports = transports;
+        let counters = Arc::new(Counters {
+            max_bytes: self.config.max_buffered_bytes,
+            ..Counters::default()
+        });
         let inner = Arc::new(ServerInner {
             config: Arc::new(self.config),
-            counters: Arc::default(),
+            counters,
             factory: self.factory,
             namespaces: RwLock::default(),
             dynamic: RwLock::default(),

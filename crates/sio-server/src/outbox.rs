@@ -2,20 +2,33 @@
 //!
 //! A packet is encoded once into an [`Encoded`]: the engine.io messages that carry it, as
 //! reference-counted buffers. A broadcast hands clones of the same buffers to every
-//! recipient, so fan-out costs a refcount increment per socket, not an encode.
+//! recipient, so encoding is not repeated per socket.
 //!
-//! Back-pressure: engineioxide queues at most `max_buffer_size` packet groups per
-//! connection. We size that queue from [`ServerConfig::max_buffered_packets`] and treat a
-//! full queue as a slow consumer (see [`SlowConsumerPolicy`]). Accounting in bytes is not
-//! possible from outside engineioxide without `unsafe` (its text type cannot wrap a
-//! buffer whose release we could observe), so the bound is a packet count.
+//! Back-pressure is counted in bytes: each connection knows how many bytes it has handed
+//! to engineioxide that engineioxide's writer has not yet taken out of its queue (the
+//! WebSocket writer copies a frame into tungstenite's bounded write buffer, the polling
+//! writer into a response body, and then lets our buffer go). Past
+//! [`ServerConfig::max_buffered_bytes`] the connection is a slow consumer (see
+//! [`SlowConsumerPolicy`]). engineioxide's own queue still bounds the packet count
+//! ([`ServerConfig::max_buffered_packets`]); whichever bound is hit first applies.
 //!
+//! How the release is observed without `unsafe`:
+//! - binary frames are wrapped with [`Bytes::from_owner`] in a [`Tracked`] owner that
+//!   subtracts its length from the connection's counter when the last clone is dropped;
+//! - text frames cannot be wrapped that way: engineioxide's `Str` has no safe constructor
+//!   from a `Bytes` (only `unsafe Str::from_bytes_unchecked`; the safe ones copy into a
+//!   fresh `Vec`). So each recipient gets its own copy of a text frame (`Str::from(String)`),
+//!   the connection keeps a second handle on that copy, and a handle that has become
+//!   [`Bytes::is_unique`] means engineioxide released it. The handles are kept in queue
+//!   order and reaped from the front before each write.
+//!
+//! [`ServerConfig::max_buffered_bytes`]: crate::ServerConfig::max_buffered_bytes
 //! [`ServerConfig::max_buffered_packets`]: crate::ServerConfig::max_buffered_packets
 //! [`SlowConsumerPolicy`]: crate::SlowConsumerPolicy
 
 use std::collections::VecDeque;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
 
 use bytes::Bytes;
 use engineioxide::{DisconnectReason as EioReason, Str};
@@ -57,7 +70,7 @@ impl Encoded {
         })
     }
 
-    /// Size on the wire, roughly (for logs).
+    /// Size of the frames' payloads, what the byte bound counts.
     pub(crate) fn len(&self) -> usize {
         let (first, rest) = match self {
             Encoded::Text(t, r) => (t.len(), r),
@@ -73,9 +86,79 @@ pub(crate) struct Counters {
     pub(crate) volatile_dropped: AtomicU64,
     pub(crate) full_dropped: AtomicU64,
     pub(crate) slow_disconnected: AtomicU64,
+    /// [`ServerConfig::max_buffered_bytes`](crate::ServerConfig::max_buffered_bytes).
+    pub(crate) max_bytes: usize,
 }
 
-/// Queues `enc` on `conn`, applying the slow-consumer policy when its queue is full.
+/// What one connection has queued in engineioxide and not yet seen written out.
+#[derive(Debug, Default)]
+pub(crate) struct Pending {
+    /// Bytes queued and not yet released by engineioxide's writer.
+    bytes: Arc<AtomicUsize>,
+    /// Our handles on the text frames in flight, oldest first.
+    text: Mutex<VecDeque<Bytes>>,
+}
+
+impl Pending {
+    /// Forgets the text frames engineioxide has released, then returns the bytes still
+    /// queued.
+    fn reap(&self) -> usize {
+        let mut text = self.text.lock().unwrap_or_else(|e| e.into_inner());
+        // The queue is FIFO: once the oldest is still held, the younger ones are too.
+        while text.front().is_some_and(Bytes::is_unique) {
+            if let Some(b) = text.pop_front() {
+                self.bytes.fetch_sub(b.len(), Ordering::AcqRel);
+            }
+        }
+        drop(text);
+        self.bytes.load(Ordering::Acquire)
+    }
+
+    /// A per-recipient copy of a text frame, counted until engineioxide releases it.
+    fn track_text(&self, t: &Str) -> Str {
+        if t.is_empty() {
+            // An empty `Bytes` is static and never unique: it would stall the reaping.
+            return t.clone();
+        }
+        let own = Str::from(t.as_str().to_owned());
+        self.bytes.fetch_add(own.len(), Ordering::AcqRel);
+        self.text
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push_back(Bytes::from(own.clone()));
+        own
+    }
+
+    /// A handle on a binary frame, counted until engineioxide releases it.
+    fn track_binary(&self, b: &Bytes) -> Bytes {
+        self.bytes.fetch_add(b.len(), Ordering::AcqRel);
+        Bytes::from_owner(Tracked {
+            data: b.clone(),
+            bytes: self.bytes.clone(),
+        })
+    }
+}
+
+/// Owner of a binary frame handed to engineioxide: its drop is the writer's release.
+struct Tracked {
+    data: Bytes,
+    bytes: Arc<AtomicUsize>,
+}
+
+impl AsRef<[u8]> for Tracked {
+    fn as_ref(&self) -> &[u8] {
+        &self.data
+    }
+}
+
+impl Drop for Tracked {
+    fn drop(&mut self) {
+        self.bytes.fetch_sub(self.data.len(), Ordering::AcqRel);
+    }
+}
+
+/// Queues `enc` on `conn`, applying the slow-consumer policy when its queue is full (in
+/// packets) or holds more than `counters.max_bytes` bytes.
 pub(crate) fn write(
     conn: &Arc<Conn>,
     enc: &Encoded,
@@ -83,7 +166,18 @@ pub(crate) fn write(
     policy: SlowConsumerPolicy,
     counters: &Counters,
 ) -> Result<(), EmitError> {
-    let permit = match conn.reserve() {
+    let pending = &conn.data.outbox;
+    let queued = pending.reap();
+    let len = enc.len();
+    // A packet alone larger than the bound still goes out when nothing is queued: the
+    // bound is about a consumer falling behind, not about packet size (max_payload is).
+    let over_bytes = queued > 0 && queued.saturating_add(len) > counters.max_bytes;
+    let permit = if over_bytes {
+        Err(TrySendError::Full(()))
+    } else {
+        conn.reserve()
+    };
+    let permit = match permit {
         Ok(p) => p,
         Err(TrySendError::Closed(())) => return Err(EmitError::Closed),
         Err(TrySendError::Full(())) => {
@@ -94,12 +188,16 @@ pub(crate) fn write(
             return match policy {
                 SlowConsumerPolicy::Drop => {
                     counters.full_dropped.fetch_add(1, Ordering::Relaxed);
-                    tracing::warn!(sid = %conn.id, bytes = enc.len(), "outgoing buffer full, packet dropped");
+                    tracing::warn!(sid = %conn.id, bytes = len, queued_bytes = queued, "outgoing buffer full, packet dropped");
                     Err(EmitError::BufferFull)
                 }
                 SlowConsumerPolicy::Disconnect => {
                     counters.slow_disconnected.fetch_add(1, Ordering::Relaxed);
-                    tracing::warn!(sid = %conn.id, "outgoing buffer full (slow consumer), closing the connection");
+                    if over_bytes {
+                        tracing::warn!(sid = %conn.id, queued_bytes = queued, bytes = len, max_buffered_bytes = counters.max_bytes, "outgoing buffer over max_buffered_bytes (slow consumer), closing the connection");
+                    } else {
+                        tracing::warn!(sid = %conn.id, queued_bytes = queued, "outgoing buffer over max_buffered_packets (slow consumer), closing the connection");
+                    }
                     conn.data
                         .set_close_reason(crate::socket::DisconnectReason::TransportError);
                     conn.close(EioReason::TransportError);
@@ -118,12 +216,18 @@ pub(crate) fn write(
         }
     };
     match enc {
-        Encoded::Text(t, rest) if rest.is_empty() => permit.emit(t.clone()),
-        Encoded::Text(t, rest) => {
-            permit.emit_many(t.clone(), rest.iter().cloned().collect::<VecDeque<_>>())
-        }
-        Encoded::Binary(b, rest) if rest.is_empty() => permit.emit_binary(b.clone()),
-        Encoded::Binary(b, rest) => permit.emit_many_binary(b.clone(), rest.clone()),
+        Encoded::Text(t, rest) if rest.is_empty() => permit.emit(pending.track_text(t)),
+        Encoded::Text(t, rest) => permit.emit_many(
+            pending.track_text(t),
+            rest.iter()
+                .map(|b| pending.track_binary(b))
+                .collect::<VecDeque<_>>(),
+        ),
+        Encoded::Binary(b, rest) if rest.is_empty() => permit.emit_binary(pending.track_binary(b)),
+        Encoded::Binary(b, rest) => permit.emit_many_binary(
+            pending.track_binary(b),
+            rest.iter().map(|b| pending.track_binary(b)).collect(),
+        ),
     }
     Ok(())
 }

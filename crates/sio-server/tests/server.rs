@@ -675,3 +675,100 @@ async fn packets_held_before_the_connect_answer_are_bounded() {
     }
     assert_eq!(io.stats().full_dropped, 2);
 }
+
+/// A namespace handler that hands each connected socket to the test, and each
+/// disconnect reason.
+fn hand_out_sockets(
+    io: &SocketIo,
+) -> (
+    mpsc::UnboundedReceiver<sio_server::Socket>,
+    mpsc::UnboundedReceiver<DisconnectReason>,
+) {
+    let (tx, reasons) = mpsc::unbounded_channel();
+    let (sock_tx, sockets) = mpsc::unbounded_channel();
+    io.ns("/", move |socket| {
+        let tx = tx.clone();
+        let sock_tx = sock_tx.clone();
+        async move {
+            socket.on_disconnect(move |_s, reason| {
+                let _ = tx.send(reason);
+            });
+            let _ = sock_tx.send(socket);
+        }
+    });
+    (sockets, reasons)
+}
+
+#[tokio::test]
+async fn a_socket_over_its_byte_bound_is_disconnected_and_others_keep_receiving() {
+    // The packet bound stays at its default (16,384): only the byte bound can trip here.
+    let io = SocketIo::builder()
+        .max_buffered_bytes(1024 * 1024)
+        .slow_consumer(SlowConsumerPolicy::Disconnect)
+        .build();
+    let (mut sockets, mut reasons) = hand_out_sockets(&io);
+    let (_h, port) = listen(&io).await;
+    // This client never reads again once connected.
+    let (_slow, _) = Raw::connect_ns(port, "").await;
+    let slow = sockets.recv().await.unwrap();
+    let (mut good, _) = Raw::connect_ns(port, "").await;
+    let good_socket = sockets.recv().await.unwrap();
+    let big = "z".repeat(64 * 1024);
+    let mut outcome = Ok(());
+    let mut sent = 0usize;
+    // Without a byte bound all of these (64 MiB) would be queued.
+    for _ in 0..1000 {
+        outcome = slow.emit("big", &big);
+        if outcome.is_err() {
+            break;
+        }
+        sent += 1;
+        tokio::task::yield_now().await;
+    }
+    assert_eq!(
+        outcome,
+        Err(EmitError::BufferFull),
+        "the byte bound never tripped after {sent} packets of 64 KiB"
+    );
+    assert_eq!(
+        reasons.recv().await.unwrap(),
+        DisconnectReason::TransportError
+    );
+    assert_eq!(io.stats().slow_disconnected, 1);
+    // The other socket was not touched.
+    good_socket.emit("after", "still here").unwrap();
+    assert_eq!(good.recv_text().await, r#"2["after","still here"]"#);
+    assert!(good_socket.connected());
+}
+
+#[tokio::test]
+async fn volatile_packets_past_the_byte_bound_are_dropped_and_counted() {
+    let io = SocketIo::builder()
+        .max_buffered_bytes(1024 * 1024)
+        .slow_consumer(SlowConsumerPolicy::Disconnect)
+        .build();
+    let (mut sockets, _reasons) = hand_out_sockets(&io);
+    let (_h, port) = listen(&io).await;
+    let (_slow, _) = Raw::connect_ns(port, "").await;
+    let slow = sockets.recv().await.unwrap();
+    let big = "v".repeat(256 * 1024);
+    let total = 400u64;
+    for _ in 0..total {
+        slow.emit_with_flags(
+            "v",
+            vec![Value::from(big.as_str())],
+            sio_server::BroadcastFlags {
+                volatile: true,
+                ..Default::default()
+            },
+        )
+        .unwrap();
+        tokio::task::yield_now().await;
+    }
+    let stats = io.stats();
+    // 100 MiB were offered; the kernel and WebSocket buffers take a few MiB, the queue
+    // 1 MiB: the rest must have been dropped, not queued.
+    assert!(stats.volatile_dropped >= total / 2, "{stats:?}");
+    assert_eq!(stats.slow_disconnected, 0);
+    assert!(slow.connected());
+}
