@@ -683,6 +683,9 @@ impl Namespace {
     }
 
     /// Emits to the other servers and collects one answer from each until `timeout`.
+    ///
+    /// If some servers do not answer in time this fails with
+    /// [`AdapterError::PartialTimeout`], whose `received` holds the answers that did arrive.
     pub async fn server_side_emit_with_ack(
         &self,
         args: Vec<Value>,

@@ -191,6 +191,9 @@ pub trait Adapter: Send + Sync + 'static {
 
     /// Emits to the other servers' server-side handlers and collects one answer from each,
     /// until `timeout`.
+    ///
+    /// When some servers do not answer in time, this fails with
+    /// [`AdapterError::PartialTimeout`], which carries the answers that did arrive.
     fn server_side_emit_with_ack(
         &self,
         args: Vec<Value>,

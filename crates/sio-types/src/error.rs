@@ -74,6 +74,36 @@ pub enum AdapterError {
         /// How long the request waited.
         waited: Duration,
     },
+    /// Not every server answered a server-side emit in time; the answers that did arrive are
+    /// kept, as Node's `serverSideEmitWithAck` hands them to its callback next to the error.
+    /// The message is socket.io's.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use sio_types::{AdapterError, Value};
+    ///
+    /// let err = AdapterError::PartialTimeout {
+    ///     request: "serverSideEmit",
+    ///     received: vec![vec![Value::from("pong")]],
+    ///     expected: 2,
+    ///     waited: Duration::from_secs(5),
+    /// };
+    /// assert_eq!(err.to_string(), "timeout reached: only 1 responses received out of 2");
+    /// ```
+    #[error(
+        "timeout reached: only {} responses received out of {expected}",
+        .received.len()
+    )]
+    PartialTimeout {
+        /// Which request: `serverSideEmit`.
+        request: &'static str,
+        /// The answers that arrived, one per server, each the arguments of its ack.
+        received: Vec<Vec<crate::Value>>,
+        /// How many servers were expected to answer.
+        expected: usize,
+        /// How long the request waited.
+        waited: Duration,
+    },
     /// The namespace or the adapter is closed.
     #[error("adapter is closed")]
     Closed,
