@@ -430,23 +430,35 @@ impl Inner {
         request: &'static str,
     ) -> Result<Vec<Value>, AdapterError> {
         let timeout = self.shared.config.requests_timeout;
-        let deadline = tokio::time::Instant::now() + timeout;
+        let (out, complete) = Self::gather(rx, expected, timeout).await?;
+        if !complete {
+            return Err(AdapterError::Timeout {
+                request,
+                received: out.len(),
+                expected,
+                waited: timeout,
+            });
+        }
+        Ok(out)
+    }
+
+    /// Waits up to `wait` for `expected` answers; returns what arrived and whether it was
+    /// all of them, so that a caller can keep partial answers as Node does.
+    async fn gather(
+        rx: &mut mpsc::UnboundedReceiver<Value>,
+        expected: usize,
+        wait: Duration,
+    ) -> Result<(Vec<Value>, bool), AdapterError> {
+        let deadline = tokio::time::Instant::now() + wait;
         let mut out = Vec::with_capacity(expected);
         while out.len() < expected {
             match tokio::time::timeout_at(deadline, rx.recv()).await {
                 Ok(Some(v)) => out.push(v),
                 Ok(None) => return Err(AdapterError::Closed),
-                Err(_) => {
-                    return Err(AdapterError::Timeout {
-                        request,
-                        received: out.len(),
-                        expected,
-                        waited: timeout,
-                    });
-                }
+                Err(_) => return Ok((out, false)),
             }
         }
-        Ok(out)
+        Ok((out, true))
     }
 
     fn new_request_id(&self) -> String {
@@ -803,16 +815,10 @@ impl Inner {
             }
         }
         let started = Instant::now();
-        let collected =
-            tokio::time::timeout(timeout, self.collect(&mut rx, others, "serverSideEmit"))
-                .await
-                .map_err(|_| AdapterError::Timeout {
-                    request: "serverSideEmit",
-                    received: 0,
-                    expected: others,
-                    waited: started.elapsed(),
-                })??;
-        Ok(collected
+        // Bounded by the adapter's own `requests_timeout` too, as before.
+        let wait = timeout.min(self.shared.config.requests_timeout);
+        let (collected, complete) = Self::gather(&mut rx, others, wait).await?;
+        let answers: Vec<Vec<Value>> = collected
             .into_iter()
             .map(|a| {
                 let arg = match self.mode() {
@@ -821,7 +827,16 @@ impl Inner {
                 };
                 vec![arg.unwrap_or_default()]
             })
-            .collect())
+            .collect();
+        if !complete {
+            return Err(AdapterError::PartialTimeout {
+                request: "serverSideEmit",
+                received: answers,
+                expected: others,
+                waited: started.elapsed(),
+            });
+        }
+        Ok(answers)
     }
 
     // -------------------------------------------------------------- receiving side

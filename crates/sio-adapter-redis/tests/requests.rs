@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use common::*;
 use futures_util::StreamExt;
-use sio_adapter_redis::Mode;
+use sio_adapter_redis::{Mode, SubscriptionMode};
 use sio_types::{Adapter, AdapterError, BroadcastOptions, Packet, Value};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -61,13 +61,19 @@ async fn unanswered_requests_time_out_with_socket_io_messages() {
         .unwrap_err();
     assert!(
         matches!(
-            err,
-            AdapterError::Timeout {
+            &err,
+            AdapterError::PartialTimeout {
                 request: "serverSideEmit",
+                received,
+                expected: 1,
                 ..
-            }
+            } if received.is_empty()
         ),
         "{err:?}"
+    );
+    assert_eq!(
+        err.to_string(),
+        "timeout reached: only 0 responses received out of 1"
     );
     // A broadcast with acks still yields the local answers, and ends at its timeout.
     let acks: Vec<_> = a
@@ -114,4 +120,67 @@ async fn responses_use_the_specific_channel_when_asked() {
         msg.get_channel_name(),
         format!("{prefix}-response#/#{}#", a.adapter.uid())
     );
+}
+
+/// Three servers, one of which never acknowledges: the caller gets the one answer that
+/// arrived together with socket.io's timeout error, as Node's `serverSideEmitWithAck` does.
+async fn partial_answers_survive_a_timeout(mode: Mode, name: &str) {
+    init_tracing();
+    let prefix = unique_prefix(name);
+    let cfg = || config(&prefix, mode).requests_timeout(Duration::from_secs(5));
+    let caller = RustNode::start(cfg(), &[]).await;
+    let answering = RustNode::start(cfg(), &[]).await;
+    let silent = RustNode::start(cfg(), &[]).await;
+    silent
+        .ns
+        .silent
+        .store(true, std::sync::atomic::Ordering::SeqCst);
+    assert_eq!(caller.adapter.server_count().await.unwrap(), 3);
+
+    let err = caller
+        .adapter
+        .server_side_emit_with_ack(vec![Value::from("ping")], Duration::from_millis(800))
+        .await
+        .unwrap_err();
+    match &err {
+        AdapterError::PartialTimeout {
+            request,
+            received,
+            expected,
+            ..
+        } => {
+            assert_eq!(*request, "serverSideEmit");
+            assert_eq!(received, &vec![vec![Value::from("rust-answer")]]);
+            assert_eq!(*expected, 2);
+        }
+        other => panic!("expected a partial timeout, got {other:?}"),
+    }
+    assert_eq!(
+        err.to_string(),
+        "timeout reached: only 1 responses received out of 2"
+    );
+    // Both peers did get the emit; only one answered.
+    for node in [&answering, &silent] {
+        node.ns
+            .wait_call("server-side emit", |c| {
+                matches!(c, Call::ServerSideEmit(args, true) if args == &vec![Value::from("ping")])
+            })
+            .await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn partial_answers_survive_a_timeout_classic() {
+    partial_answers_survive_a_timeout(Mode::Classic, "partial-classic").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn partial_answers_survive_a_timeout_sharded() {
+    partial_answers_survive_a_timeout(
+        Mode::Sharded {
+            subscription_mode: SubscriptionMode::Dynamic,
+        },
+        "partial-sharded",
+    )
+    .await;
 }

@@ -66,6 +66,9 @@ pub struct FakeNs {
     pub path: String,
     pub sockets: Mutex<Vec<FakeSocket>>,
     pub calls: Mutex<Vec<Call>>,
+    /// When set, server-side emits are recorded but never acknowledged (a slow or
+    /// broken peer).
+    pub silent: std::sync::atomic::AtomicBool,
     notify: Notify,
 }
 
@@ -95,6 +98,7 @@ impl FakeNs {
             path: path.into(),
             sockets: Mutex::new(sockets),
             calls: Mutex::default(),
+            silent: std::sync::atomic::AtomicBool::new(false),
             notify: Notify::new(),
         })
     }
@@ -254,7 +258,9 @@ impl LocalNamespace for FakeNs {
     }
     fn server_side_emit(&self, args: Vec<Value>, reply: Option<ServerSideReply>) {
         self.record(Call::ServerSideEmit(args, reply.is_some()));
-        if let Some(reply) = reply {
+        if let Some(reply) = reply
+            && !self.silent.load(std::sync::atomic::Ordering::SeqCst)
+        {
             reply(vec![Value::from("rust-answer")]);
         }
     }
