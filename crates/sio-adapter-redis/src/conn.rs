@@ -136,10 +136,22 @@ pub(crate) async fn connect(
     pushes: Option<mpsc::UnboundedSender<PushInfo>>,
 ) -> Result<Managed, ConnectError> {
     let client = client_for(url)?;
-    let failed = |reason: String| ConnectError::Failed {
-        name,
-        url: redact(url),
-        reason,
+    // The redis crate's own connection and response timeouts are also a Redis that did not
+    // answer, so they are reported as `Timeout` like the deadline here.
+    let failed = |e: redis::RedisError| {
+        if e.is_timeout() {
+            ConnectError::Timeout {
+                name,
+                url: redact(url),
+                waited: timeout,
+            }
+        } else {
+            ConnectError::Failed {
+                name,
+                url: redact(url),
+                reason: e.to_string(),
+            }
+        }
     };
     let timed_out = || ConnectError::Timeout {
         name,
@@ -152,7 +164,7 @@ pub(crate) async fn connect(
     let probe = tokio::time::timeout(timeout, client.get_multiplexed_async_connection())
         .await
         .map_err(|_| timed_out())?
-        .map_err(|e| failed(e.to_string()))?;
+        .map_err(failed)?;
     drop(probe);
 
     let lost = Arc::new(Notify::new());
@@ -180,13 +192,13 @@ pub(crate) async fn connect(
         tokio::time::timeout(remaining, client.get_connection_manager_with_config(config))
             .await
             .map_err(|_| timed_out())?
-            .map_err(|e| failed(e.to_string()))?;
+            .map_err(failed)?;
     let remaining = timeout.saturating_sub(started.elapsed());
     let pong: Result<String, _> =
         tokio::time::timeout(remaining, redis::cmd("PING").query_async(&mut conn))
             .await
             .map_err(|_| timed_out())?;
-    pong.map_err(|e| failed(e.to_string()))?;
+    pong.map_err(failed)?;
 
     let monitor = tokio::spawn(monitor(name, conn.clone(), lost, counters));
     Ok(Managed { conn, monitor })

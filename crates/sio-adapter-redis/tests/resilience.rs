@@ -312,3 +312,30 @@ async fn sharded_survives_redis_restart() {
     })
     .await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_redis_that_never_answers_is_a_timeout() {
+    // Accepts connections and never writes a byte back.
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let hold = tokio::spawn(async move {
+        let mut held = Vec::new();
+        while let Ok((s, _)) = listener.accept().await {
+            held.push(s);
+        }
+    });
+    let err = RedisAdapterFactory::connect(
+        RedisConfig::new(format!("redis://127.0.0.1:{port}"))
+            .connect_timeout(Duration::from_millis(1500)),
+    )
+    .await
+    .unwrap_err();
+    hold.abort();
+    // Whether our deadline or the redis crate's own timeout fires first, it is a timeout.
+    match &err {
+        ConnectError::Timeout { name, .. } => {
+            assert!(["pub", "sub"].contains(name), "{err}");
+        }
+        other => panic!("expected ConnectError::Timeout, got {other:?}"),
+    }
+}
