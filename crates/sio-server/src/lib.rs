@@ -38,12 +38,15 @@
 //!
 //! # Slow consumers
 //!
-//! Each connection queues at most [`ServerConfig::max_buffered_packets`] packets. When a
-//! socket's queue is full, volatile packets are dropped (counted in [`SocketIo::stats`]) and
-//! other packets trigger the [`SlowConsumerPolicy`]: by default the connection is closed
-//! with a logged warning (reason `transport error`). The bound counts packets, not bytes:
-//! engineioxide's text frames cannot carry a buffer whose release we could observe without
-//! `unsafe`.
+//! Each connection queues at most [`ServerConfig::max_buffered_bytes`] bytes (8 MiB by
+//! default: what engineioxide's writer has not yet taken, so a client that stops reading
+//! reaches it once the kernel and WebSocket write buffers are full) and at most
+//! [`ServerConfig::max_buffered_packets`] packets. When a socket's queue is full, volatile
+//! packets are dropped (counted in [`SocketIo::stats`]) and other packets trigger the
+//! [`SlowConsumerPolicy`]: by default the connection is closed with a logged warning
+//! (reason `transport error`). To count text frames, each recipient gets its own copy of
+//! a text frame (engineioxide's `Str` cannot share a buffer whose release we could observe
+//! without `unsafe`); binary frames stay shared.
 //!
 //! # Compression
 //!
@@ -72,7 +75,8 @@
 //!
 //! And from this crate's choices:
 //!
-//! - outgoing buffers are bounded in packets, not bytes (see *Slow consumers*);
+//! - outgoing buffers are bounded (in bytes and packets, see *Slow consumers*), where
+//!   Node buffers without bound;
 //! - connection state recovery keeps sessions in the process that served them: a client
 //!   recovers when it reconnects to the same server;
 //! - a handler that never completes holds back the later events of its socket (they are
