@@ -676,6 +676,33 @@ async fn packets_held_before_the_connect_answer_are_bounded() {
     assert_eq!(io.stats().full_dropped, 2);
 }
 
+/// A log sink for one test.
+#[derive(Clone, Default)]
+struct LogCapture(Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl LogCapture {
+    fn text(&self) -> String {
+        String::from_utf8_lossy(&self.0.lock().unwrap()).into_owned()
+    }
+}
+
+impl std::io::Write for LogCapture {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for LogCapture {
+    type Writer = LogCapture;
+    fn make_writer(&'a self) -> LogCapture {
+        self.clone()
+    }
+}
+
 /// A namespace handler that hands each connected socket to the test, and each
 /// disconnect reason.
 fn hand_out_sockets(
@@ -707,6 +734,14 @@ async fn a_socket_over_its_byte_bound_is_disconnected_and_others_keep_receiving(
         .slow_consumer(SlowConsumerPolicy::Disconnect)
         .build();
     let (mut sockets, mut reasons) = hand_out_sockets(&io);
+    // The reason must be logged: capture this test's log (emits run on the test thread).
+    let log = LogCapture::default();
+    let _log_guard = tracing::subscriber::set_default(
+        tracing_subscriber::fmt()
+            .with_ansi(false)
+            .with_writer(log.clone())
+            .finish(),
+    );
     let (_h, port) = listen(&io).await;
     // This client never reads again once connected.
     let (_slow, _) = Raw::connect_ns(port, "").await;
@@ -735,6 +770,11 @@ async fn a_socket_over_its_byte_bound_is_disconnected_and_others_keep_receiving(
         DisconnectReason::TransportError
     );
     assert_eq!(io.stats().slow_disconnected, 1);
+    let logged = log.text();
+    assert!(
+        logged.contains("over max_buffered_bytes (slow consumer), closing the connection"),
+        "{logged}"
+    );
     // The other socket was not touched.
     good_socket.emit("after", "still here").unwrap();
     assert_eq!(good.recv_text().await, r#"2["after","still here"]"#);
@@ -769,6 +809,35 @@ async fn volatile_packets_past_the_byte_bound_are_dropped_and_counted() {
     // 100 MiB were offered; the kernel and WebSocket buffers take a few MiB, the queue
     // 1 MiB: the rest must have been dropped, not queued.
     assert!(stats.volatile_dropped >= total / 2, "{stats:?}");
+    assert_eq!(stats.slow_disconnected, 0);
+    assert!(slow.connected());
+}
+
+#[tokio::test]
+async fn under_the_drop_policy_packets_past_the_byte_bound_are_refused_and_counted() {
+    let io = SocketIo::builder()
+        .max_buffered_bytes(1024 * 1024)
+        .slow_consumer(SlowConsumerPolicy::Drop)
+        .build();
+    let (mut sockets, _reasons) = hand_out_sockets(&io);
+    let (_h, port) = listen(&io).await;
+    let (_slow, _) = Raw::connect_ns(port, "").await;
+    let slow = sockets.recv().await.unwrap();
+    let big = "d".repeat(64 * 1024);
+    let mut refused = 0u64;
+    for _ in 0..1000 {
+        match slow.emit("big", &big) {
+            Ok(()) => {}
+            Err(e) => {
+                assert_eq!(e, EmitError::BufferFull);
+                refused += 1;
+            }
+        }
+        tokio::task::yield_now().await;
+    }
+    assert!(refused > 0, "the byte bound never tripped");
+    let stats = io.stats();
+    assert_eq!(stats.full_dropped, refused);
     assert_eq!(stats.slow_disconnected, 0);
     assert!(slow.connected());
 }
