@@ -5,7 +5,7 @@
 //! |---|---|
 //! | [`config`] | [`ClientConfig`]: URL, path, query, headers, auth, transports, reconnection, retries |
 //! | [`manager`] | [`Manager`]: one engine.io connection, namespaces multiplexed over it, reconnection |
-//! | [`socket`] | [`Socket`]: emit, acks both ways, handlers, buffering, at-least-once retries |
+//! | [`socket`] | [`Socket`]: emit, acks both ways, handlers, catch-all listeners, volatile emits, buffering, at-least-once retries |
 //! | [`helper`] | [`ClientHelper`]: the seed's `SocketIOClientHelper` |
 //! | [`error`] | [`Error`] and [`HelperError`] |
 //!
@@ -41,4 +41,4 @@ pub use manager::Manager;
 pub use sio_protocol::Limits;
 pub use sio_protocol::socketio::Parser;
 pub use sio_types::{ClientState, Value};
-pub use socket::{AckSender, DisconnectReason, Event, HandlerId, Socket};
+pub use socket::{AckSender, DisconnectReason, Emitter, Event, HandlerId, Socket};

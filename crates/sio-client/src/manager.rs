@@ -24,6 +24,8 @@ pub(crate) enum Cmd {
     Connect(Arc<SocketInner>),
     /// Send a packet (sockets only send while connected; others are buffered again).
     Send(Packet),
+    /// Send a volatile packet if its socket is still connected, else drop it.
+    SendVolatile(Packet),
     /// Leave this namespace.
     Disconnect(String),
     /// Close everything and end the task.
@@ -275,6 +277,10 @@ impl Task {
                 }
                 true
             }
+            Some(Cmd::SendVolatile(p)) => {
+                tracing::debug!(nsp = %p.nsp, "volatile packet dropped: no connection");
+                true
+            }
             Some(Cmd::Disconnect(nsp)) => {
                 if let Some(s) = self.get(&nsp) {
                     s.set_disconnected(true);
@@ -377,10 +383,13 @@ impl Task {
                 return;
             }
         };
-        if let (PacketData::Event { ack: Some(id), .. }, Some(s)) =
+        if let (PacketData::Event { event, args, ack }, Some(s)) =
             (&packet.data, self.get(&packet.nsp))
         {
-            s.mark_sent(*id);
+            if let Some(id) = ack {
+                s.mark_sent(*id);
+            }
+            s.notify_outgoing(event, args);
         }
         for f in frames {
             let p = match f {
@@ -490,6 +499,13 @@ impl Task {
                             self.write(&engine, p);
                         } else if let Some(s) = self.get(&p.nsp) {
                             s.rebuffer(p);
+                        }
+                    }
+                    Some(Cmd::SendVolatile(p)) => {
+                        if self.get(&p.nsp).is_some_and(|s| lock(&s.state).connected) {
+                            self.write(&engine, p);
+                        } else {
+                            tracing::debug!(nsp = %p.nsp, "volatile packet dropped: not connected");
                         }
                     }
                     Some(Cmd::Disconnect(nsp)) => {

@@ -128,6 +128,7 @@ pub(crate) type EventHandler = Arc<dyn Fn(Event) + Send + Sync>;
 pub(crate) type ConnectHandler = Arc<dyn Fn() + Send + Sync>;
 pub(crate) type DisconnectHandler = Arc<dyn Fn(&DisconnectReason) + Send + Sync>;
 pub(crate) type ErrorHandler = Arc<dyn Fn(&Error) + Send + Sync>;
+pub(crate) type AnyHandler = Arc<dyn Fn(&str, &[Value]) + Send + Sync>;
 
 #[derive(Default)]
 pub(crate) struct Handlers {
@@ -135,6 +136,18 @@ pub(crate) struct Handlers {
     connect: Vec<(HandlerId, ConnectHandler)>,
     disconnect: Vec<(HandlerId, DisconnectHandler)>,
     error: Vec<(HandlerId, ErrorHandler)>,
+    any: Vec<(HandlerId, AnyHandler)>,
+    any_outgoing: Vec<(HandlerId, AnyHandler)>,
+}
+
+/// Removes `id` from `list`, or every entry with `None`; returns how many went.
+fn remove_any(list: &mut Vec<(HandlerId, AnyHandler)>, id: Option<HandlerId>) -> usize {
+    let before = list.len();
+    match id {
+        Some(id) => list.retain(|(i, _)| *i != id),
+        None => list.clear(),
+    }
+    before - list.len()
 }
 
 pub(crate) struct PendingAck {
@@ -321,11 +334,20 @@ impl SocketInner {
                 st.last_offset = Some(offset.clone());
             }
         }
-        let handlers: Vec<EventHandler> = lock(&self.handlers)
-            .events
-            .get(&event)
-            .map(|v| v.iter().map(|(_, h)| h.clone()).collect())
-            .unwrap_or_default();
+        let (any, handlers): (Vec<AnyHandler>, Vec<EventHandler>) = {
+            let h = lock(&self.handlers);
+            (
+                h.any.iter().map(|(_, h)| h.clone()).collect(),
+                h.events
+                    .get(&event)
+                    .map(|v| v.iter().map(|(_, h)| h.clone()).collect())
+                    .unwrap_or_default(),
+            )
+        };
+        // Catch-all listeners run before the event's own, as in socket.io-client.
+        for h in any {
+            call_guarded("any", || h(&event, &args));
+        }
         if handlers.is_empty() {
             tracing::debug!(nsp = %self.nsp, event = %event, "event without handler");
         }
@@ -342,6 +364,18 @@ impl SocketInner {
                 ack: ack.take(),
             };
             call_guarded(&event, || h(ev));
+        }
+    }
+
+    /// Tells the outgoing catch-all listeners about an event that is leaving the client now.
+    pub(crate) fn notify_outgoing(&self, event: &str, args: &[Value]) {
+        let hs: Vec<AnyHandler> = lock(&self.handlers)
+            .any_outgoing
+            .iter()
+            .map(|(_, h)| h.clone())
+            .collect();
+        for h in hs {
+            call_guarded("any outgoing", || h(event, args));
         }
     }
 
@@ -400,6 +434,21 @@ impl SocketInner {
             st.buffer.push_back(packet);
             Ok(())
         }
+    }
+
+    /// Sends now if connected, else drops the packet: a volatile emit is never buffered.
+    fn send_volatile(&self, packet: Packet) -> Result<(), Error> {
+        if self.cmd.is_closed() {
+            return Err(Error::Closed);
+        }
+        if !lock(&self.state).connected {
+            tracing::debug!(nsp = %self.nsp, "volatile packet dropped: not connected");
+            return Ok(());
+        }
+        // The connection task drops it too if the connection is lost before it gets there.
+        self.cmd
+            .send(Cmd::SendVolatile(packet))
+            .map_err(|_| Error::Closed)
     }
 
     async fn emit_with_ack_once(
@@ -673,6 +722,127 @@ impl Socket {
         id
     }
 
+    /// Registers a catch-all listener, called with the name and arguments of every event the
+    /// server sends, before the event's own handlers (socket.io-client's `onAny`). It cannot
+    /// answer the server's ack: that stays with the handlers of [`on`](Self::on).
+    ///
+    /// ```no_run
+    /// # async fn demo() -> Result<(), sio_client::Error> {
+    /// let socket = sio_client::ClientConfig::new("http://127.0.0.1:3000").connect().await?;
+    /// let id = socket.on_any(|event, args| println!("got {event} with {args:?}"));
+    /// // Later: stop logging.
+    /// socket.off_any(Some(id));
+    /// # Ok(()) }
+    /// ```
+    pub fn on_any<F>(&self, handler: F) -> HandlerId
+    where
+        F: Fn(&str, &[Value]) + Send + Sync + 'static,
+    {
+        let id = self.inner.handler_id();
+        lock(&self.inner.handlers).any.push((id, Arc::new(handler)));
+        id
+    }
+
+    /// Like [`on_any`](Self::on_any), but the listener runs before those already registered
+    /// (socket.io-client's `prependAny`).
+    pub fn prepend_any<F>(&self, handler: F) -> HandlerId
+    where
+        F: Fn(&str, &[Value]) + Send + Sync + 'static,
+    {
+        let id = self.inner.handler_id();
+        lock(&self.inner.handlers)
+            .any
+            .insert(0, (id, Arc::new(handler)));
+        id
+    }
+
+    /// Removes one catch-all listener, or all of them with `None` (socket.io-client's
+    /// `offAny`). Returns how many were removed.
+    pub fn off_any(&self, id: Option<HandlerId>) -> usize {
+        remove_any(&mut lock(&self.inner.handlers).any, id)
+    }
+
+    /// Registers a listener called with the name and arguments of every event this socket
+    /// sends, when the packet leaves the client: at once while connected, on reconnection
+    /// for buffered ones, never for dropped volatile ones (socket.io-client's
+    /// `onAnyOutgoing`). It runs on the connection's task: keep it short.
+    ///
+    /// ```no_run
+    /// # async fn demo() -> Result<(), sio_client::Error> {
+    /// let socket = sio_client::ClientConfig::new("http://127.0.0.1:3000").connect().await?;
+    /// socket.on_any_outgoing(|event, args| println!("sent {event} with {args:?}"));
+    /// socket.emit("hello", vec![])?;
+    /// # Ok(()) }
+    /// ```
+    pub fn on_any_outgoing<F>(&self, handler: F) -> HandlerId
+    where
+        F: Fn(&str, &[Value]) + Send + Sync + 'static,
+    {
+        let id = self.inner.handler_id();
+        lock(&self.inner.handlers)
+            .any_outgoing
+            .push((id, Arc::new(handler)));
+        id
+    }
+
+    /// Like [`on_any_outgoing`](Self::on_any_outgoing), but the listener runs before those
+    /// already registered (socket.io-client's `prependAnyOutgoing`).
+    pub fn prepend_any_outgoing<F>(&self, handler: F) -> HandlerId
+    where
+        F: Fn(&str, &[Value]) + Send + Sync + 'static,
+    {
+        let id = self.inner.handler_id();
+        lock(&self.inner.handlers)
+            .any_outgoing
+            .insert(0, (id, Arc::new(handler)));
+        id
+    }
+
+    /// Removes one outgoing catch-all listener, or all of them with `None`
+    /// (socket.io-client's `offAnyOutgoing`). Returns how many were removed.
+    pub fn off_any_outgoing(&self, id: Option<HandlerId>) -> usize {
+        remove_any(&mut lock(&self.inner.handlers).any_outgoing, id)
+    }
+
+    /// An emit that is dropped instead of buffered when the socket is not connected
+    /// (socket.io-client's `socket.volatile.emit`): for data that is worthless late, such as
+    /// positions or typing notices. It bypasses [`ClientConfig::retries`].
+    ///
+    /// ```no_run
+    /// # async fn demo() -> Result<(), sio_client::Error> {
+    /// use sio_client::Value;
+    ///
+    /// let socket = sio_client::ClientConfig::new("http://127.0.0.1:3000").connect().await?;
+    /// socket.volatile().emit("cursor", vec![Value::from(10), Value::from(20)])?;
+    /// # Ok(()) }
+    /// ```
+    pub fn volatile(&self) -> Emitter<'_> {
+        Emitter {
+            socket: self,
+            volatile: true,
+            compress: true,
+        }
+    }
+
+    /// An emit with socket.io-client's per-packet `compress` flag (`socket.compress(false)`).
+    /// See [`Emitter::compress`] for what it changes here: nothing on the wire.
+    ///
+    /// ```no_run
+    /// # async fn demo() -> Result<(), sio_client::Error> {
+    /// use sio_client::Value;
+    ///
+    /// let socket = sio_client::ClientConfig::new("http://127.0.0.1:3000").connect().await?;
+    /// socket.compress(false).volatile().emit("frame", vec![Value::from("...")])?;
+    /// # Ok(()) }
+    /// ```
+    pub fn compress(&self, compress: bool) -> Emitter<'_> {
+        Emitter {
+            socket: self,
+            volatile: false,
+            compress,
+        }
+    }
+
     /// Removes one handler. Returns whether it was registered.
     pub fn off(&self, id: HandlerId) -> bool {
         let mut h = lock(&self.inner.handlers);
@@ -687,6 +857,7 @@ impl Socket {
         h.connect.retain(|(i, _)| *i != id);
         h.disconnect.retain(|(i, _)| *i != id);
         h.error.retain(|(i, _)| *i != id);
+        found |= remove_any(&mut h.any, Some(id)) + remove_any(&mut h.any_outgoing, Some(id)) > 0;
         found || before != h.connect.len() + h.disconnect.len() + h.error.len()
     }
 
@@ -698,7 +869,7 @@ impl Socket {
             .map_or(0, |l| l.len())
     }
 
-    /// Removes every handler: events, connect, disconnect and error.
+    /// Removes every handler: events, catch-alls, connect, disconnect and error.
     pub fn remove_all_listeners(&self) {
         *lock(&self.inner.handlers) = Handlers::default();
     }
@@ -709,5 +880,66 @@ impl Socket {
             .events
             .get(event)
             .map_or(0, Vec::len)
+    }
+}
+
+/// An emit with per-packet flags, from [`Socket::volatile`] or [`Socket::compress`].
+///
+/// The flags apply to this emit only, as socket.io-client's do.
+#[derive(Debug, Clone, Copy)]
+#[must_use = "an Emitter sends nothing until `emit` is called"]
+pub struct Emitter<'a> {
+    socket: &'a Socket,
+    volatile: bool,
+    compress: bool,
+}
+
+impl Emitter<'_> {
+    /// Makes this emit volatile: see [`Socket::volatile`].
+    pub fn volatile(mut self) -> Self {
+        self.volatile = true;
+        self
+    }
+
+    /// Sets the `compress` flag (default `true`).
+    ///
+    /// socket.io-client hands it to the transport, where only Node's WebSocket uses it, to
+    /// choose per-message deflate for the frame. This client's WebSocket (tokio-tungstenite)
+    /// never negotiates `permessage-deflate` and its polling requests are never compressed,
+    /// so every packet goes out uncompressed whatever the flag says: it is kept so code
+    /// ported from JavaScript compiles and reads the same, and [`is_compressed`](Self::is_compressed)
+    /// reports it.
+    pub fn compress(mut self, compress: bool) -> Self {
+        self.compress = compress;
+        self
+    }
+
+    /// Whether the emit is volatile.
+    pub fn is_volatile(&self) -> bool {
+        self.volatile
+    }
+
+    /// The `compress` flag as set (it has no effect on the wire, see [`compress`](Self::compress)).
+    pub fn is_compressed(&self) -> bool {
+        self.compress
+    }
+
+    /// Emits `event` with `args`. A volatile emit while the socket is not connected is
+    /// dropped and still returns `Ok(())`, as socket.io-client discards it silently; other
+    /// emits behave as [`Socket::emit`].
+    pub fn emit(self, event: &str, args: Vec<Value>) -> Result<(), Error> {
+        if !self.volatile {
+            return self.socket.emit(event, args);
+        }
+        if sio_types::constants::is_reserved_event(event) {
+            return Err(Error::ReservedEvent(event.to_owned()));
+        }
+        let inner = &self.socket.inner;
+        inner.send_volatile(Packet::event(inner.nsp.clone(), event, args))
+    }
+
+    /// Emits `event` with one argument serialized from `data`, as [`emit`](Self::emit).
+    pub fn emit_serde<T: Serialize + ?Sized>(self, event: &str, data: &T) -> Result<(), Error> {
+        self.emit(event, vec![sio_types::value::to_value(data)?])
     }
 }
