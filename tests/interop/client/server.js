@@ -52,6 +52,16 @@ function common(socket) {
   socket.on('kick', () => socket.disconnect());
   socket.on('drop', () => socket.conn.close());
   socket.on('broadcast-offset', (msg) => io.of(socket.nsp.name).emit('news', msg));
+  // flags tests: every event name this socket received, in order, and a burst of events.
+  const received = [];
+  socket.onAny((event) => received.push(event));
+  socket.on('flags:received', (cb) => cb(received));
+  socket.on('flags:burst', (tag, cb) => {
+    socket.emit('flags:one', tag, 1, { k: 'v' });
+    socket.emit('flags:two');
+    socket.emit('flags:done', tag);
+    if (cb) cb();
+  });
 }
 
 io.on('connection', (socket) => {
