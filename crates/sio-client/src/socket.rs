@@ -808,6 +808,13 @@ impl Socket {
     /// (socket.io-client's `socket.volatile.emit`): for data that is worthless late, such as
     /// positions or typing notices. It bypasses [`ClientConfig::retries`].
     ///
+    /// "Not connected" covers no connection, reconnecting, and a CONNECT not answered yet;
+    /// it is checked when emitting and again when the connection task sends the packet.
+    /// Two differences from socket.io-client, which looks at the engine.io transport
+    /// instead: a packet is not dropped while the transport is busy (a polling request in
+    /// flight), it is queued like any other; and while the engine.io connection is open but
+    /// this namespace is not connected, socket.io-client buffers the packet where this drops it.
+    ///
     /// ```no_run
     /// # async fn demo() -> Result<(), sio_client::Error> {
     /// use sio_client::Value;
