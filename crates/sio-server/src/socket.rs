@@ -115,9 +115,16 @@ pub(crate) struct SocketInner {
     /// Set once the CONNECT answer went out; until then emits are held in `pre_connect`.
     connected: AtomicBool,
     closed: AtomicBool,
-    pre_connect: Mutex<Option<Vec<(Encoded, bool)>>>,
+    pre_connect: Mutex<Option<Held>>,
     extensions: Extensions,
     data: Mutex<Value>,
+}
+
+/// Packets emitted before the CONNECT answer, with their total size.
+#[derive(Default)]
+struct Held {
+    packets: Vec<(Encoded, bool)>,
+    bytes: usize,
 }
 
 /// One client connected to one namespace. Cheap to clone (a reference).
@@ -176,7 +183,7 @@ impl Socket {
                 }),
                 connected: AtomicBool::new(false),
                 closed: AtomicBool::new(false),
-                pre_connect: Mutex::new(Some(Vec::new())),
+                pre_connect: Mutex::new(Some(Held::default())),
                 extensions: Extensions::default(),
                 data: Mutex::new(new.data),
             }),
@@ -488,7 +495,12 @@ impl Socket {
                 // broadcast storm cannot grow memory without bound. Half the connection's
                 // queue: the flush after CONNECT must fit in it with the CONNECT answer and
                 // the heartbeats.
-                if buf.len() >= (self.inner.ns.config.max_buffered_packets / 2).max(1) {
+                let cfg = &self.inner.ns.config;
+                let too_many = buf.packets.len() >= (cfg.max_buffered_packets / 2).max(1);
+                // Same for bytes; one packet alone always fits, as on the connection.
+                let too_big = buf.bytes > 0
+                    && buf.bytes.saturating_add(enc.len()) > (cfg.max_buffered_bytes / 2).max(1);
+                if too_many || too_big {
                     let counters = &self.inner.ns.counters;
                     if volatile {
                         counters
@@ -499,10 +511,11 @@ impl Socket {
                     counters
                         .full_dropped
                         .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                    tracing::warn!(sid = %self.inner.id, "too many packets held before the CONNECT answer, packet dropped");
+                    tracing::warn!(sid = %self.inner.id, held = buf.packets.len(), held_bytes = buf.bytes, "too many packets or bytes held before the CONNECT answer, packet dropped");
                     return Err(EmitError::BufferFull);
                 }
-                buf.push((enc.clone(), volatile));
+                buf.bytes = buf.bytes.saturating_add(enc.len());
+                buf.packets.push((enc.clone(), volatile));
                 return Ok(());
             }
         }
@@ -532,7 +545,7 @@ impl Socket {
             .unwrap_or_else(|e| e.into_inner());
         let enc = Encoded::encode(&self.inner.ns.config.parser, connect)?;
         self.write(&enc, false)?;
-        for (enc, volatile) in pre.take().unwrap_or_default() {
+        for (enc, volatile) in pre.take().unwrap_or_default().packets {
             self.write(&enc, volatile)?;
         }
         self.inner.connected.store(true, Ordering::Release);

@@ -841,3 +841,29 @@ async fn under_the_drop_policy_packets_past_the_byte_bound_are_refused_and_count
     assert_eq!(stats.slow_disconnected, 0);
     assert!(slow.connected());
 }
+
+#[tokio::test]
+async fn bytes_held_before_the_connect_answer_are_bounded() {
+    let (tx, mut rx) = mpsc::unbounded_channel();
+    // Half of the connection's byte bound may be held before the CONNECT answer: two
+    // packets of 20 KiB fit in 50,000 bytes, a third does not.
+    let io = SocketIo::builder().max_buffered_bytes(100_000).build();
+    let chunk = "h".repeat(20 * 1024);
+    io.ns("/", move |socket| {
+        let tx = tx.clone();
+        let chunk = chunk.clone();
+        async move {
+            let results: Vec<_> = (0..5).map(|_| socket.emit("early", &chunk)).collect();
+            let _ = tx.send(results);
+        }
+    });
+    let (_h, port) = listen(&io).await;
+    let (mut raw, _) = Raw::connect_ns(port, "").await;
+    let results = rx.recv().await.unwrap();
+    assert_eq!(results[..2], vec![Ok(()); 2][..]);
+    assert_eq!(results[2..], vec![Err(EmitError::BufferFull); 3][..]);
+    for _ in 0..2 {
+        assert!(raw.recv_text().await.starts_with(r#"2["early","hhh"#));
+    }
+    assert_eq!(io.stats().full_dropped, 3);
+}
