@@ -77,7 +77,8 @@ pub struct ServerConfig {
     pub max_buffered_packets: usize,
     /// Most bytes queued per connection (handed to engineioxide, not yet taken by its
     /// writer) before the slow-consumer policy applies; 8 MiB by default. A single packet
-    /// larger than this still goes out when nothing else is queued.
+    /// larger than this still goes out when nothing else is queued. Half of it bounds what
+    /// a socket holds before its CONNECT answer, as for `max_buffered_packets`.
     pub max_buffered_bytes: usize,
     /// What to do with a slow consumer.
     pub slow_consumer: SlowConsumerPolicy,
