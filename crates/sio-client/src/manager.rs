@@ -278,7 +278,7 @@ impl Task {
                 true
             }
             Some(Cmd::SendVolatile(p)) => {
-                tracing::debug!(nsp = %p.nsp, "volatile packet dropped: no connection");
+                self.drop_volatile(p);
                 true
             }
             Some(Cmd::Disconnect(nsp)) => {
@@ -400,6 +400,16 @@ impl Task {
         }
     }
 
+    /// Drops a volatile packet whose socket is not connected, failing the ack it waits for.
+    fn drop_volatile(&self, packet: Packet) {
+        tracing::debug!(nsp = %packet.nsp, "volatile packet dropped: not connected");
+        if let (PacketData::Event { ack: Some(id), .. }, Some(s)) =
+            (&packet.data, self.get(&packet.nsp))
+        {
+            s.drop_ack(*id);
+        }
+    }
+
     fn lost(&self, reason: DisconnectReason, error: Option<Error>) -> SessionEnd {
         for s in self.all() {
             if let Some(e) = &error
@@ -505,7 +515,7 @@ impl Task {
                         if self.get(&p.nsp).is_some_and(|s| lock(&s.state).connected) {
                             self.write(&engine, p);
                         } else {
-                            tracing::debug!(nsp = %p.nsp, "volatile packet dropped: not connected");
+                            self.drop_volatile(p);
                         }
                     }
                     Some(Cmd::Disconnect(nsp)) => {

@@ -437,18 +437,25 @@ impl SocketInner {
     }
 
     /// Sends now if connected, else drops the packet: a volatile emit is never buffered.
-    fn send_volatile(&self, packet: Packet) -> Result<(), Error> {
+    /// Returns whether it was handed to the connection task.
+    fn send_volatile(&self, packet: Packet) -> Result<bool, Error> {
         if self.cmd.is_closed() {
             return Err(Error::Closed);
         }
         if !lock(&self.state).connected {
             tracing::debug!(nsp = %self.nsp, "volatile packet dropped: not connected");
-            return Ok(());
+            return Ok(false);
         }
         // The connection task drops it too if the connection is lost before it gets there.
         self.cmd
             .send(Cmd::SendVolatile(packet))
+            .map(|()| true)
             .map_err(|_| Error::Closed)
+    }
+
+    /// A volatile packet waiting for `id` was dropped: its ack can never come.
+    pub(crate) fn drop_ack(&self, id: AckId) {
+        lock(&self.acks).remove(&id);
     }
 
     async fn emit_with_ack_once(
@@ -456,12 +463,24 @@ impl SocketInner {
         event: &str,
         args: Vec<Value>,
         timeout: Option<Duration>,
+        volatile: bool,
     ) -> Result<Vec<Value>, Error> {
         let id = self.next_ack.fetch_add(1, Ordering::Relaxed);
         let (tx, rx) = oneshot::channel();
         lock(&self.acks).insert(id, PendingAck { tx, sent: false });
         let packet = Packet::event(self.nsp.clone(), event, args).with_ack(id);
-        if let Err(e) = self.send_or_buffer(packet) {
+        let sent = if volatile {
+            match self.send_volatile(packet) {
+                Ok(true) => Ok(()),
+                Ok(false) => Err(Error::Ack(AckError::Send(
+                    "volatile packet dropped: not connected".into(),
+                ))),
+                Err(e) => Err(e),
+            }
+        } else {
+            self.send_or_buffer(packet)
+        };
+        if let Err(e) = sent {
             lock(&self.acks).remove(&id);
             return Err(e);
         }
@@ -492,7 +511,7 @@ async fn retry_loop(socket: Weak<SocketInner>, mut rx: mpsc::UnboundedReceiver<Q
         let result = loop {
             tries += 1;
             match inner
-                .emit_with_ack_once(&item.event, item.args.clone(), timeout)
+                .emit_with_ack_once(&item.event, item.args.clone(), timeout, false)
                 .await
             {
                 Ok(args) => break Ok(args),
@@ -648,7 +667,7 @@ impl Socket {
             return rx.await.map_err(|_| Error::Closed)?;
         }
         self.inner
-            .emit_with_ack_once(event, args, self.inner.config.ack_timeout)
+            .emit_with_ack_once(event, args, self.inner.config.ack_timeout, false)
             .await
     }
 
@@ -663,7 +682,7 @@ impl Socket {
             return Err(Error::ReservedEvent(event.to_owned()));
         }
         self.inner
-            .emit_with_ack_once(event, args, Some(timeout))
+            .emit_with_ack_once(event, args, Some(timeout), false)
             .await
     }
 
@@ -942,7 +961,36 @@ impl Emitter<'_> {
             return Err(Error::ReservedEvent(event.to_owned()));
         }
         let inner = &self.socket.inner;
-        inner.send_volatile(Packet::event(inner.nsp.clone(), event, args))
+        inner
+            .send_volatile(Packet::event(inner.nsp.clone(), event, args))
+            .map(|_| ())
+    }
+
+    /// Emits `event` and waits for the server's ack within [`ClientConfig::ack_timeout`].
+    /// A volatile emit is not retried, and fails at once with [`AckError::Send`] when it is
+    /// dropped because the socket is not connected ([`AckError::Disconnected`] when the
+    /// connection went away between the emit and the send); other emits behave as
+    /// [`Socket::emit_with_ack`].
+    ///
+    /// ```no_run
+    /// # async fn demo() -> Result<(), sio_client::Error> {
+    /// use sio_client::Value;
+    ///
+    /// let socket = sio_client::ClientConfig::new("http://127.0.0.1:3000").connect().await?;
+    /// let reply = socket.volatile().emit_with_ack("ping", vec![Value::from(1)]).await?;
+    /// # Ok(()) }
+    /// ```
+    pub async fn emit_with_ack(self, event: &str, args: Vec<Value>) -> Result<Vec<Value>, Error> {
+        if !self.volatile {
+            return self.socket.emit_with_ack(event, args).await;
+        }
+        if sio_types::constants::is_reserved_event(event) {
+            return Err(Error::ReservedEvent(event.to_owned()));
+        }
+        let inner = &self.socket.inner;
+        inner
+            .emit_with_ack_once(event, args, inner.config.ack_timeout, true)
+            .await
     }
 
     /// Emits `event` with one argument serialized from `data`, as [`emit`](Self::emit).

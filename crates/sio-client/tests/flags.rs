@@ -95,12 +95,31 @@ async fn volatile_emit_before_the_first_connection_is_dropped() {
         .volatile()
         .emit_serde("flags:volatile", &[1, 2])
         .unwrap();
+    let dropped = socket
+        .volatile()
+        .emit_with_ack("echo-ack", vec![Value::from("lost")])
+        .await;
+    assert!(
+        matches!(
+            dropped,
+            Err(sio_client::Error::Ack(sio_types::AckError::Send(_)))
+        ),
+        "{dropped:?}"
+    );
     socket.emit("flags:normal", vec![]).unwrap();
     socket.connect();
     assert!(socket.wait_connected(Duration::from_secs(10)).await);
+    let reply = socket
+        .volatile()
+        .compress(false)
+        .emit_with_ack("echo-ack", vec![Value::from("kept")])
+        .await
+        .unwrap();
+    assert_eq!(reply, [Value::from("kept")]);
     let names = received(&socket).await;
     assert!(
-        !names.iter().any(|n| n == "flags:volatile"),
+        !names.iter().any(|n| n == "flags:volatile")
+            && names.iter().filter(|n| *n == "echo-ack").count() == 1,
         "volatile emit was delivered: {names:?}"
     );
     assert!(names.iter().any(|n| n == "flags:normal"), "{names:?}");
