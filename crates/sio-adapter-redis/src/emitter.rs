@@ -15,14 +15,7 @@ use crate::wire::{self, obj};
 pub const EMITTER_UID: &str = "emitter";
 
 /// Event names socket.io reserves; [`Emitter::emit`] refuses them as Node's emitter does.
-pub const RESERVED_EVENTS: [&str; 6] = [
-    "connect",
-    "connect_error",
-    "disconnect",
-    "disconnecting",
-    "newListener",
-    "removeListener",
-];
+pub use sio_types::constants::RESERVED_EVENTS;
 
 /// An emit could not be published.
 #[derive(Debug, thiserror::Error)]

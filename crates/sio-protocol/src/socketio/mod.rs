@@ -46,14 +46,7 @@ use crate::json::{WriteError, write_str, write_value};
 use crate::limits::Limits;
 
 /// Event names socket.io keeps for itself; an EVENT carrying one is invalid.
-pub const RESERVED_EVENTS: [&str; 6] = [
-    "connect",
-    "connect_error",
-    "disconnect",
-    "disconnecting",
-    "newListener",
-    "removeListener",
-];
+pub use sio_types::constants::RESERVED_EVENTS;
 
 /// One engine.io message the encoder produced: the packet's text, then one binary frame per
 /// attachment (or, with the msgpack parser, a single binary frame).
