@@ -61,6 +61,14 @@ async fn mixed(mode: Mode) {
         .unwrap();
     b.to(node.id("n1")).emit("from-b", &1).await.unwrap();
     a.emit("marker", &()).await.unwrap();
+    // Node's sharded adapter awaits its SPUBLISH before delivering to its own clients, so
+    // n1 may see A's marker (through Redis) before Node's own `from-node`: wait for it.
+    for c in ["n1", "a1", "b2"] {
+        node.wait_event("from-node", |e| {
+            e["client"] == c && e["event"] == "from-node"
+        })
+        .await;
+    }
     for c in everyone {
         node.wait_event("marker", |e| e["client"] == c && e["event"] == "marker")
             .await;
