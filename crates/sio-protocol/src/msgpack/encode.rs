@@ -20,7 +20,7 @@ pub(super) fn value(v: &Value, out: &mut Vec<u8>) {
         Value::Binary(b) => bin(b, out),
         Value::Array(a) => {
             let len = clamp_len(a.len());
-            header(len, 0x90, 0x10, 0xdc, 0xdd, out);
+            array_header(len, out);
             for item in a.iter().take(len) {
                 value(item, out);
             }
@@ -34,6 +34,11 @@ pub(super) fn value(v: &Value, out: &mut Vec<u8>) {
             }
         }
     }
+}
+
+/// The header of an array of `len` items (at most `u32::MAX`).
+pub(super) fn array_header(len: usize, out: &mut Vec<u8>) {
+    header(len, 0x90, 0x10, 0xdc, 0xdd, out);
 }
 
 /// fix / 16 / 32 headers of arrays and maps (notepack has no array8/map8).
@@ -98,7 +103,7 @@ pub(super) fn int(i: i64, out: &mut Vec<u8>) {
     }
 }
 
-fn uint(u: u64, out: &mut Vec<u8>) {
+pub(super) fn uint(u: u64, out: &mut Vec<u8>) {
     if u < 0x80 {
         out.push(u as u8);
     } else if u < 0x100 {

@@ -1,6 +1,5 @@
 //! socket.io-msgpack-parser 3.0.2: one msgpack map per packet.
 
-use sio_types::value::Map;
 use sio_types::{AckId, ConnectError, Packet, PacketData, PacketType, Value};
 
 use super::{DecodeError, decode, encode, js};
@@ -21,49 +20,70 @@ use crate::limits::Limits;
 /// assert_eq!(bytes, b"\x83\xa4type\x02\xa4data\x92\xa2hi\x01\xa3nsp\xa1/");
 /// ```
 pub fn encode_packet(packet: &Packet) -> Vec<u8> {
+    // Written straight from the borrowed packet: building a `Value` map first would deep-copy
+    // every argument on each encode, and a broadcast encodes once for all its recipients.
     let mut out = Vec::new();
-    let ty = |t: PacketType| Value::Int(i64::from(t as u8));
-    let mut fields: Vec<(&str, Value)> = Vec::with_capacity(4);
+    // A map header for at most five entries is the single fixmap byte.
+    let map_header = |len: u8, out: &mut Vec<u8>| out.push(0x80 | len);
+    let ty = |t: PacketType, out: &mut Vec<u8>| {
+        encode::str("type", out);
+        encode::uint(u64::from(t as u8), out);
+    };
+    let id = |id: AckId, out: &mut Vec<u8>| {
+        encode::str("id", out);
+        encode::uint(id, out);
+    };
     match &packet.data {
         PacketData::Connect(payload) => {
-            fields.push(("type", ty(PacketType::Connect)));
+            map_header(if payload.is_some() { 3 } else { 2 }, &mut out);
+            ty(PacketType::Connect, &mut out);
             if let Some(p) = payload {
-                fields.push(("data", p.clone()));
+                encode::str("data", &mut out);
+                encode::value(p, &mut out);
             }
         }
-        PacketData::Disconnect => fields.push(("type", ty(PacketType::Disconnect))),
+        PacketData::Disconnect => {
+            map_header(2, &mut out);
+            ty(PacketType::Disconnect, &mut out);
+        }
         PacketData::Event { event, args, ack } => {
-            fields.push(("type", ty(PacketType::Event)));
-            let mut data = Vec::with_capacity(args.len() + 1);
-            data.push(Value::String(event.clone()));
-            data.extend(args.iter().cloned());
-            fields.push(("data", Value::Array(data)));
-            if let Some(id) = ack {
-                fields.push(("id", Value::from(*id)));
+            map_header(if ack.is_some() { 4 } else { 3 }, &mut out);
+            ty(PacketType::Event, &mut out);
+            encode::str("data", &mut out);
+            encode::array_header(args.len() + 1, &mut out);
+            encode::str(event, &mut out);
+            for arg in args {
+                encode::value(arg, &mut out);
+            }
+            if let Some(ack) = ack {
+                id(*ack, &mut out);
             }
         }
-        PacketData::Ack { id, args } => {
-            fields.push(("id", Value::from(*id)));
-            fields.push(("type", ty(PacketType::Ack)));
-            fields.push(("data", Value::Array(args.clone())));
+        PacketData::Ack { id: ack, args } => {
+            map_header(4, &mut out);
+            id(*ack, &mut out);
+            ty(PacketType::Ack, &mut out);
+            encode::str("data", &mut out);
+            encode::array_header(args.len(), &mut out);
+            for arg in args {
+                encode::value(arg, &mut out);
+            }
         }
         PacketData::ConnectError(err) => {
-            fields.push(("type", ty(PacketType::ConnectError)));
-            let mut data = Map::with_capacity(2);
-            data.insert("message".into(), Value::String(err.message.clone()));
+            map_header(3, &mut out);
+            ty(PacketType::ConnectError, &mut out);
+            encode::str("data", &mut out);
+            map_header(if err.data.is_some() { 2 } else { 1 }, &mut out);
+            encode::str("message", &mut out);
+            encode::str(&err.message, &mut out);
             if let Some(d) = &err.data {
-                data.insert("data".into(), d.clone());
+                encode::str("data", &mut out);
+                encode::value(d, &mut out);
             }
-            fields.push(("data", Value::Object(data)));
         }
     }
-    fields.push(("nsp", Value::String(packet.nsp.clone())));
-    // A map header for at most five entries is the single fixmap byte.
-    out.push(0x80 | fields.len() as u8);
-    for (k, v) in &fields {
-        encode::str(k, &mut out);
-        super::encode_into(v, &mut out);
-    }
+    encode::str("nsp", &mut out);
+    encode::str(&packet.nsp, &mut out);
     out
 }
 
