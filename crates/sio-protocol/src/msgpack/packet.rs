@@ -188,16 +188,7 @@ pub fn decode_packet(bytes: &[u8], limits: &Limits) -> Result<Packet, DecodeErro
             None => return Err(invalid("data must be a string or an object, found none")),
         },
         PacketType::Event | PacketType::BinaryEvent => {
-            let mut args = match data {
-                Some(Value::Array(a)) => a,
-                Some(other) => {
-                    return Err(invalid(&format!(
-                        "data must be an array, found {}",
-                        other.kind()
-                    )));
-                }
-                None => return Err(invalid("data must be an array, found none")),
-            };
+            let mut args = array_data(data).map_err(|r| invalid(&r))?;
             if args.is_empty() {
                 return Err(invalid("data must start with the event name, found []"));
             }
@@ -221,16 +212,7 @@ pub fn decode_packet(bytes: &[u8], limits: &Limits) -> Result<Packet, DecodeErro
             }
         }
         PacketType::Ack | PacketType::BinaryAck => {
-            let args = match data {
-                Some(Value::Array(a)) => a,
-                Some(other) => {
-                    return Err(invalid(&format!(
-                        "data must be an array, found {}",
-                        other.kind()
-                    )));
-                }
-                None => return Err(invalid("data must be an array, found none")),
-            };
+            let args = array_data(data).map_err(|r| invalid(&r))?;
             let id = id.ok_or_else(|| DecodeError::InvalidId {
                 found: "missing (an ack needs one)".into(),
             })?;
@@ -238,6 +220,15 @@ pub fn decode_packet(bytes: &[u8], limits: &Limits) -> Result<Packet, DecodeErro
         }
     };
     Ok(Packet { nsp, data })
+}
+
+/// The argument array of an EVENT or ACK, or why `data` is not one.
+fn array_data(data: Option<Value>) -> Result<Vec<Value>, String> {
+    match data {
+        Some(Value::Array(a)) => Ok(a),
+        Some(other) => Err(format!("data must be an array, found {}", other.kind())),
+        None => Err("data must be an array, found none".to_owned()),
+    }
 }
 
 fn packet_type(v: Option<&Value>) -> Result<PacketType, DecodeError> {
