@@ -28,15 +28,7 @@ pub(crate) struct Polling {
 impl Polling {
     /// A client that sends `headers` with every request.
     pub(crate) fn new(endpoint: &Endpoint, limits: Limits) -> Result<Self, Error> {
-        let headers = &endpoint.headers;
-        let mut parsed = Vec::with_capacity(headers.len());
-        for (name, value) in headers {
-            let name = HeaderName::try_from(name.as_str())
-                .map_err(|e| Error::Config(format!("invalid header name {name:?}: {e}")))?;
-            let value = HeaderValue::try_from(value.as_str())
-                .map_err(|e| Error::Config(format!("invalid value of header {name}: {e}")))?;
-            parsed.push((name, value));
-        }
+        let headers = super::parse_headers(&endpoint.headers)?;
         #[cfg(not(feature = "tls"))]
         let connector = hyper_util::client::legacy::connect::HttpConnector::new();
         #[cfg(feature = "tls")]
@@ -54,7 +46,7 @@ impl Polling {
                 .build(connector);
         Ok(Polling {
             client,
-            headers: parsed,
+            headers,
             limits,
         })
     }

@@ -1,7 +1,6 @@
 //! The WebSocket transport, on tokio-tungstenite.
 
 use futures_util::{SinkExt, StreamExt};
-use http::{HeaderName, HeaderValue};
 use sio_protocol::Limits;
 use sio_protocol::engineio::{Packet, WsFrame};
 use tokio::net::TcpStream;
@@ -22,15 +21,10 @@ pub(crate) async fn connect(
     endpoint: &Endpoint,
     limits: &Limits,
 ) -> Result<WsStream, Error> {
-    let headers = &endpoint.headers;
     let mut request = url
         .into_client_request()
         .map_err(|e| Error::Config(format!("invalid websocket url {url:?}: {e}")))?;
-    for (name, value) in headers {
-        let name = HeaderName::try_from(name.as_str())
-            .map_err(|e| Error::Config(format!("invalid header name {name:?}: {e}")))?;
-        let value = HeaderValue::try_from(value.as_str())
-            .map_err(|e| Error::Config(format!("invalid value of header {name}: {e}")))?;
+    for (name, value) in super::parse_headers(&endpoint.headers)? {
         request.headers_mut().insert(name, value);
     }
     // The limits bound what one frame may cost us before any decoder sees it.
