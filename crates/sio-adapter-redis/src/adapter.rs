@@ -876,15 +876,20 @@ impl Inner {
         ns.broadcast(&packet, &wire::opts_from_value(Some(opts)));
     }
 
-    fn respond_classic(&self, request: &Value, response: Vec<u8>) {
-        let channel = match (
+    /// Where the answer to a classic `request` goes: the requester's own channel when so
+    /// configured and the requester named itself, the shared response channel otherwise.
+    fn response_channel(&self, request: &Value) -> String {
+        match (
             self.shared.config.publish_on_specific_response_channel,
             opt_string(request, "uid"),
         ) {
             (true, Some(uid)) => format!("{}{uid}#", self.ch.response),
             _ => self.ch.response.clone(),
-        };
-        self.send_later(Outgoing::Publish(channel, response));
+        }
+    }
+
+    fn respond_classic(&self, request: &Value, response: Vec<u8>) {
+        self.send_later(Outgoing::Publish(self.response_channel(request), response));
     }
 
     /// A message on the classic request channel (`onrequest` in lib/index.ts).
@@ -1037,13 +1042,7 @@ impl Inner {
                     .timeout
                     .unwrap_or(self.shared.config.requests_timeout);
                 let acks = ns.broadcast_with_ack(packet, &opts, timeout);
-                let target = match (
-                    self.shared.config.publish_on_specific_response_channel,
-                    opt_string(&r, "uid"),
-                ) {
-                    (true, Some(uid)) => format!("{}{uid}#", self.ch.response),
-                    _ => self.ch.response.clone(),
-                };
+                let target = self.response_channel(&r);
                 let count = obj([
                     ("type", Value::Int(req::BROADCAST_CLIENT_COUNT)),
                     ("requestId", Value::from(id.as_str())),
