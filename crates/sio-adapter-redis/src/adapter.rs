@@ -1353,13 +1353,14 @@ impl Inner {
                     remove_route(&routes.exact, c);
                 }
                 sub.punsubscribe(&pattern).await.map_err(transport)?;
-                for c in [
+                // One UNSUBSCRIBE for the three, as `init` subscribed them.
+                sub.unsubscribe(&[
                     &self.ch.request,
                     &self.ch.response,
                     &self.ch.specific_response,
-                ] {
-                    sub.unsubscribe(c).await.map_err(transport)?;
-                }
+                ])
+                .await
+                .map_err(transport)?;
             }
             Mode::Sharded { .. } => {
                 let mut channels =
