@@ -39,6 +39,7 @@
 //! - A CONNECT_ERROR object must carry a string `message`.
 
 use bytes::Bytes;
+use sio_types::constants::is_reserved_event;
 use sio_types::value::Map;
 use sio_types::{AckId, ConnectError, Packet, PacketData, PacketType, Value};
 
@@ -289,7 +290,7 @@ fn encode_default(packet: &Packet) -> Result<Vec<Frame>, EncodeError> {
             write_plain(&mut out, v, ty)?;
         }
         PacketData::Event { event, args, .. } => {
-            if RESERVED_EVENTS.contains(&event.as_str()) {
+            if is_reserved_event(event) {
                 return Err(EncodeError::ReservedEvent(event.clone()));
             }
             out.push('[');
@@ -646,7 +647,7 @@ fn decode_header_and_payload(text: &str, limits: &Limits) -> Result<(Packet, usi
                 }
                 _ => return Err(invalid("the event name must be a string or an integer")),
             };
-            if RESERVED_EVENTS.contains(&event.as_str()) {
+            if is_reserved_event(&event) {
                 return Err(DecodeError::ReservedEvent(event));
             }
             PacketData::Event {
