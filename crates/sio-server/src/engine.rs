@@ -70,6 +70,18 @@ impl ConnData {
         r.get_or_insert(reason);
     }
 
+    /// Stops the connect-timeout task: the first CONNECT and the close both end it.
+    fn cancel_connect_timer(&self) {
+        if let Some(t) = self
+            .connect_timer
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .take()
+        {
+            t.abort();
+        }
+    }
+
     fn take_close_reason(&self) -> Option<DisconnectReason> {
         self.close_reason
             .lock()
@@ -141,15 +153,7 @@ impl EngineHandler {
     }
 
     fn on_connect_packet(&self, nsp: &str, auth: Option<sio_types::Value>, conn: Arc<Conn>) {
-        if let Some(t) = conn
-            .data
-            .connect_timer
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .take()
-        {
-            t.abort();
-        }
+        conn.data.cancel_connect_timer();
         if conn.data.socket(nsp).is_some() {
             tracing::debug!(sid = %conn.id, nsp, "already connected to this namespace, CONNECT ignored");
             return;
@@ -228,15 +232,7 @@ impl EngineIoHandler for EngineHandler {
     }
 
     fn on_disconnect(&self, conn: Arc<Conn>, reason: EioReason) {
-        if let Some(t) = conn
-            .data
-            .connect_timer
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .take()
-        {
-            t.abort();
-        }
+        conn.data.cancel_connect_timer();
         let reason = conn
             .data
             .take_close_reason()
