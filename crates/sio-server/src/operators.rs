@@ -105,10 +105,6 @@ impl BroadcastOperator {
         &self.opts
     }
 
-    fn adapter_opts(&self) -> BroadcastOptions {
-        self.opts.clone()
-    }
-
     /// Emits `event` with one argument to the selected sockets.
     pub async fn emit<T: Serialize + ?Sized>(
         &self,
@@ -132,7 +128,7 @@ impl BroadcastOperator {
         }
         self.ns
             .adapter
-            .broadcast(packet, self.adapter_opts())
+            .broadcast(packet, self.opts.clone())
             .await
             .map_err(EmitError::from)
     }
@@ -157,7 +153,7 @@ impl BroadcastOperator {
         Ok(self
             .ns
             .adapter
-            .broadcast_with_ack(packet, self.adapter_opts(), timeout)
+            .broadcast_with_ack(packet, self.opts.clone(), timeout)
             .await?)
     }
 
@@ -179,7 +175,7 @@ impl BroadcastOperator {
                 &*self.ns, &self.opts,
             ));
         }
-        self.ns.adapter.fetch_sockets(self.adapter_opts()).await
+        self.ns.adapter.fetch_sockets(self.opts.clone()).await
     }
 
     /// The selected sockets, on every server, as handles that can emit to them, make them
@@ -206,10 +202,7 @@ impl BroadcastOperator {
             sio_types::LocalNamespace::add_sockets(&*self.ns, &self.opts, &rooms);
             return Ok(());
         }
-        self.ns
-            .adapter
-            .add_sockets(self.adapter_opts(), rooms)
-            .await
+        self.ns.adapter.add_sockets(self.opts.clone(), rooms).await
     }
 
     /// Makes the selected sockets leave `rooms`.
@@ -222,10 +215,7 @@ impl BroadcastOperator {
             sio_types::LocalNamespace::del_sockets(&*self.ns, &self.opts, &rooms);
             return Ok(());
         }
-        self.ns
-            .adapter
-            .del_sockets(self.adapter_opts(), rooms)
-            .await
+        self.ns.adapter.del_sockets(self.opts.clone(), rooms).await
     }
 
     /// Disconnects the selected sockets; `close` closes their whole connection.
@@ -236,7 +226,7 @@ impl BroadcastOperator {
         }
         self.ns
             .adapter
-            .disconnect_sockets(self.adapter_opts(), close)
+            .disconnect_sockets(self.opts.clone(), close)
             .await
     }
 }
