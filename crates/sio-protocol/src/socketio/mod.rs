@@ -436,21 +436,19 @@ impl Decoder {
                 return Ok(Some(crate::msgpack::decode_packet(&data, &self.limits)?));
             }
         }
-        let Some(pending) = &mut self.pending else {
+        let Some(mut pending) = self.pending.take() else {
             return Err(DecodeError::UnexpectedBinary);
         };
         pending.attachments.push(data);
         if pending.attachments.len() < pending.expected {
+            self.pending = Some(pending);
             return Ok(None);
         }
-        let Some(Pending {
+        let Pending {
             mut packet,
             attachments,
             ..
-        }) = self.pending.take()
-        else {
-            return Err(DecodeError::UnexpectedBinary);
-        };
+        } = pending;
         let mut slots: Vec<Option<Bytes>> = attachments.into_iter().map(Some).collect();
         match &mut packet.data {
             PacketData::Event { args, .. } | PacketData::Ack { args, .. } => {
