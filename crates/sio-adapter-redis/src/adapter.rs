@@ -19,21 +19,7 @@ use tokio::task::JoinHandle;
 
 use crate::config::{Mode, RedisConfig, SubscriptionMode};
 use crate::conn::{ConnectError, ConnectionStats, Counters, Managed, connect};
-use crate::wire::{self, obj};
-
-/// Classic request types (`RequestType` in @socket.io/redis-adapter's lib/index.ts).
-mod req {
-    pub(super) const SOCKETS: i64 = 0;
-    pub(super) const ALL_ROOMS: i64 = 1;
-    pub(super) const REMOTE_JOIN: i64 = 2;
-    pub(super) const REMOTE_LEAVE: i64 = 3;
-    pub(super) const REMOTE_DISCONNECT: i64 = 4;
-    pub(super) const REMOTE_FETCH: i64 = 5;
-    pub(super) const SERVER_SIDE_EMIT: i64 = 6;
-    pub(super) const BROADCAST: i64 = 7;
-    pub(super) const BROADCAST_CLIENT_COUNT: i64 = 8;
-    pub(super) const BROADCAST_ACK: i64 = 9;
-}
+use crate::wire::{self, obj, req};
 
 /// Cluster message types (`MessageType` in socket.io-adapter's cluster-adapter.ts).
 mod msg {

@@ -9,7 +9,7 @@ use sio_types::{Room, Value};
 
 use crate::config::RedisConfig;
 use crate::conn::{ConnectError, ConnectionStats, Counters, Managed, connect};
-use crate::wire::{self, obj};
+use crate::wire::{self, obj, req};
 
 /// The uid every emitter publishes under; adapters never mistake it for one of theirs.
 pub const EMITTER_UID: &str = "emitter";
@@ -253,7 +253,7 @@ impl Emitter {
         rooms: impl IntoIterator<Item = R>,
     ) -> Result<(), EmitError> {
         let rooms: Vec<Room> = rooms.into_iter().map(Into::into).collect();
-        let body = self.sockets_request(2, ("rooms", wire::str_array(&rooms)));
+        let body = self.sockets_request(req::REMOTE_JOIN, ("rooms", wire::str_array(&rooms)));
         self.publish(self.request_channel(), body).await
     }
 
@@ -263,13 +263,13 @@ impl Emitter {
         rooms: impl IntoIterator<Item = R>,
     ) -> Result<(), EmitError> {
         let rooms: Vec<Room> = rooms.into_iter().map(Into::into).collect();
-        let body = self.sockets_request(3, ("rooms", wire::str_array(&rooms)));
+        let body = self.sockets_request(req::REMOTE_LEAVE, ("rooms", wire::str_array(&rooms)));
         self.publish(self.request_channel(), body).await
     }
 
     /// Disconnects the targeted sockets; `close` also closes their connection.
     pub async fn disconnect_sockets(&self, close: bool) -> Result<(), EmitError> {
-        let body = self.sockets_request(4, ("close", Value::Bool(close)));
+        let body = self.sockets_request(req::REMOTE_DISCONNECT, ("close", Value::Bool(close)));
         self.publish(self.request_channel(), body).await
     }
 
@@ -278,7 +278,7 @@ impl Emitter {
     pub async fn server_side_emit(&self, args: Vec<Value>) -> Result<(), EmitError> {
         let body = obj([
             ("uid", Value::from(EMITTER_UID)),
-            ("type", Value::Int(6)),
+            ("type", Value::Int(req::SERVER_SIDE_EMIT)),
             ("data", Value::Array(args)),
         ]);
         // Always JSON, as Node writes it (binary becomes a Buffer's JSON form there too).

@@ -13,6 +13,20 @@ use sio_types::value::Map;
 use sio_types::{BroadcastFlags, BroadcastOptions, Handshake, Packet, PacketData, Room, SocketId};
 use sio_types::{SocketInfo, Value};
 
+/// Classic request types (`RequestType` in @socket.io/redis-adapter's lib/index.ts).
+pub(crate) mod req {
+    pub(crate) const SOCKETS: i64 = 0;
+    pub(crate) const ALL_ROOMS: i64 = 1;
+    pub(crate) const REMOTE_JOIN: i64 = 2;
+    pub(crate) const REMOTE_LEAVE: i64 = 3;
+    pub(crate) const REMOTE_DISCONNECT: i64 = 4;
+    pub(crate) const REMOTE_FETCH: i64 = 5;
+    pub(crate) const SERVER_SIDE_EMIT: i64 = 6;
+    pub(crate) const BROADCAST: i64 = 7;
+    pub(crate) const BROADCAST_CLIENT_COUNT: i64 = 8;
+    pub(crate) const BROADCAST_ACK: i64 = 9;
+}
+
 /// Why a message from Redis was dropped.
 #[derive(Debug, thiserror::Error)]
 pub(crate) enum WireError {
