@@ -88,6 +88,12 @@ impl Manager {
     /// inside a tokio runtime.
     pub fn new(config: ClientConfig) -> Result<Self, Error> {
         let endpoint = config.endpoint()?;
+        Ok(Self::start(config, endpoint))
+    }
+
+    /// [`Manager::new`] with the endpoint already derived, so that a caller that needed it
+    /// first does not parse the URL and build the TLS roots a second time.
+    fn start(config: ClientConfig, endpoint: Endpoint) -> Self {
         let config = Arc::new(config);
         let (tx, rx) = mpsc::unbounded_channel();
         let sockets: Sockets = Arc::default();
@@ -99,12 +105,12 @@ impl Manager {
         };
         let span = tracing::debug_span!("sio_client", url = %config.url);
         tokio::spawn(task.run().instrument(span));
-        Ok(Manager {
+        Manager {
             config,
             guard: Arc::new(CloseGuard { cmd: tx.clone() }),
             cmd: tx,
             sockets,
-        })
+        }
     }
 
     /// The socket of namespace `nsp` (the same one for repeated calls), not yet connected.
@@ -154,9 +160,10 @@ impl ClientConfig {
     ///
     /// Fails with the first connection error; the returned socket reconnects as configured.
     pub async fn connect(self) -> Result<Socket, Error> {
-        let nsp = self.endpoint()?.nsp;
+        let endpoint = self.endpoint()?;
+        let nsp = endpoint.nsp.clone();
         let timeout = self.connect_timeout;
-        let manager = Manager::new(self)?;
+        let manager = Manager::start(self, endpoint);
         let socket = manager.socket(&nsp);
         let (tx, mut rx) = mpsc::unbounded_channel::<Result<(), Error>>();
         let ok_tx = tx.clone();
