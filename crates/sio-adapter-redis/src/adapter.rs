@@ -397,14 +397,12 @@ impl Inner {
         map.lock().map(|m| m.contains_key(id)).unwrap_or(false)
     }
 
-    fn forward(map: &Pending, id: &str, v: Value) -> bool {
+    fn forward(map: &Pending, id: &str, v: Value) {
+        // Cloned out so that no lock is held while sending.
         let tx = map.lock().ok().and_then(|m| m.get(id).cloned());
-        match tx {
-            Some(tx) => {
-                let _ = tx.send(v);
-                true
-            }
-            None => false,
+        if let Some(tx) = tx {
+            // A closed receiver is a waiter that just gave up.
+            let _ = tx.send(v);
         }
     }
 
@@ -1071,10 +1069,15 @@ impl Inner {
         let Some(id) = opt_string(&r, "requestId") else {
             return;
         };
-        if !Self::forward(&self.ack_requests, &id, r.clone()) {
-            // Responses to other nodes' requests share the channel: not ours, not an error.
-            Self::forward(&self.requests, &id, r);
-        }
+        // Looked up first so that the (possibly large) answer is moved, not cloned, into
+        // whichever request waits for it. Responses to other nodes' requests share the
+        // channel: not ours, not an error.
+        let map = if Self::is_pending(&self.ack_requests, &id) {
+            &self.ack_requests
+        } else {
+            &self.requests
+        };
+        Self::forward(map, &id, r);
     }
 
     fn publish_response_sharded(&self, requester: &str, ty: i64, data: Value) {
