@@ -475,9 +475,10 @@ impl Inner {
     }
 
     /// The channel of a sharded broadcast (`computeChannel` in sharded-adapter.ts).
-    fn sharded_channel(&self, opts: &BroadcastOptions, with_ack: bool) -> String {
+    /// Broadcasts with acks always go to the main channel (see `broadcast_with_ack`).
+    fn sharded_channel(&self, opts: &BroadcastOptions) -> String {
         let mode = sharded(self.mode()).unwrap_or_default();
-        if !with_ack && opts.rooms.len() == 1 {
+        if opts.rooms.len() == 1 {
             let room = &opts.rooms[0];
             let dynamic = match mode {
                 SubscriptionMode::Dynamic => room.len() != 20,
@@ -518,7 +519,7 @@ impl Inner {
                 self.publish(&channel, wire::encode_msgpack(&m)?).await
             }
             Mode::Sharded { .. } => {
-                let channel = self.sharded_channel(&opts, false);
+                let channel = self.sharded_channel(&opts);
                 let data = obj([("packet", pv), ("opts", wire::opts_to_value(&opts))]);
                 self.publish_cluster(&channel, msg::BROADCAST, data).await
             }
