@@ -539,6 +539,14 @@ async fn retry_loop(socket: Weak<SocketInner>, mut rx: mpsc::UnboundedReceiver<Q
     }
 }
 
+/// Every emit path refuses socket.io's reserved names, as socket.io-client throws on them.
+fn refuse_reserved(event: &str) -> Result<(), Error> {
+    if sio_types::constants::is_reserved_event(event) {
+        return Err(Error::ReservedEvent(event.to_owned()));
+    }
+    Ok(())
+}
+
 /// One namespace of a connection: emit events, register handlers, answer acks.
 ///
 /// Cheap to clone; every clone is the same socket. Create it with
@@ -632,9 +640,7 @@ impl Socket {
     /// Emits `event` with `args`. While disconnected the packet waits in a bounded buffer.
     /// With [`ClientConfig::retries`] set, the emit is retried until the server acks it.
     pub fn emit(&self, event: &str, args: Vec<Value>) -> Result<(), Error> {
-        if sio_types::constants::is_reserved_event(event) {
-            return Err(Error::ReservedEvent(event.to_owned()));
-        }
+        refuse_reserved(event)?;
         if self.inner.config.retries > 0 {
             return self.inner.enqueue(Queued {
                 event: event.to_owned(),
@@ -654,9 +660,7 @@ impl Socket {
     /// Emits `event` and waits for the server's ack, within [`ClientConfig::ack_timeout`]
     /// (retried as configured).
     pub async fn emit_with_ack(&self, event: &str, args: Vec<Value>) -> Result<Vec<Value>, Error> {
-        if sio_types::constants::is_reserved_event(event) {
-            return Err(Error::ReservedEvent(event.to_owned()));
-        }
+        refuse_reserved(event)?;
         if self.inner.config.retries > 0 {
             let (reply, rx) = oneshot::channel();
             self.inner.enqueue(Queued {
@@ -678,9 +682,7 @@ impl Socket {
         args: Vec<Value>,
         timeout: Duration,
     ) -> Result<Vec<Value>, Error> {
-        if sio_types::constants::is_reserved_event(event) {
-            return Err(Error::ReservedEvent(event.to_owned()));
-        }
+        refuse_reserved(event)?;
         self.inner
             .emit_with_ack_once(event, args, Some(timeout), false)
             .await
@@ -957,9 +959,7 @@ impl Emitter<'_> {
         if !self.volatile {
             return self.socket.emit(event, args);
         }
-        if sio_types::constants::is_reserved_event(event) {
-            return Err(Error::ReservedEvent(event.to_owned()));
-        }
+        refuse_reserved(event)?;
         let inner = &self.socket.inner;
         inner
             .send_volatile(Packet::event(inner.nsp.clone(), event, args))
@@ -984,9 +984,7 @@ impl Emitter<'_> {
         if !self.volatile {
             return self.socket.emit_with_ack(event, args).await;
         }
-        if sio_types::constants::is_reserved_event(event) {
-            return Err(Error::ReservedEvent(event.to_owned()));
-        }
+        refuse_reserved(event)?;
         let inner = &self.socket.inner;
         inner
             .emit_with_ack_once(event, args, inner.config.ack_timeout, true)
