@@ -10,7 +10,7 @@ use sio_protocol::socketio::Decoder;
 use sio_types::{ConnectError, Packet, PacketData};
 
 use crate::io::ServerInner;
-use crate::outbox::{self, Encoded};
+use crate::outbox;
 use crate::socket::{DisconnectReason, QueuedEvent, Socket};
 
 /// An engine.io connection of this server.
@@ -160,15 +160,7 @@ impl EngineHandler {
         }
         let Some(ns) = self.server.get_or_create_ns(nsp) else {
             let packet = Packet::connect_error(nsp, ConnectError::invalid_namespace());
-            if let Ok(enc) = Encoded::encode(&self.server.config.parser, &packet) {
-                let _ = outbox::write(
-                    &conn,
-                    &enc,
-                    false,
-                    self.server.config.slow_consumer,
-                    &self.server.counters,
-                );
-            }
+            outbox::write_unsocketed(&conn, &packet, &self.server.config, &self.server.counters);
             return;
         };
         // socket.io's handshake.auth is `{}` when the client sent no payload.

@@ -393,15 +393,7 @@ impl NamespaceInner {
     fn refuse(&self, socket: &Socket, err: ConnectError) {
         tracing::debug!(nsp = %self.path, message = %err.message, "namespace connection refused");
         let packet = Packet::connect_error(self.path.clone(), err);
-        if let Ok(enc) = Encoded::encode(&self.config.parser, &packet) {
-            let _ = crate::outbox::write(
-                &socket.inner.conn,
-                &enc,
-                false,
-                self.config.slow_consumer,
-                &self.counters,
-            );
-        }
+        crate::outbox::write_unsocketed(&socket.inner.conn, &packet, &self.config, &self.counters);
         socket.discard_queue();
         socket.inner.conn.data.remove_socket(socket);
         socket.close(crate::socket::DisconnectReason::ServerNamespaceDisconnect);

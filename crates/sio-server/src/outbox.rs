@@ -157,6 +157,21 @@ impl Drop for Tracked {
     }
 }
 
+/// Encodes and queues a packet that goes to the connection itself rather than through a
+/// socket (a CONNECT_ERROR): nothing waits for it, so a failure is only logged.
+pub(crate) fn write_unsocketed(
+    conn: &Arc<Conn>,
+    packet: &Packet,
+    config: &crate::config::ServerConfig,
+    counters: &Counters,
+) {
+    let sent = Encoded::encode(&config.parser, packet)
+        .and_then(|enc| write(conn, &enc, false, config.slow_consumer, counters));
+    if let Err(e) = sent {
+        tracing::debug!(sid = %conn.id, error = %e, "packet to the connection not sent");
+    }
+}
+
 /// Queues `enc` on `conn`, applying the slow-consumer policy when its queue is full (in
 /// packets) or holds more than `counters.max_bytes` bytes.
 pub(crate) fn write(
