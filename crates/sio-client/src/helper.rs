@@ -180,11 +180,9 @@ impl ClientHelper {
     /// Creates the client and starts connecting (the seed's constructor + `configure()`).
     /// Must be called inside a tokio runtime; fails only on invalid options.
     pub fn new(opts: ClientHelperOptions) -> Result<Self, Error> {
-        let nsp = match &opts.nsp {
-            Some(n) => n.clone(),
-            None => opts.config.endpoint()?.nsp,
-        };
-        let manager = Manager::new(opts.config.clone())?;
+        let endpoint = opts.config.endpoint()?;
+        let nsp = opts.nsp.clone().unwrap_or_else(|| endpoint.nsp.clone());
+        let manager = Manager::start(opts.config.clone(), endpoint);
         let socket = manager.socket(&nsp);
         let helper = ClientHelper {
             inner: Arc::new(HelperInner {

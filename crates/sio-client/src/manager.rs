@@ -93,7 +93,7 @@ impl Manager {
 
     /// [`Manager::new`] with the endpoint already derived, so that a caller that needed it
     /// first does not parse the URL and build the TLS roots a second time.
-    fn start(config: ClientConfig, endpoint: Endpoint) -> Self {
+    pub(crate) fn start(config: ClientConfig, endpoint: Endpoint) -> Self {
         let config = Arc::new(config);
         let (tx, rx) = mpsc::unbounded_channel();
         let sockets: Sockets = Arc::default();
