@@ -290,22 +290,9 @@ pub(crate) fn opts_from_value(v: Option<&Value>) -> BroadcastOptions {
 
 /// `{id, handshake, rooms, data}` as Node's `fetchSockets` responses carry it.
 pub(crate) fn socket_to_value(s: &SocketInfo) -> Value {
-    let handshake = serde_json::to_value(&s.handshake)
-        .map(|mut hs| {
-            // The auth payload may carry binary, which the JSON detour would flatten.
-            if let Some(o) = hs.as_object_mut() {
-                o.remove("auth");
-            }
-            Value::from(hs)
-        })
-        .unwrap_or_default();
-    let handshake = match handshake {
-        Value::Object(mut m) => {
-            m.insert("auth".into(), s.handshake.auth.clone());
-            Value::Object(m)
-        }
-        other => other,
-    };
+    // Straight into a Value tree: binary in the auth payload stays binary, and the fields
+    // keep Node's order.
+    let handshake = sio_types::value::to_value(&s.handshake).unwrap_or_default();
     obj([
         ("id", Value::from(s.id.as_str())),
         ("handshake", handshake),
@@ -471,6 +458,15 @@ mod tests {
         assert_eq!(info.data, Value::from(vec![1u8]));
         let back = socket_from_value(&socket_to_value(&info)).unwrap();
         assert_eq!(back, info);
+        // Binary in the auth payload stays binary on the way out.
+        let mut with_bin = info.clone();
+        with_bin.handshake.auth = obj([("bin", Value::from(vec![9u8]))]);
+        let out = socket_to_value(&with_bin);
+        assert_eq!(
+            out.get("handshake").and_then(|h| h.get("auth")),
+            Some(&with_bin.handshake.auth)
+        );
+        assert_eq!(socket_from_value(&out).unwrap(), with_bin);
         assert!(socket_from_value(&obj([("id", Value::from("has space"))])).is_err());
     }
 
