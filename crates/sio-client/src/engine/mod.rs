@@ -73,20 +73,9 @@ pub(crate) async fn open(config: &ClientConfig, endpoint: &Endpoint) -> Result<E
         TransportKind::Websocket => {
             let url = endpoint.url(TransportKind::Websocket, None);
             let mut ws = websocket::connect(&url, endpoint, &limits).await?;
-            let open = match websocket::recv(&mut ws, &limits).await? {
-                Some(Packet::Open(open)) => open,
-                Some(other) => {
-                    return Err(Error::Protocol(format!(
-                        "expected an engine.io OPEN packet, got {:?}",
-                        other.packet_type()
-                    )));
-                }
-                None => {
-                    return Err(Error::Transport(
-                        "server closed before the handshake".into(),
-                    ));
-                }
-            };
+            let open = expect_open(websocket::recv(&mut ws, &limits).await?, || {
+                Error::Transport("server closed before the handshake".into())
+            })?;
             let session = Session::new(&open, limits, in_tx);
             let task = tokio::spawn(session.run_ws(ws, Vec::new(), out_rx));
             (open, task)
@@ -95,16 +84,9 @@ pub(crate) async fn open(config: &ClientConfig, endpoint: &Endpoint) -> Result<E
             let polling = Polling::new(endpoint, limits)?;
             let url = endpoint.url(TransportKind::Polling, None);
             let mut packets = polling.poll(&url).await?.into_iter();
-            let open = match packets.next() {
-                Some(Packet::Open(open)) => open,
-                Some(other) => {
-                    return Err(Error::Protocol(format!(
-                        "expected an engine.io OPEN packet, got {:?}",
-                        other.packet_type()
-                    )));
-                }
-                None => return Err(Error::Protocol("empty handshake response".into())),
-            };
+            let open = expect_open(packets.next(), || {
+                Error::Protocol("empty handshake response".into())
+            })?;
             let session = Session::new(&open, limits, in_tx);
             // Packets that came with the handshake (a server may batch its first messages).
             for p in packets {
@@ -130,6 +112,22 @@ pub(crate) async fn open(config: &ClientConfig, endpoint: &Endpoint) -> Result<E
         open,
         task,
     })
+}
+
+/// The server's first packet, which must be the handshake; `missing` says why there is none,
+/// which differs by transport.
+fn expect_open(
+    first: Option<Packet>,
+    missing: impl FnOnce() -> Error,
+) -> Result<OpenPacket, Error> {
+    match first {
+        Some(Packet::Open(open)) => Ok(open),
+        Some(other) => Err(Error::Protocol(format!(
+            "expected an engine.io OPEN packet, got {:?}",
+            other.packet_type()
+        ))),
+        None => Err(missing()),
+    }
 }
 
 /// The longest silence accepted from a server's pingInterval + pingTimeout: one day.
