@@ -167,8 +167,8 @@ impl Session {
         Error::PingTimeout(self.silence.as_millis() as u64)
     }
 
-    /// Passes a message packet up. Returns the pong to send for a ping, and `Err` when the
-    /// server closed the session.
+    /// Passes a message packet up. Returns the pong to send for a ping; other control
+    /// packets are handled by `on_packet` or ignored.
     fn forward(&self, packet: Packet) -> Option<Packet> {
         match packet {
             Packet::Message(text) => {
