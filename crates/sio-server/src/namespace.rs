@@ -110,17 +110,12 @@ impl NamespaceInner {
     /// queue packets, which never blocks).
     fn for_each_selected(&self, opts: &BroadcastOptions, mut f: impl FnMut(&Socket)) {
         let st = self.read();
-        let except: HashSet<SocketId> = if opts.except.is_empty() {
-            HashSet::new()
-        } else {
-            let mut set = HashSet::new();
-            for room in &opts.except {
-                members(&st, room, |id| {
-                    set.insert(id);
-                });
-            }
-            set
-        };
+        let mut except: HashSet<SocketId> = HashSet::new();
+        for room in &opts.except {
+            members(&st, room, |id| {
+                except.insert(id);
+            });
+        }
         if opts.rooms.is_empty() {
             for (id, e) in &st.sockets {
                 if !except.contains(id) {
