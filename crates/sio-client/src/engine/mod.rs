@@ -287,8 +287,8 @@ impl Session {
             }
             if post.is_none() && !buffer.is_empty() && upgraded.is_none() {
                 let (p, u) = (polling.clone(), url.clone());
-                let batch = take_batch(&mut buffer, self.max_payload);
-                post = Some(Box::pin(async move { p.post(&u, &batch).await }));
+                let body = take_batch(&mut buffer, self.max_payload);
+                post = Some(Box::pin(async move { p.post(&u, body).await }));
             }
             if closing && post.is_none() {
                 break None;
@@ -347,21 +347,26 @@ impl Session {
     }
 }
 
-/// Takes the packets of the next POST: as many as fit in `max_payload` (at least one, so an
-/// oversized packet still goes out and the server decides), as engine.io-client does.
-fn take_batch(buffer: &mut Vec<Packet>, max_payload: usize) -> Vec<Packet> {
-    let mut size = 0usize;
+/// Takes the packets of the next POST and returns its body: as many as fit in `max_payload`
+/// (at least one, so an oversized packet still goes out and the server decides), as
+/// engine.io-client does. Each packet is encoded once, for its size and for the body.
+fn take_batch(buffer: &mut Vec<Packet>, max_payload: usize) -> String {
+    let mut body = String::new();
     let mut n = 0;
     for p in buffer.iter() {
+        let text = engineio::encode_payload(std::slice::from_ref(p));
         // One record separator per packet after the first.
-        let len = engineio::encode_payload(std::slice::from_ref(p)).len() + usize::from(n > 0);
-        if n > 0 && size + len > max_payload {
+        if n > 0 && body.len() + 1 + text.len() > max_payload {
             break;
         }
-        size += len;
+        if n > 0 {
+            body.push(char::from(engineio::RECORD_SEPARATOR));
+        }
+        body.push_str(&text);
         n += 1;
     }
-    buffer.drain(..n).collect()
+    buffer.drain(..n);
+    body
 }
 
 /// Awaits the future if there is one; never resolves otherwise.
@@ -394,14 +399,13 @@ mod tests {
             .map(|i| Packet::Message(format!("{i}{}", "x".repeat(8))))
             .collect();
         // Each packet encodes to 10 bytes ("4" + 9 chars), plus a separator after the first.
-        let first = take_batch(&mut buf, 21);
-        assert_eq!(first.len(), 2);
+        assert_eq!(take_batch(&mut buf, 21), "40xxxxxxxx\x1e41xxxxxxxx");
         assert_eq!(
-            take_batch(&mut buf, 5).len(),
-            1,
+            take_batch(&mut buf, 5),
+            "42xxxxxxxx",
             "an oversized packet still goes alone"
         );
-        assert_eq!(take_batch(&mut buf, 1000).len(), 2);
+        assert_eq!(take_batch(&mut buf, 1000), "43xxxxxxxx\x1e44xxxxxxxx");
         assert!(buf.is_empty());
     }
 }

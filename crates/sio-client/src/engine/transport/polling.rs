@@ -114,9 +114,8 @@ impl Polling {
         })
     }
 
-    /// One POST carrying `packets`.
-    pub(crate) async fn post(&self, url: &str, packets: &[Packet]) -> Result<(), Error> {
-        let body = engineio::encode_payload(packets);
+    /// One POST carrying `body`, an encoded payload.
+    pub(crate) async fn post(&self, url: &str, body: String) -> Result<(), Error> {
         self.request(Method::POST, url, Bytes::from(body))
             .await
             .map(drop)
