@@ -79,6 +79,11 @@ pub struct ServerConfig {
     /// writer) before the slow-consumer policy applies; 8 MiB by default. A single packet
     /// larger than this still goes out when nothing else is queued. Half of it bounds what
     /// a socket holds before its CONNECT answer, as for `max_buffered_packets`.
+    ///
+    /// Packets of at most `max_buffered_bytes / max_buffered_packets` bytes (512 B by
+    /// default) are bounded by `max_buffered_packets` alone, which keeps them free of any
+    /// per-recipient bookkeeping; a connection's queue therefore holds at most
+    /// `2 × max_buffered_bytes`.
     pub max_buffered_bytes: usize,
     /// What to do with a slow consumer.
     pub slow_consumer: SlowConsumerPolicy,

@@ -259,10 +259,7 @@ impl SocketIoBuilder {
             .ws_read_buffer_size(c.ws_read_buffer_size)
             .build();
         engine_config.transports = transports;
-        let counters = Arc::new(Counters {
-            max_bytes: self.config.max_buffered_bytes,
-            ..Counters::default()
-        });
+        let counters = Arc::new(Counters::new(&self.config));
         let inner = Arc::new(ServerInner {
             config: Arc::new(self.config),
             counters,

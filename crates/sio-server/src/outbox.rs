@@ -12,23 +12,24 @@
 //! [`SlowConsumerPolicy`]). engineioxide's own queue still bounds the packet count
 //! ([`ServerConfig::max_buffered_packets`]); whichever bound is hit first applies.
 //!
-//! How the release is observed without `unsafe`:
-//! - binary frames are wrapped with [`Bytes::from_owner`] in a [`Tracked`] owner that
-//!   subtracts its length from the connection's counter when the last clone is dropped;
-//! - text frames cannot be wrapped that way: engineioxide's `Str` has no safe constructor
-//!   from a `Bytes` (only `unsafe Str::from_bytes_unchecked`; the safe ones copy into a
-//!   fresh `Vec`). So each recipient gets its own copy of a text frame (`Str::from(String)`),
-//!   the connection keeps a second handle on that copy, and a handle that has become
-//!   [`Bytes::is_unique`] means engineioxide released it. The handles are kept in queue
-//!   order and reaped from the front before each write.
+//! Small packets are not counted: a packet of at most `max_buffered_bytes /
+//! max_buffered_packets` bytes (512 B by default) is bounded by the packet count alone, so
+//! a connection never holds more than `2 × max_buffered_bytes` (counted packets up to the
+//! byte bound, small ones up to the packet bound). The small ones are most of a chat's or a
+//! game's traffic, and they then cost each recipient no allocation at all: a broadcast hands
+//! every recipient a clone of the same buffer.
+//!
+//! How the release of a counted packet is observed: its frames are handed to engineioxide as
+//! [`Bytes`] built with [`Bytes::from_owner`] around a [`Tracked`] owner that shares the
+//! broadcast's one buffer and subtracts its length from the connection's counter when
+//! engineioxide drops it: one small owner allocation per recipient, never a copy.
 //!
 //! [`ServerConfig::max_buffered_bytes`]: crate::ServerConfig::max_buffered_bytes
 //! [`ServerConfig::max_buffered_packets`]: crate::ServerConfig::max_buffered_packets
 //! [`SlowConsumerPolicy`]: crate::SlowConsumerPolicy
 
-use std::collections::VecDeque;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
 
 use bytes::Bytes;
 use engineioxide::{DisconnectReason as EioReason, Str};
@@ -88,6 +89,18 @@ pub(crate) struct Counters {
     pub(crate) slow_disconnected: AtomicU64,
     /// [`ServerConfig::max_buffered_bytes`](crate::ServerConfig::max_buffered_bytes).
     pub(crate) max_bytes: usize,
+    /// Packets up to this size are bounded by the packet count alone (module docs).
+    pub(crate) uncounted: usize,
+}
+
+impl Counters {
+    pub(crate) fn new(config: &crate::config::ServerConfig) -> Counters {
+        Counters {
+            max_bytes: config.max_buffered_bytes,
+            uncounted: config.max_buffered_bytes / config.max_buffered_packets.max(1),
+            ..Counters::default()
+        }
+    }
 }
 
 /// What one connection has queued in engineioxide and not yet seen written out.
@@ -95,51 +108,34 @@ pub(crate) struct Counters {
 pub(crate) struct Pending {
     /// Bytes queued and not yet released by engineioxide's writer.
     bytes: Arc<AtomicUsize>,
-    /// Our handles on the text frames in flight, oldest first.
-    text: Mutex<VecDeque<Bytes>>,
 }
 
 impl Pending {
-    /// Forgets the text frames engineioxide has released, then returns the bytes still
-    /// queued.
-    fn reap(&self) -> usize {
-        let mut text = self.text.lock().unwrap_or_else(|e| e.into_inner());
-        // The queue is FIFO: once the oldest is still held, the younger ones are too.
-        while text.front().is_some_and(Bytes::is_unique) {
-            if let Some(b) = text.pop_front() {
-                self.bytes.fetch_sub(b.len(), Ordering::AcqRel);
-            }
-        }
-        drop(text);
+    fn queued(&self) -> usize {
         self.bytes.load(Ordering::Acquire)
     }
 
-    /// A per-recipient copy of a text frame, counted until engineioxide releases it.
-    fn track_text(&self, t: &Str) -> Str {
-        if t.is_empty() {
-            // An empty `Bytes` is static and never unique: it would stall the reaping.
-            return t.clone();
-        }
-        let own = Str::from(t.as_str().to_owned());
-        self.bytes.fetch_add(own.len(), Ordering::AcqRel);
-        self.text
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .push_back(Bytes::from(own.clone()));
-        own
-    }
-
-    /// A handle on a binary frame, counted until engineioxide releases it.
-    fn track_binary(&self, b: &Bytes) -> Bytes {
+    /// A handle on a shared frame, counted until engineioxide releases it.
+    fn track(&self, b: &Bytes) -> Bytes {
         self.bytes.fetch_add(b.len(), Ordering::AcqRel);
         Bytes::from_owner(Tracked {
             data: b.clone(),
             bytes: self.bytes.clone(),
         })
     }
+
+    /// [`Pending::track`] for a text frame. engineioxide's `Str` has no safe constructor
+    /// from a `Bytes` (the safe ones copy), and a copy per recipient was the largest cost of
+    /// a broadcast.
+    #[allow(unsafe_code)]
+    fn track_text(&self, t: &Str) -> Str {
+        let tracked = self.track(&Bytes::from(t.clone()));
+        // SAFETY: `tracked` holds the same bytes as `t`, a `Str`, so they are valid UTF-8.
+        unsafe { Str::from_bytes_unchecked(tracked) }
+    }
 }
 
-/// Owner of a binary frame handed to engineioxide: its drop is the writer's release.
+/// Owner of a frame handed to engineioxide: its drop is the writer's release.
 struct Tracked {
     data: Bytes,
     bytes: Arc<AtomicUsize>,
@@ -182,8 +178,23 @@ pub(crate) fn write(
     counters: &Counters,
 ) -> Result<(), EmitError> {
     let pending = &conn.data.outbox;
-    let queued = pending.reap();
     let len = enc.len();
+    if len <= counters.uncounted {
+        return match conn.reserve() {
+            Ok(permit) => {
+                match enc.clone() {
+                    Encoded::Text(t, rest) if rest.is_empty() => permit.emit(t),
+                    Encoded::Text(t, rest) => permit.emit_many(t, rest.into()),
+                    Encoded::Binary(b, rest) if rest.is_empty() => permit.emit_binary(b),
+                    Encoded::Binary(b, rest) => permit.emit_many_binary(b, rest),
+                }
+                Ok(())
+            }
+            Err(TrySendError::Closed(())) => Err(EmitError::Closed),
+            Err(TrySendError::Full(())) => full(conn, len, 0, false, volatile, policy, counters),
+        };
+    }
+    let queued = pending.queued();
     // A packet alone larger than the bound still goes out when nothing is queued: the
     // bound is about a consumer falling behind, not about packet size (max_payload is).
     let over_bytes = queued > 0 && queued.saturating_add(len) > counters.max_bytes;
@@ -196,38 +207,7 @@ pub(crate) fn write(
         Ok(p) => p,
         Err(TrySendError::Closed(())) => return Err(EmitError::Closed),
         Err(TrySendError::Full(())) => {
-            if volatile {
-                counters.volatile_dropped.fetch_add(1, Ordering::Relaxed);
-                return Ok(());
-            }
-            return match policy {
-                SlowConsumerPolicy::Drop => {
-                    counters.full_dropped.fetch_add(1, Ordering::Relaxed);
-                    tracing::warn!(sid = %conn.id, bytes = len, queued_bytes = queued, "outgoing buffer full, packet dropped");
-                    Err(EmitError::BufferFull)
-                }
-                SlowConsumerPolicy::Disconnect => {
-                    counters.slow_disconnected.fetch_add(1, Ordering::Relaxed);
-                    if over_bytes {
-                        tracing::warn!(sid = %conn.id, queued_bytes = queued, bytes = len, max_buffered_bytes = counters.max_bytes, "outgoing buffer over max_buffered_bytes (slow consumer), closing the connection");
-                    } else {
-                        tracing::warn!(sid = %conn.id, queued_bytes = queued, "outgoing buffer over max_buffered_packets (slow consumer), closing the connection");
-                    }
-                    conn.data
-                        .set_close_reason(crate::socket::DisconnectReason::TransportError);
-                    conn.close(EioReason::TransportError);
-                    // engineioxide reports the close only once its writer, blocked on the
-                    // peer that does not read, lets go: that may be never. Release the
-                    // sockets now (from a task: the caller may hold the room index lock).
-                    let conn = conn.clone();
-                    tokio::spawn(async move {
-                        for s in conn.data.sockets() {
-                            s.close(crate::socket::DisconnectReason::TransportError);
-                        }
-                    });
-                    Err(EmitError::BufferFull)
-                }
-            };
+            return full(conn, len, queued, over_bytes, volatile, policy, counters);
         }
     };
     match enc {
@@ -235,14 +215,60 @@ pub(crate) fn write(
         Encoded::Text(t, rest) => permit.emit_many(
             pending.track_text(t),
             rest.iter()
-                .map(|b| pending.track_binary(b))
-                .collect::<VecDeque<_>>(),
+                .map(|b| pending.track(b))
+                .collect::<std::collections::VecDeque<_>>(),
         ),
-        Encoded::Binary(b, rest) if rest.is_empty() => permit.emit_binary(pending.track_binary(b)),
+        Encoded::Binary(b, rest) if rest.is_empty() => permit.emit_binary(pending.track(b)),
         Encoded::Binary(b, rest) => permit.emit_many_binary(
-            pending.track_binary(b),
-            rest.iter().map(|b| pending.track_binary(b)).collect(),
+            pending.track(b),
+            rest.iter().map(|b| pending.track(b)).collect(),
         ),
     }
     Ok(())
+}
+
+/// The slow-consumer policy, for a packet of `len` bytes that did not fit: `queued` bytes
+/// were counted on the connection and `over_bytes` says whether the byte bound (rather than
+/// the packet bound) refused it.
+fn full(
+    conn: &Arc<Conn>,
+    len: usize,
+    queued: usize,
+    over_bytes: bool,
+    volatile: bool,
+    policy: SlowConsumerPolicy,
+    counters: &Counters,
+) -> Result<(), EmitError> {
+    if volatile {
+        counters.volatile_dropped.fetch_add(1, Ordering::Relaxed);
+        return Ok(());
+    }
+    match policy {
+        SlowConsumerPolicy::Drop => {
+            counters.full_dropped.fetch_add(1, Ordering::Relaxed);
+            tracing::warn!(sid = %conn.id, bytes = len, queued_bytes = queued, "outgoing buffer full, packet dropped");
+            Err(EmitError::BufferFull)
+        }
+        SlowConsumerPolicy::Disconnect => {
+            counters.slow_disconnected.fetch_add(1, Ordering::Relaxed);
+            if over_bytes {
+                tracing::warn!(sid = %conn.id, queued_bytes = queued, bytes = len, max_buffered_bytes = counters.max_bytes, "outgoing buffer over max_buffered_bytes (slow consumer), closing the connection");
+            } else {
+                tracing::warn!(sid = %conn.id, queued_bytes = queued, "outgoing buffer over max_buffered_packets (slow consumer), closing the connection");
+            }
+            conn.data
+                .set_close_reason(crate::socket::DisconnectReason::TransportError);
+            conn.close(EioReason::TransportError);
+            // engineioxide reports the close only once its writer, blocked on the
+            // peer that does not read, lets go: that may be never. Release the
+            // sockets now (from a task: the caller may hold the room index lock).
+            let conn = conn.clone();
+            tokio::spawn(async move {
+                for s in conn.data.sockets() {
+                    s.close(crate::socket::DisconnectReason::TransportError);
+                }
+            });
+            Err(EmitError::BufferFull)
+        }
+    }
 }

@@ -814,7 +814,7 @@ async fn volatile_packets_past_the_byte_bound_are_dropped_and_counted() {
 }
 
 #[tokio::test]
-async fn under_the_drop_policy_packets_past_the_byte_bound_are_refused_and_counted() {
+async fn under_the_drop_policy_packets_past_the_byte_bound_are_refused_and_counted_small_ones_not() {
     let io = SocketIo::builder()
         .max_buffered_bytes(1024 * 1024)
         .slow_consumer(SlowConsumerPolicy::Drop)
@@ -823,7 +823,9 @@ async fn under_the_drop_policy_packets_past_the_byte_bound_are_refused_and_count
     let (_h, port) = listen(&io).await;
     let (_slow, _) = Raw::connect_ns(port, "").await;
     let slow = sockets.recv().await.unwrap();
-    let big = "d".repeat(64 * 1024);
+    // `2["big","…"]` is 64 KiB exactly: 16 of them fill the byte bound to the byte, so the
+    // refusals below leave exactly 1 MiB counted.
+    let big = "d".repeat(64 * 1024 - r#"2["big",""]"#.len());
     let mut refused = 0u64;
     for _ in 0..1000 {
         match slow.emit("big", &big) {
@@ -836,6 +838,9 @@ async fn under_the_drop_policy_packets_past_the_byte_bound_are_refused_and_count
         tokio::task::yield_now().await;
     }
     assert!(refused > 0, "the byte bound never tripped");
+    // A packet of at most max_buffered_bytes / max_buffered_packets (64 B here) is left to
+    // the packet bound, which still has room: it is queued, not refused.
+    slow.emit("small", "s").unwrap();
     let stats = io.stats();
     assert_eq!(stats.full_dropped, refused);
     assert_eq!(stats.slow_disconnected, 0);
