@@ -19,6 +19,7 @@ use tokio::task::JoinHandle;
 
 use crate::config::{Mode, RedisConfig, SubscriptionMode};
 use crate::conn::{ConnectError, ConnectionStats, Counters, Managed, connect};
+use crate::publisher::{self, Publisher};
 use crate::wire::{self, obj, req};
 
 /// Cluster message types (`MessageType` in socket.io-adapter's cluster-adapter.ts).
@@ -36,12 +37,6 @@ mod msg {
     pub(super) const BROADCAST_CLIENT_COUNT: i64 = 11;
     pub(super) const BROADCAST_ACK: i64 = 12;
     pub(super) const ADAPTER_CLOSE: i64 = 13;
-}
-
-/// A publish that nobody awaits (responses, acks), sent in order by the responder task.
-enum Outgoing {
-    Publish(String, Vec<u8>),
-    SPublish(String, Vec<u8>),
 }
 
 type Route = Weak<Inner>;
@@ -72,11 +67,13 @@ fn remove_route(map: &Mutex<HashMap<String, Route>>, key: &str) {
 struct Shared {
     config: RedisConfig,
     limits: Limits,
-    publisher: ConnectionManager,
+    /// The `pub` connection, for the commands that are not publishes (NUMSUB, PUBSUB).
+    pub_conn: ConnectionManager,
+    /// Every PUBLISH/SPUBLISH of every namespace, in call order, on the `pub` connection.
+    publisher: Publisher,
     subscriber: ConnectionManager,
     routes: Arc<Routes>,
     counters: Arc<Counters>,
-    outgoing: mpsc::UnboundedSender<Outgoing>,
     sub_cmds: mpsc::UnboundedSender<redis::Cmd>,
     _pub: Managed,
     _sub: Managed,
@@ -130,23 +127,21 @@ impl RedisAdapterFactory {
         );
         let (p, s) = (p?, s?);
         let routes = Arc::new(Routes::default());
-        let (out_tx, out_rx) = mpsc::unbounded_channel();
         let (cmd_tx, cmd_rx) = mpsc::unbounded_channel();
         let limits = config.limits();
         let tasks = vec![
             tokio::spawn(dispatch(push_rx, routes.clone(), counters.clone())),
-            tokio::spawn(respond(out_rx, p.conn.clone())),
             tokio::spawn(subscribe_cmds(cmd_rx, s.conn.clone())),
         ];
         Ok(RedisAdapterFactory {
             shared: Arc::new(Shared {
-                publisher: p.conn.clone(),
+                pub_conn: p.conn.clone(),
+                publisher: Publisher::start(p.conn.clone(), counters.clone()),
                 subscriber: s.conn.clone(),
                 config,
                 limits,
                 routes,
                 counters,
-                outgoing: out_tx,
                 sub_cmds: cmd_tx,
                 _pub: p,
                 _sub: s,
@@ -344,28 +339,34 @@ impl Inner {
         big
     }
 
-    fn send_later(&self, out: Outgoing) {
-        // Fails only once the factory is gone, when nobody waits for answers any more.
-        let _ = self.shared.outgoing.send(out);
+    fn publish_kind(&self) -> publisher::Kind {
+        match self.mode() {
+            Mode::Classic => publisher::Kind::Publish,
+            Mode::Sharded { .. } => publisher::Kind::SPublish,
+        }
     }
 
+    /// Publishes and waits for Redis's answer (requests, which wait for answers anyway).
     async fn publish(&self, channel: &str, payload: Vec<u8>) -> Result<(), AdapterError> {
-        let mut conn = self.shared.publisher.clone();
-        let cmd = if sharded(self.mode()).is_some() {
-            "SPUBLISH"
-        } else {
-            "PUBLISH"
-        };
-        redis::cmd(cmd)
-            .arg(channel)
-            .arg(payload)
-            .exec_async(&mut conn)
+        self.shared
+            .publisher
+            .publish(self.publish_kind(), channel.to_owned(), payload)
             .await
-            .map_err(transport)
+            .map_err(AdapterError::Transport)
+    }
+
+    /// Publishes a broadcast without waiting for Redis while it takes messages (see
+    /// [`Publisher::publish_soon`]).
+    async fn publish_soon(&self, channel: String, payload: Vec<u8>) -> Result<(), AdapterError> {
+        self.shared
+            .publisher
+            .publish_soon(self.publish_kind(), channel, payload)
+            .await
+            .map_err(AdapterError::Transport)
     }
 
     async fn server_count(&self) -> Result<usize, AdapterError> {
-        let mut conn = self.shared.publisher.clone();
+        let mut conn = self.shared.pub_conn.clone();
         let (kind, channel) = match self.mode() {
             Mode::Classic => ("NUMSUB", &self.ch.request),
             Mode::Sharded { .. } => ("SHARDNUMSUB", &self.ch.broadcast),
@@ -516,12 +517,13 @@ impl Inner {
                     channel.push_str(&opts.rooms[0]);
                     channel.push('#');
                 }
-                self.publish(&channel, wire::encode_msgpack(&m)?).await
+                self.publish_soon(channel, wire::encode_msgpack(&m)?).await
             }
             Mode::Sharded { .. } => {
                 let channel = self.sharded_channel(&opts);
                 let data = obj([("packet", pv), ("opts", wire::opts_to_value(&opts))]);
-                self.publish_cluster(&channel, msg::BROADCAST, data).await
+                let m = self.cluster_message(msg::BROADCAST, data);
+                self.publish_soon(channel, wire::encode_auto(&m)?).await
             }
         }
     }
@@ -874,7 +876,11 @@ impl Inner {
     }
 
     fn respond_classic(&self, request: &Value, response: Vec<u8>) {
-        self.send_later(Outgoing::Publish(self.response_channel(request), response));
+        self.shared.publisher.publish_later(
+            publisher::Kind::Publish,
+            self.response_channel(request),
+            response,
+        );
     }
 
     /// A message on the classic request channel (`onrequest` in lib/index.ts).
@@ -1002,7 +1008,11 @@ impl Inner {
                         ]);
                         match wire::encode_auto(&resp) {
                             // Node always answers server-side emits on the shared channel.
-                            Ok(b) => me.send_later(Outgoing::Publish(me.ch.response.clone(), b)),
+                            Ok(b) => me.shared.publisher.publish_later(
+                                publisher::Kind::Publish,
+                                me.ch.response.clone(),
+                                b,
+                            ),
                             Err(e) => tracing::warn!("cannot answer serverSideEmit: {e}"),
                         }
                     }) as ServerSideReply
@@ -1033,8 +1043,12 @@ impl Inner {
                     ("requestId", Value::from(id.as_str())),
                     ("clientCount", Value::from(acks.expected as u64)),
                 ]);
-                self.send_later(Outgoing::Publish(target.clone(), wire::encode_json(&count)));
-                let out = self.shared.outgoing.clone();
+                let out = self.shared.publisher.clone();
+                out.publish_later(
+                    publisher::Kind::Publish,
+                    target.clone(),
+                    wire::encode_json(&count),
+                );
                 tokio::spawn(async move {
                     let mut stream = acks.stream;
                     while let Some(ack) = stream.next().await {
@@ -1047,9 +1061,7 @@ impl Inner {
                         let Ok(bytes) = wire::encode_msgpack(&m) else {
                             continue;
                         };
-                        if out.send(Outgoing::Publish(target.clone(), bytes)).is_err() {
-                            return;
-                        }
+                        out.publish_later(publisher::Kind::Publish, target.clone(), bytes);
                     }
                 });
             }
@@ -1084,10 +1096,11 @@ impl Inner {
     fn publish_response_sharded(&self, requester: &str, ty: i64, data: Value) {
         let m = self.cluster_message(ty, data);
         match wire::encode_auto(&m) {
-            Ok(b) => self.send_later(Outgoing::SPublish(
+            Ok(b) => self.shared.publisher.publish_later(
+                publisher::Kind::SPublish,
                 format!("{}{requester}#", self.ch.broadcast),
                 b,
-            )),
+            ),
             Err(e) => tracing::warn!(nsp = %self.nsp, "cannot answer: {e}"),
         }
     }
@@ -1426,29 +1439,6 @@ async fn dispatch(
                 }
             }
             _ => {}
-        }
-    }
-}
-
-/// Sends the fire-and-forget publishes in order, batching whatever is queued into one
-/// pipeline.
-async fn respond(mut rx: mpsc::UnboundedReceiver<Outgoing>, mut conn: ConnectionManager) {
-    while let Some(first) = rx.recv().await {
-        let mut pipe = redis::pipe();
-        let mut next = Some(first);
-        let mut n = 0;
-        while let Some(out) = next.take() {
-            match out {
-                Outgoing::Publish(c, b) => pipe.cmd("PUBLISH").arg(c).arg(b).ignore(),
-                Outgoing::SPublish(c, b) => pipe.cmd("SPUBLISH").arg(c).arg(b).ignore(),
-            };
-            n += 1;
-            if n < 64 {
-                next = rx.try_recv().ok();
-            }
-        }
-        if let Err(e) = pipe.exec_async(&mut conn).await {
-            tracing::warn!("publishing {n} responses failed: {e}");
         }
     }
 }

@@ -3,12 +3,12 @@
 
 use std::sync::Arc;
 
-use redis::aio::ConnectionManager;
 use sio_types::value::Map;
 use sio_types::{Room, Value};
 
 use crate::config::RedisConfig;
 use crate::conn::{ConnectError, ConnectionStats, Counters, Managed, connect};
+use crate::publisher::{Kind, Publisher};
 use crate::wire::{self, obj, req};
 
 /// The uid every emitter publishes under; adapters never mistake it for one of theirs.
@@ -32,7 +32,7 @@ pub enum EmitError {
 }
 
 struct Conn {
-    conn: ConnectionManager,
+    publisher: Publisher,
     counters: Arc<Counters>,
     _managed: Managed,
 }
@@ -97,7 +97,7 @@ impl Emitter {
         .await?;
         Ok(Emitter {
             conn: Arc::new(Conn {
-                conn: managed.conn.clone(),
+                publisher: Publisher::start(managed.conn.clone(), counters.clone()),
                 counters,
                 _managed: managed,
             }),
@@ -216,20 +216,30 @@ impl Emitter {
         Ok((channel, bytes))
     }
 
+    /// Publishes and waits for Redis's answer.
     async fn publish(&self, channel: String, payload: Vec<u8>) -> Result<(), EmitError> {
-        let mut conn = self.conn.conn.clone();
-        redis::cmd("PUBLISH")
-            .arg(channel)
-            .arg(payload)
-            .exec_async(&mut conn)
+        self.conn
+            .publisher
+            .publish(Kind::Publish, channel, payload)
             .await
-            .map_err(|e| EmitError::Transport(e.to_string()))
+            .map_err(EmitError::Transport)
     }
 
     /// Emits `event` with `args` to the targeted sockets of every server.
+    ///
+    /// Like Node's emitter, this does not wait for Redis's answer while Redis takes
+    /// messages: the message is queued, and written with whatever else is queued, in call
+    /// order with this emitter's (and its clones') other publishes. A failure is then only
+    /// logged. While the connection is down or the last write failed, and when much is
+    /// queued, it waits and returns Redis's error. Messages still queued when the last
+    /// clone of the emitter is dropped are written by a task of their own.
     pub async fn emit(&self, event: &str, args: Vec<Value>) -> Result<(), EmitError> {
         let (channel, bytes) = self.encode_emit(event, args)?;
-        self.publish(channel, bytes).await
+        self.conn
+            .publisher
+            .publish_soon(Kind::Publish, channel, bytes)
+            .await
+            .map_err(EmitError::Transport)
     }
 
     fn sockets_request(&self, ty: i64, last: (&'static str, Value)) -> Vec<u8> {

@@ -35,6 +35,7 @@ mod config;
 mod conn;
 #[cfg(feature = "emitter")]
 mod emitter;
+mod publisher;
 mod wire;
 
 pub use adapter::{RedisAdapter, RedisAdapterFactory};

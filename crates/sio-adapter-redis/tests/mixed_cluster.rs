@@ -73,6 +73,10 @@ async fn mixed(mode: Mode) {
         node.wait_event("marker", |e| e["client"] == c && e["event"] == "marker")
             .await;
     }
+    // A and B publish on connections of their own, and a broadcast does not wait for
+    // Redis (as in Node): B's `from-b` may reach Redis after A's marker.
+    node.wait_event("from-b", |e| e["client"] == "n1" && e["event"] == "from-b")
+        .await;
     for c in ["n1", "a1", "b2"] {
         assert_eq!(
             node.received(c, "from-node"),
