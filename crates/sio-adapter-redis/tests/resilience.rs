@@ -237,8 +237,17 @@ async fn restart_suite(mode: Mode) {
 
     redis.kill().await.unwrap();
     let _ = redis.wait().await;
-    // During the outage: errors, never panics.
-    let _ = send("during".into()).await;
+    // During the outage: errors, never panics. A broadcast does not wait for Redis while
+    // Redis takes messages, but once the outage is noticed (or a write failed) it waits
+    // and reports the failure instead of queueing its message to be lost.
+    let noticed = Instant::now();
+    while send("during".into()).await.is_ok() {
+        assert!(
+            noticed.elapsed() < Duration::from_secs(5),
+            "broadcasts still succeed 5 s into the outage"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
     tokio::time::sleep(Duration::from_millis(300)).await;
     let mut redis = start_redis(port).await;
     let restarted = Instant::now();
