@@ -219,7 +219,8 @@ impl SocketIoBuilder {
         self.config.limits = l;
         self
     }
-    /// Read buffer of each WebSocket connection (default 4 KiB).
+    /// Read buffer of each WebSocket connection (default 1 KiB, at least 256 bytes); see
+    /// [`ServerConfig::ws_read_buffer_size`](crate::ServerConfig::ws_read_buffer_size).
     pub fn ws_read_buffer_size(mut self, bytes: usize) -> Self {
         self.config.ws_read_buffer_size = bytes.max(256);
         self
