@@ -45,3 +45,390 @@ pub fn quantile(sorted: &[u64], q: f64) -> u64 {
     let rank = (q * sorted.len() as f64).ceil() as usize;
     sorted[rank.clamp(1, sorted.len()) - 1]
 }
+
+/// Just enough WebSocket (RFC 6455) for the load generator and the echo server, so that
+/// neither is the bottleneck of a run.
+///
+/// tokio-tungstenite zeroes its 128 KiB read buffer before every read (and a fresh one per
+/// connection faults its pages in): in S5 that `memset` was 40% of the load generator's CPU,
+/// in S1 it and the page faults were the largest items. Here a connection reads into the
+/// spare capacity of a small buffer that grows only while reads fill it, parses frames in
+/// place and hands out text as `&str` borrowed from it, and queues outgoing frames in one
+/// buffer written by one `write` per flush. Only unfragmented text frames are supported
+/// (every server under test sends those); pings are answered, a close frame ends the
+/// connection.
+pub mod ws {
+    use std::io;
+    use std::ops::Range;
+    use std::sync::atomic::{AtomicU32, Ordering};
+
+    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+    use tokio::net::TcpStream;
+    use tokio_tungstenite::tungstenite::handshake::client::generate_key;
+    use tokio_tungstenite::tungstenite::handshake::derive_accept_key;
+
+    const OP_TEXT: u8 = 1;
+    const OP_CLOSE: u8 = 8;
+    const OP_PING: u8 = 9;
+    const OP_PONG: u8 = 10;
+    /// The first read of a connection; reads that fill the buffer double it up to
+    /// [`MAX_READ`] (fan-out receivers get bursts, handshakes a few hundred bytes).
+    const MIN_READ: usize = 2048;
+    const MAX_READ: usize = 64 * 1024;
+    /// An HTTP upgrade head longer than this is refused.
+    const MAX_HEAD: usize = 16 * 1024;
+    /// A frame longer than this is refused (no scenario sends more than a few KiB).
+    const MAX_FRAME: u64 = 16 * 1024 * 1024;
+
+    fn bad(what: &str) -> io::Error {
+        io::Error::new(io::ErrorKind::InvalidData, what.to_owned())
+    }
+
+    fn closed() -> io::Error {
+        io::Error::new(io::ErrorKind::ConnectionAborted, "connection closed")
+    }
+
+    /// The value of header `name` in an HTTP head (status or request line first).
+    fn header<'a>(head: &'a str, name: &str) -> Option<&'a str> {
+        head.split("\r\n").skip(1).find_map(|line| {
+            let (k, v) = line.split_once(':')?;
+            k.trim().eq_ignore_ascii_case(name).then(|| v.trim())
+        })
+    }
+
+    /// XORs `data` with the 4-byte `key`, a word at a time.
+    fn apply_mask(data: &mut [u8], key: [u8; 4]) {
+        let word = u32::from_ne_bytes(key);
+        let mut chunks = data.chunks_exact_mut(4);
+        for c in &mut chunks {
+            let v = u32::from_ne_bytes([c[0], c[1], c[2], c[3]]) ^ word;
+            c.copy_from_slice(&v.to_ne_bytes());
+        }
+        for (i, b) in chunks.into_remainder().iter_mut().enumerate() {
+            *b ^= key[i];
+        }
+    }
+
+    /// One WebSocket connection over TCP, client or server side.
+    #[derive(Debug)]
+    pub struct Conn {
+        stream: TcpStream,
+        /// Received bytes; `rbuf[rpos..]` is not parsed yet.
+        rbuf: Vec<u8>,
+        rpos: usize,
+        /// How much the next read asks for at least.
+        read_size: usize,
+        /// Frames queued by [`Conn::queue_text`] and control replies, not written yet.
+        wbuf: Vec<u8>,
+        /// Client side: masks outgoing frames (xorshift state for the keys) and answers
+        /// engine.io pings.
+        client: bool,
+        rng: u32,
+    }
+
+    impl Conn {
+        fn new(stream: TcpStream, client: bool) -> io::Result<Self> {
+            stream.set_nodelay(true)?;
+            // Distinct, non-zero mask seeds; masking only has to be valid, not secret here.
+            static SEED: AtomicU32 = AtomicU32::new(0x9e37_79b9);
+            Ok(Self {
+                stream,
+                rbuf: Vec::with_capacity(MIN_READ),
+                rpos: 0,
+                read_size: MIN_READ,
+                wbuf: Vec::new(),
+                client,
+                rng: SEED.fetch_add(0x6d2b_79f5, Ordering::Relaxed) | 1,
+            })
+        }
+
+        /// TCP connect to `127.0.0.1:port`, then the client handshake for `path` (with
+        /// query); checks the `101` status and `Sec-WebSocket-Accept`.
+        pub async fn connect(port: u16, path: &str) -> io::Result<Self> {
+            let stream = TcpStream::connect(("127.0.0.1", port)).await?;
+            let mut c = Self::new(stream, true)?;
+            let key = generate_key();
+            let req = format!(
+                "GET {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nConnection: Upgrade\r\n\
+                 Upgrade: websocket\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: {key}\r\n\r\n"
+            );
+            c.stream.write_all(req.as_bytes()).await?;
+            let end = c.read_head().await?;
+            let head = std::str::from_utf8(&c.rbuf[..end]).map_err(|_| bad("non-UTF-8 head"))?;
+            if !head.starts_with("HTTP/1.1 101") {
+                let line = head.lines().next().unwrap_or_default();
+                return Err(bad(&format!("upgrade refused: {line}")));
+            }
+            if header(head, "sec-websocket-accept") != Some(&derive_accept_key(key.as_bytes())) {
+                return Err(bad("wrong Sec-WebSocket-Accept"));
+            }
+            // Frames may have come with the head.
+            c.rpos = end;
+            Ok(c)
+        }
+
+        /// The server handshake on an accepted stream.
+        pub async fn accept(stream: TcpStream) -> io::Result<Self> {
+            let mut c = Self::new(stream, false)?;
+            let end = c.read_head().await?;
+            let head = std::str::from_utf8(&c.rbuf[..end]).map_err(|_| bad("non-UTF-8 head"))?;
+            let key = header(head, "sec-websocket-key").ok_or_else(|| bad("no key"))?;
+            let resp = format!(
+                "HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\
+                 Sec-WebSocket-Accept: {}\r\n\r\n",
+                derive_accept_key(key.as_bytes())
+            );
+            c.stream.write_all(resp.as_bytes()).await?;
+            c.rpos = end;
+            Ok(c)
+        }
+
+        /// Reads until the buffer holds an HTTP head; returns the offset just after it.
+        async fn read_head(&mut self) -> io::Result<usize> {
+            let mut from = 0;
+            loop {
+                if let Some(i) = self.rbuf[from..].windows(4).position(|w| w == b"\r\n\r\n") {
+                    return Ok(from + i + 4);
+                }
+                if self.rbuf.len() > MAX_HEAD {
+                    return Err(bad("HTTP head too long"));
+                }
+                from = self.rbuf.len().saturating_sub(3);
+                self.fill().await?;
+            }
+        }
+
+        /// One read from the socket into the buffer (at least one byte, or an error when
+        /// the peer closed). Cancel-safe: usable in `select!`.
+        pub async fn fill(&mut self) -> io::Result<()> {
+            if self.rpos == self.rbuf.len() {
+                self.rbuf.clear();
+                self.rpos = 0;
+            } else if self.rpos > 0 && self.rbuf.capacity() - self.rbuf.len() < self.read_size {
+                self.rbuf.drain(..self.rpos);
+                self.rpos = 0;
+            }
+            self.rbuf.reserve(self.read_size);
+            let room = self.rbuf.capacity() - self.rbuf.len();
+            let n = self.stream.read_buf(&mut self.rbuf).await?;
+            if n == 0 {
+                return Err(closed());
+            }
+            if n == room && self.read_size < MAX_READ {
+                self.read_size *= 2;
+            }
+            Ok(())
+        }
+
+        /// The next complete frame in the buffer: opcode and payload range (unmasked).
+        fn parse(&mut self) -> io::Result<Option<(u8, Range<usize>)>> {
+            let buf = &mut self.rbuf[self.rpos..];
+            let (Some(&b0), Some(&b1)) = (buf.first(), buf.get(1)) else {
+                return Ok(None);
+            };
+            let (mut len, mut at) = (u64::from(b1 & 0x7f), 2);
+            if len == 126 {
+                let Some(b) = buf.get(2..4) else {
+                    return Ok(None);
+                };
+                len = u64::from(u16::from_be_bytes([b[0], b[1]]));
+                at = 4;
+            } else if len == 127 {
+                let Some(b) = buf.get(2..10) else {
+                    return Ok(None);
+                };
+                let mut be = [0; 8];
+                be.copy_from_slice(b);
+                len = u64::from_be_bytes(be);
+                at = 10;
+            }
+            let mut key = None;
+            if b1 & 0x80 != 0 {
+                let Some(k) = buf.get(at..at + 4) else {
+                    return Ok(None);
+                };
+                key = Some([k[0], k[1], k[2], k[3]]);
+                at += 4;
+            }
+            if len > MAX_FRAME {
+                return Err(bad("frame too long"));
+            }
+            let end = at + len as usize;
+            if buf.len() < end {
+                // Make room for the whole frame before the next read.
+                self.read_size = self.read_size.max(end - buf.len());
+                return Ok(None);
+            }
+            let (fin, op) = (b0 & 0x80 != 0, b0 & 0x0f);
+            if !fin || op == 0 {
+                return Err(bad("fragmented messages are not supported"));
+            }
+            if let Some(k) = key {
+                apply_mask(&mut buf[at..end], k);
+            }
+            let start = self.rpos + at;
+            self.rpos += end;
+            Ok(Some((op, start..start + len as usize)))
+        }
+
+        /// The range of the next buffered text message; answers pings on the way.
+        fn next_text_range(&mut self) -> io::Result<Option<Range<usize>>> {
+            while let Some((op, r)) = self.parse()? {
+                match op {
+                    OP_TEXT if self.client && &self.rbuf[r.clone()] == b"2" => {
+                        self.queue_frame(OP_TEXT, b"3")
+                    }
+                    OP_TEXT => return Ok(Some(r)),
+                    OP_PING => {
+                        let payload = self.rbuf[r].to_vec();
+                        self.queue_frame(OP_PONG, &payload);
+                    }
+                    OP_CLOSE => return Err(closed()),
+                    _ => {}
+                }
+            }
+            Ok(None)
+        }
+
+        /// The next text message already in the buffer, if any, without reading. On the
+        /// client side an engine.io ping (`2`) is not returned but answered (`3`, queued:
+        /// see [`Conn::flush`]), as are WebSocket pings.
+        pub fn try_text(&mut self) -> io::Result<Option<&str>> {
+            match self.next_text_range()? {
+                Some(r) => std::str::from_utf8(&self.rbuf[r])
+                    .map(Some)
+                    .map_err(|_| bad("non-UTF-8 text")),
+                None => Ok(None),
+            }
+        }
+
+        /// The next text message, reading as needed; queued replies are flushed before
+        /// waiting. Not cancel-safe while it flushes (only pings make it flush).
+        pub async fn next_text(&mut self) -> io::Result<&str> {
+            let r = loop {
+                if let Some(r) = self.next_text_range()? {
+                    break r;
+                }
+                self.flush().await?;
+                self.fill().await?;
+            };
+            std::str::from_utf8(&self.rbuf[r]).map_err(|_| bad("non-UTF-8 text"))
+        }
+
+        fn queue_frame(&mut self, op: u8, payload: &[u8]) {
+            let mask_bit = if self.client { 0x80 } else { 0 };
+            let len = payload.len();
+            self.wbuf.push(0x80 | op);
+            if len < 126 {
+                self.wbuf.push(mask_bit | len as u8);
+            } else if let Ok(l) = u16::try_from(len) {
+                self.wbuf.push(mask_bit | 126);
+                self.wbuf.extend_from_slice(&l.to_be_bytes());
+            } else {
+                self.wbuf.push(mask_bit | 127);
+                self.wbuf.extend_from_slice(&(len as u64).to_be_bytes());
+            }
+            if self.client {
+                // xorshift32: a fresh key per frame for the price of three shifts.
+                let mut x = self.rng;
+                x ^= x << 13;
+                x ^= x >> 17;
+                x ^= x << 5;
+                self.rng = x;
+                let key = x.to_ne_bytes();
+                self.wbuf.extend_from_slice(&key);
+                let start = self.wbuf.len();
+                self.wbuf.extend_from_slice(payload);
+                apply_mask(&mut self.wbuf[start..], key);
+            } else {
+                self.wbuf.extend_from_slice(payload);
+            }
+        }
+
+        /// Queues a text frame; nothing is written before [`Conn::flush`].
+        pub fn queue_text(&mut self, text: &str) {
+            self.queue_frame(OP_TEXT, text.as_bytes());
+        }
+
+        /// Bytes queued and not written yet.
+        pub fn pending(&self) -> usize {
+            self.wbuf.len()
+        }
+
+        /// Writes every queued frame (one `write` when the socket takes it all).
+        pub async fn flush(&mut self) -> io::Result<()> {
+            if !self.wbuf.is_empty() {
+                self.stream.write_all(&self.wbuf).await?;
+                self.wbuf.clear();
+            }
+            Ok(())
+        }
+
+        /// Queues a text frame and flushes.
+        pub async fn send_text(&mut self, text: &str) -> io::Result<()> {
+            self.queue_text(text);
+            self.flush().await
+        }
+
+        /// Sends a close frame (no status) without waiting for the peer's, then drops the
+        /// connection.
+        pub async fn close(mut self) {
+            self.queue_frame(OP_CLOSE, &[]);
+            let _ = self.flush().await;
+        }
+    }
+
+    #[cfg(test)]
+    mod tests {
+        use super::*;
+
+        #[test]
+        fn mask_round_trips_every_length() {
+            let key = [1, 2, 3, 0xff];
+            for n in 0..11 {
+                let orig: Vec<u8> = (0..n as u8).collect();
+                let mut d = orig.clone();
+                apply_mask(&mut d, key);
+                for (i, (a, b)) in d.iter().zip(&orig).enumerate() {
+                    assert_eq!(*a, b ^ key[i % 4]);
+                }
+                apply_mask(&mut d, key);
+                assert_eq!(d, orig);
+            }
+        }
+
+        #[test]
+        fn header_is_case_insensitive() {
+            let head = "HTTP/1.1 101 x\r\nsec-WebSocket-accept:  abc \r\n\r\n";
+            assert_eq!(header(head, "Sec-WebSocket-Accept"), Some("abc"));
+            assert_eq!(header(head, "upgrade"), None);
+        }
+
+        #[tokio::test]
+        async fn client_and_server_exchange_text_and_pings() -> io::Result<()> {
+            let l = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+            let port = l.local_addr()?.port();
+            let server = tokio::spawn(async move {
+                let (s, _) = l.accept().await?;
+                let mut c = Conn::accept(s).await?;
+                c.send_text("2").await?;
+                let big = "x".repeat(70_000);
+                c.queue_text(&big);
+                c.queue_text("hello");
+                c.flush().await?;
+                let got = c.next_text().await?.to_owned();
+                let pong = c.next_text().await?.to_owned();
+                io::Result::Ok((got, pong))
+            });
+            let mut c = Conn::connect(port, "/socket.io/?EIO=4").await?;
+            assert_eq!(c.next_text().await?.len(), 70_000);
+            assert_eq!(c.next_text().await?, "hello");
+            c.send_text(&"é".repeat(100)).await?;
+            let (got, pong) = server.await.map_err(io::Error::other)??;
+            // The engine.io ping was answered before the long frame was read.
+            assert_eq!(got, "3");
+            assert_eq!(pong, "é".repeat(100));
+            Ok(())
+        }
+    }
+}

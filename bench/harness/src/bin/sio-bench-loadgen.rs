@@ -4,6 +4,9 @@
 //! object with the scenario's figures, its own CPU time and the servers' CPU time over the
 //! measured phase.
 //!
+//! It runs on one core (`taskset`), so it uses a current-thread runtime and its own minimal
+//! WebSocket code ([`sio_bench::ws`]): it must stay well above every server it measures.
+//!
 //! Usage: `sio-bench-loadgen SCENARIO key=value...` with SCENARIO one of `connect` (S1),
 //! `fanout` (S2, S4), `idle` (S3), `ack` (S5); keys: `ports=P[,P2]`, `pids=PID[,PID2]`,
 //! `sockets`, `inflight`, `burst`, `size`, `acks`, `event` (`bcast` or `send`).
@@ -14,15 +17,13 @@ use std::sync::OnceLock;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use futures_util::{SinkExt, StreamExt};
-use serde_json::{Value, json};
-use sio_bench::{cpu_time, quantile, rss_bytes};
-use tokio::net::TcpStream;
-use tokio::sync::watch;
-use tokio_tungstenite::WebSocketStream;
-use tokio_tungstenite::tungstenite::Message;
+use std::fmt::Write as _;
 
-type Ws = WebSocketStream<TcpStream>;
+use serde_json::{Value, json};
+use sio_bench::ws::Conn as Ws;
+use sio_bench::{cpu_time, quantile, rss_bytes};
+use tokio::sync::watch;
+
 type Res<T> = Result<T, Box<dyn std::error::Error + Send + Sync>>;
 
 const ROOM: &str = "bench-room";
@@ -55,37 +56,22 @@ impl Opts {
     }
 }
 
-/// The next text frame that is not an engine.io ping (pings are answered here).
-async fn next_text(ws: &mut Ws) -> Res<String> {
-    loop {
-        match ws.next().await.ok_or("connection closed")?? {
-            Message::Text(t) if t.as_str() == "2" => ws.send(Message::text("3")).await?,
-            Message::Text(t) => return Ok(t.as_str().to_owned()),
-            Message::Close(_) => return Err("connection closed".into()),
-            _ => {}
-        }
-    }
-}
-
-/// TCP connect, engine.io open, socket.io CONNECT with `auth.token`, `authenticate` until
-/// `authenticated`.
+/// TCP connect, WebSocket handshake, engine.io open, socket.io CONNECT with `auth.token`,
+/// `authenticate` until `authenticated`.
 async fn open(port: u16) -> Res<Ws> {
-    let stream = TcpStream::connect(("127.0.0.1", port)).await?;
-    stream.set_nodelay(true)?;
-    let url = format!("ws://127.0.0.1:{port}/socket.io/?EIO=4&transport=websocket");
-    let (mut ws, _) = tokio_tungstenite::client_async(url, stream).await?;
-    let t = next_text(&mut ws).await?;
+    let mut ws = Ws::connect(port, "/socket.io/?EIO=4&transport=websocket").await?;
+    let t = ws.next_text().await?;
     if !t.starts_with('0') {
         return Err(format!("expected engine.io open, got {t:.60}").into());
     }
-    ws.send(Message::text(r#"40{"token":"bench"}"#)).await?;
-    let t = next_text(&mut ws).await?;
+    ws.send_text(r#"40{"token":"bench"}"#).await?;
+    let t = ws.next_text().await?;
     if !t.starts_with("40") {
         return Err(format!("expected CONNECT, got {t:.60}").into());
     }
-    ws.send(Message::text(r#"42["authenticate"]"#)).await?;
+    ws.send_text(r#"42["authenticate"]"#).await?;
     loop {
-        let t = next_text(&mut ws).await?;
+        let t = ws.next_text().await?;
         if t.starts_with(r#"42["authenticated""#) {
             return Ok(ws);
         }
@@ -95,14 +81,20 @@ async fn open(port: u16) -> Res<Ws> {
     }
 }
 
-/// Sends `42<id>[event, arg]` and waits for `43<id>`.
-async fn call(ws: &mut Ws, id: u64, event: &str, arg: &Value) -> Res<()> {
-    ws.send(Message::text(format!("42{id}{}", json!([event, arg]))))
-        .await?;
-    let want = format!("43{id}");
+/// Whether `t` is the ack `43<id>[...]`.
+fn is_ack(t: &str, id: u64) -> bool {
+    let Some(rest) = t.strip_prefix("43") else {
+        return false;
+    };
+    let digits = rest.bytes().take_while(u8::is_ascii_digit).count();
+    rest[..digits].parse() == Ok(id) && rest[digits..].starts_with('[')
+}
+
+/// Sends `frame`, an event with ack id `id` (`42<id>[...]`), and waits for `43<id>`.
+async fn call(ws: &mut Ws, frame: &str, id: u64) -> Res<()> {
+    ws.send_text(frame).await?;
     loop {
-        let t = next_text(ws).await?;
-        if t.starts_with(&want) {
+        if is_ack(ws.next_text().await?, id) {
             return Ok(());
         }
     }
@@ -114,10 +106,10 @@ fn keep(mut ws: Ws, mut stop: watch::Receiver<bool>) -> tokio::task::JoinHandle<
         loop {
             tokio::select! {
                 _ = stop.changed() => break,
-                r = next_text(&mut ws) => if r.is_err() { break },
+                r = ws.next_text() => if r.is_err() { break },
             }
         }
-        let _ = ws.close(None).await;
+        ws.close().await;
     })
 }
 
@@ -237,7 +229,7 @@ async fn receive(mut ws: Ws, want: usize) -> (Vec<u64>, u64) {
     let mut lats = Vec::with_capacity(want);
     let mut last = 0;
     while lats.len() < want {
-        let t = match tokio::time::timeout(IDLE, next_text(&mut ws)).await {
+        let t = match tokio::time::timeout(IDLE, ws.next_text()).await {
             Ok(Ok(t)) => t,
             _ => break,
         };
@@ -252,7 +244,7 @@ async fn receive(mut ws: Ws, want: usize) -> (Vec<u64>, u64) {
             last = now;
         }
     }
-    let _ = ws.close(None).await;
+    ws.close().await;
     (lats, last)
 }
 
@@ -263,12 +255,14 @@ async fn fanout(o: &Opts, ports: &[u16], pids: &[u32]) -> Res<Value> {
     let event = o.str("event", "bcast");
     let (socks, _, errs) = open_many(ports, n, o.num("inflight", 200)).await;
     let mut joined = Vec::with_capacity(socks.len());
+    let mut frame = String::new();
     for (i, mut ws) in socks.into_iter().enumerate() {
         // The seed's `join` has no ack: an acked `echo` right after it is handled after
         // it (events of one socket run in order), so its answer means "joined".
-        let join = json!(["join", { "rooms": [ROOM] }]);
-        ws.send(Message::text(format!("42{join}"))).await?;
-        call(&mut ws, i as u64, "echo", &json!("joined")).await?;
+        ws.queue_text(&format!(r#"42["join",{{"rooms":["{ROOM}"]}}]"#));
+        frame.clear();
+        let _ = write!(frame, r#"42{i}["echo","joined"]"#);
+        call(&mut ws, &frame, i as u64).await?;
         joined.push(ws);
     }
     let receivers = joined.len();
@@ -279,16 +273,22 @@ async fn fanout(o: &Opts, ports: &[u16], pids: &[u32]) -> Res<Value> {
         .collect();
     let before = cpu_snapshot(pids);
     let t0 = now_us();
+    let mut frame = String::new();
     for _ in 0..burst {
         // The payload is one string of `size` bytes: the stamp, ':', then padding.
-        let mut data = now_us().to_string();
-        data.push(':');
-        while data.len() < size {
-            data.push('x');
+        frame.clear();
+        let _ = write!(frame, r#"42["{event}","{ROOM}",""#);
+        let data_at = frame.len();
+        let _ = write!(frame, "{}:", now_us());
+        while frame.len() - data_at < size {
+            frame.push('x');
         }
-        sender
-            .feed(Message::text(format!(r#"42["{event}","{ROOM}","{data}"]"#)))
-            .await?;
+        frame.push_str("\"]");
+        sender.queue_text(&frame);
+        // Write as it goes rather than the whole burst at the end.
+        if sender.pending() >= 64 * 1024 {
+            sender.flush().await?;
+        }
     }
     sender.flush().await?;
     let (stop_tx, stop) = watch::channel(false);
@@ -333,17 +333,17 @@ async fn acks(o: &Opts, ports: &[u16], pids: &[u32]) -> Res<Value> {
         .map(|mut ws| {
             tokio::spawn(async move {
                 let mut lats = Vec::with_capacity(per);
+                let mut frame = String::new();
                 for id in 0..per as u64 {
                     let t = now_us();
-                    if call(&mut ws, id, "echo", &json!(format!("{t}:ack")))
-                        .await
-                        .is_err()
-                    {
+                    frame.clear();
+                    let _ = write!(frame, r#"42{id}["echo","{t}:ack"]"#);
+                    if call(&mut ws, &frame, id).await.is_err() {
                         break;
                     }
                     lats.push(now_us() - t);
                 }
-                let _ = ws.close(None).await;
+                ws.close().await;
                 lats
             })
         })
@@ -367,8 +367,9 @@ async fn acks(o: &Opts, ports: &[u16], pids: &[u32]) -> Res<Value> {
     }))
 }
 
-// Under `taskset` one core is visible, so the runtime gets one worker.
-#[tokio::main]
+// Pinned to one core: a current-thread runtime has no cross-thread wake-ups or work
+// stealing to pay for.
+#[tokio::main(flavor = "current_thread")]
 async fn main() {
     START.get_or_init(Instant::now);
     let mut args = std::env::args().skip(1);
