@@ -814,7 +814,7 @@ async fn volatile_packets_past_the_byte_bound_are_dropped_and_counted() {
 }
 
 #[tokio::test]
-async fn under_the_drop_policy_packets_past_the_byte_bound_are_refused_and_counted_small_ones_not() {
+async fn drop_policy_refuses_and_counts_packets_past_the_byte_bound_but_not_small_ones() {
     let io = SocketIo::builder()
         .max_buffered_bytes(1024 * 1024)
         .slow_consumer(SlowConsumerPolicy::Drop)
