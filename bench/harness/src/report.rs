@@ -571,7 +571,9 @@ pub(crate) fn write(
          - **socketioxide**: `bench/socketioxide`, socketioxide 0.18 (+ socketioxide-redis 0.4 \
          in S4). Its handlers are registered in a connect middleware (registered in the connect \
          handler, an `authenticate` sent right after connecting can be lost) and its \
-         `max_buffer_size` is raised from 128 to 65,536 packets so bursts are not dropped. \
+         `max_buffer_size` is raised from 128 to 65,536 packets so bursts are not dropped; it \
+         listens with a backlog of 1,024 like ours (tokio's default of 128 is below S1's 200 \
+         simultaneous connects: the rest would wait 1 s for a SYN retransmit). \
          socketioxide-redis speaks its own cluster format, so it has no emitter variant and \
          cannot join a Node cluster.\n\
          - **loadgen alone (echo)**: the load generator against `sio-bench-echo`, a trivial \

@@ -1,11 +1,13 @@
 //! The socketioxide 0.18 peer of `cargo xtask bench`: the seed semantics, same protocol as
 //! `bench/harness/src/bin/sio-bench-ours.rs` and `bench/node/server.js`.
 //!
-//! Two deliberate settings, both reported in `docs/benchmarks.md`:
+//! Three deliberate settings, all reported in `docs/benchmarks.md`:
 //! - handlers are registered in a connect *middleware*: registered in the connect handler,
 //!   an `authenticate` emitted right after the CONNECT answer can arrive before them and be
 //!   lost;
-//! - `max_buffer_size` is raised from 128 to 65,536 packets so bursts are not dropped.
+//! - `max_buffer_size` is raised from 128 to 65,536 packets so bursts are not dropped;
+//! - it listens with a backlog of 1,024 like ours (Node: 511), not tokio's 128: S1 opens 200
+//!   connections at once, and each one past the backlog waits 1 s for a SYN retransmit.
 //!
 //! Usage: `sio-bench-socketioxide PORT [REDIS_URL KEY_PREFIX]`; env `BENCH_PING_MS`.
 //! No emitter exists for socketioxide-redis (its cluster format is its own), so `send` goes
@@ -155,7 +157,10 @@ async fn serve<A: Adapter>(
     port: u16,
     svc: SocketIoService<NotFoundService, A>,
 ) -> Result<(), Box<dyn std::error::Error>> {
-    let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await?;
+    let socket = tokio::net::TcpSocket::new_v4()?;
+    socket.set_reuseaddr(true)?;
+    socket.bind(([127, 0, 0, 1], port).into())?;
+    let listener = socket.listen(1024)?;
     println!("listening {}", listener.local_addr()?);
     loop {
         let (stream, _) = listener.accept().await?;
