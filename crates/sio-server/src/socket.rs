@@ -553,36 +553,71 @@ impl Socket {
         Ok(())
     }
 
-    /// Queues an event for its handler, in order.
+    /// Hands an event to its handler, in order: at once when no handler of this socket is
+    /// running, else behind the queued ones.
     pub(crate) fn enqueue(&self, ev: QueuedEvent) {
         if self.inner.closed.load(Ordering::Acquire) {
             return;
         }
         let max = self.inner.ns.config.max_pending_events;
-        let start = {
+        let admitted = {
             let mut q = self.inner.queue.lock().unwrap_or_else(|e| e.into_inner());
-            if q.items.len() >= max {
+            if !q.running {
+                q.running = true;
+                Some(Some(ev))
+            } else if q.items.len() >= max {
                 None
             } else {
                 q.items.push_back(ev);
-                Some(!std::mem::replace(&mut q.running, true))
+                Some(None)
             }
         };
-        let Some(start) = start else {
-            // A client that sends faster than its handlers finish would grow the queue
-            // without bound: treat it as abusive and drop the connection.
-            tracing::warn!(sid = %self.inner.id, max, "too many events waiting for their handler, closing the connection");
-            let conn = self.inner.conn.clone();
-            conn.data.set_close_reason(DisconnectReason::TransportError);
-            conn.close(engineioxide::DisconnectReason::TransportError);
-            for s in conn.data.sockets() {
-                s.close(DisconnectReason::TransportError);
+        match admitted {
+            Some(Some(ev)) => self.run_now(ev),
+            Some(None) => {}
+            None => {
+                // A client that sends faster than its handlers finish would grow the
+                // queue without bound: treat it as abusive and drop the connection.
+                tracing::warn!(sid = %self.inner.id, max, "too many events waiting for their handler, closing the connection");
+                let conn = self.inner.conn.clone();
+                conn.data.set_close_reason(DisconnectReason::TransportError);
+                conn.close(engineioxide::DisconnectReason::TransportError);
+                for s in conn.data.sockets() {
+                    s.close(DisconnectReason::TransportError);
+                }
             }
-            return;
-        };
-        if start {
-            let s = self.clone();
-            tokio::spawn(async move { s.drain().await });
+        }
+    }
+
+    /// Runs `ev`'s handler on the caller's task (the connection's reader) as far as it gets
+    /// without waiting, and moves it to a task of its own only if it has to wait.
+    ///
+    /// Most handlers (an ack, a broadcast, a room change) finish without waiting: they then
+    /// cost no task, and the reader reads the client's next frame only after the handler
+    /// is done, so a client that floods fast handlers is slowed down by its own TCP window
+    /// instead of filling the queue (and being disconnected at `max_pending_events`).
+    fn run_now(&self, ev: QueuedEvent) {
+        let s = self.clone();
+        let mut fut = Box::pin(async move {
+            s.dispatch(ev).await;
+            s.drain().await;
+        });
+        // A waker that does nothing is enough for this one poll: a pending future goes to
+        // tokio::spawn, whose first poll registers the task's real waker.
+        let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+        let polled =
+            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| fut.as_mut().poll(&mut cx)));
+        match polled {
+            Ok(std::task::Poll::Ready(())) => {}
+            Ok(std::task::Poll::Pending) => {
+                tokio::spawn(fut);
+            }
+            Err(_) => {
+                // dispatch guards the handler's future; this is a panic in building it.
+                tracing::error!(sid = %self.inner.id, "event handler panicked");
+                let s = self.clone();
+                tokio::spawn(async move { s.drain().await });
+            }
         }
     }
 

@@ -615,6 +615,29 @@ async fn a_client_flooding_a_slow_handler_is_disconnected() {
 }
 
 #[tokio::test]
+async fn a_burst_to_handlers_that_do_not_wait_is_handled_whole_past_the_event_bound() {
+    // 16 events may wait; the burst is 2,000. Handlers that finish without waiting run as
+    // the frames are read, so nothing waits and nobody is disconnected.
+    let io = SocketIo::builder().max_pending_events(16).build();
+    io.ns("/", |socket| async move {
+        socket.on("inc", |_s, args, ack| async move {
+            if let Some(ack) = ack {
+                let _ = ack.send_args(args.into_vec());
+            }
+        });
+    });
+    let (_h, port) = listen(&io).await;
+    let (mut burst, _) = Raw::connect_ns(port, "").await;
+    burst
+        .send_burst((0..2000).map(|i| format!(r#"2{i}["inc",{i}]"#)))
+        .await;
+    for i in 0..2000 {
+        assert_eq!(burst.recv_text().await, format!("3{i}[{i}]"));
+    }
+    assert_eq!(io.of("/").unwrap().local_len(), 1);
+}
+
+#[tokio::test]
 async fn handler_arguments_decode_to_serde_types_with_binary() {
     #[derive(serde::Deserialize, Debug, PartialEq)]
     struct Upload {

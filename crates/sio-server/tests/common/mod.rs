@@ -297,6 +297,17 @@ impl Raw {
         let _ = self.ws.send(msg).await;
     }
 
+    /// Writes all `texts` (socket.io packets) and flushes once, so the server reads them
+    /// in as few reads as the kernel allows: a burst.
+    pub(crate) async fn send_burst(&mut self, texts: impl IntoIterator<Item = String>) {
+        use futures_util::SinkExt;
+        for t in texts {
+            let msg = tokio_tungstenite::tungstenite::Message::text(format!("4{t}"));
+            let _ = self.ws.feed(msg).await;
+        }
+        let _ = self.ws.flush().await;
+    }
+
     /// Closes the WebSocket properly (close frame).
     pub(crate) async fn close(&mut self) {
         let _ = self.ws.close(None).await;
