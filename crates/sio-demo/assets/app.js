@@ -106,10 +106,8 @@ function login(token) {
   if (socket) return;
   pings = 0;
   $('pings').textContent = 'no ping yet';
-  // WebSocket first: over long-polling, sio-server's disconnect(close = true) that follows
-  // `unauthenticated` can end the poll before that packet is delivered (reported to the
-  // server engineers); over one WebSocket the refusal always arrives first.
-  socket = io({ auth: { token }, reconnection: false, transports: ['websocket', 'polling'] });
+  // socket.io-client's default transports: long-polling first, then the upgrade.
+  socket = io({ auth: { token }, reconnection: false });
   setState('connecting');
   socket.on('connect', () => {
     $('socket-id').textContent = socket.id;
