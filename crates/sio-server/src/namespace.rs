@@ -49,7 +49,9 @@ struct Entry {
 #[derive(Default)]
 struct NsState {
     sockets: HashMap<SocketId, Entry>,
-    rooms: HashMap<Room, HashSet<SocketId>>,
+    /// Each room's members, with the socket itself so a broadcast needs no second lookup
+    /// per recipient.
+    rooms: HashMap<Room, HashMap<SocketId, Socket>>,
 }
 
 pub(crate) struct NamespaceInner {
@@ -112,7 +114,7 @@ impl NamespaceInner {
         let st = self.read();
         let mut except: HashSet<SocketId> = HashSet::new();
         for room in &opts.except {
-            members(&st, room, |id| {
+            members(&st, room, |id, _| {
                 except.insert(id);
             });
         }
@@ -127,13 +129,11 @@ impl NamespaceInner {
         let mut seen: HashSet<SocketId> = HashSet::new();
         let dedupe = opts.rooms.len() > 1;
         for room in &opts.rooms {
-            members(&st, room, |id| {
+            members(&st, room, |id, socket| {
                 if except.contains(&id) || (dedupe && !seen.insert(id)) {
                     return;
                 }
-                if let Some(e) = st.sockets.get(&id) {
-                    f(&e.socket);
-                }
+                f(socket);
             });
         }
     }
@@ -180,7 +180,7 @@ impl NamespaceInner {
                 if set.is_empty() {
                     created.push(room.clone());
                 }
-                set.insert(id);
+                set.insert(id, socket.clone());
                 own.push(room);
             }
             st.sockets.insert(
@@ -242,7 +242,7 @@ impl NamespaceInner {
                 if set.is_empty() {
                     created.push(room.clone());
                 }
-                set.insert(id);
+                set.insert(id, entry.socket.clone());
             }
             created
         };
@@ -439,15 +439,15 @@ impl NamespaceInner {
 }
 
 /// Calls `f` with each member of `room`; a socket id names that socket's private room.
-fn members(st: &NsState, room: &Room, mut f: impl FnMut(SocketId)) {
+fn members(st: &NsState, room: &Room, mut f: impl FnMut(SocketId, &Socket)) {
     if let Some(set) = st.rooms.get(room) {
-        for id in set {
-            f(*id);
+        for (id, socket) in set {
+            f(*id, socket);
         }
     } else if let Ok(id) = room.parse::<SocketId>()
-        && st.sockets.contains_key(&id)
+        && let Some(e) = st.sockets.get(&id)
     {
-        f(id);
+        f(id, &e.socket);
     }
 }
 
