@@ -425,7 +425,12 @@ impl NamespaceInner {
         }
         let socket = Socket::new(self.clone(), conn, new);
         socket.inner.conn.data.add_socket(socket.clone());
-        tokio::spawn(self.clone().run_connect(socket.clone(), rooms, missed));
+        // Middlewares and connection handlers rarely wait: run the flow here when they
+        // don't. Their panics are caught inside; one outside them is ours, logged.
+        crate::handler::run_inline(
+            "connect flow",
+            self.clone().run_connect(socket.clone(), rooms, missed),
+        );
         socket
     }
 

@@ -590,34 +590,22 @@ impl Socket {
     }
 
     /// Runs `ev`'s handler on the caller's task (the connection's reader) as far as it gets
-    /// without waiting, and moves it to a task of its own only if it has to wait.
+    /// without waiting (see [`run_inline`](crate::handler::run_inline)).
     ///
-    /// Most handlers (an ack, a broadcast, a room change) finish without waiting: they then
-    /// cost no task, and the reader reads the client's next frame only after the handler
-    /// is done, so a client that floods fast handlers is slowed down by its own TCP window
-    /// instead of filling the queue (and being disconnected at `max_pending_events`).
+    /// Most handlers (an ack, a broadcast, a room change) finish without waiting: the
+    /// reader then reads the client's next frame only after the handler is done, so a
+    /// client that floods fast handlers is slowed down by its own TCP window instead of
+    /// filling the queue (and being disconnected at `max_pending_events`).
     fn run_now(&self, ev: QueuedEvent) {
         let s = self.clone();
-        let mut fut = Box::pin(async move {
+        let ran = crate::handler::run_inline("event", async move {
             s.dispatch(ev).await;
             s.drain().await;
         });
-        // A waker that does nothing is enough for this one poll: a pending future goes to
-        // tokio::spawn, whose first poll registers the task's real waker.
-        let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
-        let polled =
-            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| fut.as_mut().poll(&mut cx)));
-        match polled {
-            Ok(std::task::Poll::Ready(())) => {}
-            Ok(std::task::Poll::Pending) => {
-                tokio::spawn(fut);
-            }
-            Err(_) => {
-                // dispatch guards the handler's future; this is a panic in building it.
-                tracing::error!(sid = %self.inner.id, "event handler panicked");
-                let s = self.clone();
-                tokio::spawn(async move { s.drain().await });
-            }
+        if !ran {
+            // dispatch guards the handler's future; this was a panic in building it.
+            let s = self.clone();
+            tokio::spawn(async move { s.drain().await });
         }
     }
 
