@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use engineioxide::config::EngineIoConfig;
 use engineioxide::layer::EngineIoLayer;
-use engineioxide::service::{EngineIoService, NotFoundService};
+use engineioxide::service::EngineIoService;
 use engineioxide::{DisconnectReason as EioReason, TransportType};
 use serde::Serialize;
 use sio_protocol::Limits;
@@ -21,13 +21,8 @@ use crate::handler::box_connect;
 use crate::namespace::{Namespace, NamespaceInner, NsHandlers};
 use crate::operators::BroadcastOperator;
 use crate::outbox::Counters;
+use crate::service::{SocketIoLayer, SocketIoService};
 use crate::socket::{DisconnectReason, Socket};
-
-/// The tower layer that serves socket.io under an axum or hyper app.
-pub type SocketIoLayer = EngineIoLayer<EngineHandler>;
-
-/// The tower / hyper service that serves socket.io, passing other requests to `S`.
-pub type SocketIoService<S = NotFoundService> = EngineIoService<EngineHandler, S>;
 
 type Matcher = Arc<dyn Fn(&str) -> bool + Send + Sync>;
 
@@ -454,12 +449,18 @@ impl SocketIo {
     /// (it also answers the preflight `OPTIONS` of polling requests). For HTTP compression of
     /// polling responses, add `tower_http::compression::CompressionLayer` the same way.
     pub fn layer(&self) -> SocketIoLayer {
-        EngineIoLayer::from_config(Arc::new(self.handler()), self.inner.engine_config.clone())
+        SocketIoLayer(EngineIoLayer::from_config(
+            Arc::new(self.handler()),
+            self.inner.engine_config.clone(),
+        ))
     }
 
     /// A standalone hyper / tower service that answers 404 outside the socket.io path.
     pub fn service(&self) -> SocketIoService {
-        EngineIoService::with_config(Arc::new(self.handler()), self.inner.engine_config.clone())
+        SocketIoService(EngineIoService::with_config(
+            Arc::new(self.handler()),
+            self.inner.engine_config.clone(),
+        ))
     }
 
     fn handler(&self) -> EngineHandler {

@@ -98,6 +98,7 @@ pub mod namespace;
 pub mod operators;
 mod outbox;
 mod recovery;
+pub mod service;
 pub mod socket;
 
 pub use ack::AckSender;
@@ -107,10 +108,11 @@ pub use error::EmitError;
 pub use extensions::Extensions;
 pub use handler::Args;
 pub use helper::{ServerHelper, ServerHelperBuilder};
-pub use io::{DynamicNamespace, SocketIo, SocketIoBuilder, SocketIoLayer, SocketIoService, Stats};
+pub use io::{DynamicNamespace, SocketIo, SocketIoBuilder, Stats};
 pub use listen::ListenHandle;
 pub use namespace::Namespace;
 pub use operators::{BroadcastOperator, RemoteSocket};
+pub use service::{SocketIoLayer, SocketIoService};
 pub use socket::{DisconnectReason, Socket};
 
 pub use engineioxide;

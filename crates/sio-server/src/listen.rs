@@ -2,8 +2,7 @@
 
 use std::net::SocketAddr;
 
-use bytes::{Bytes, BytesMut};
-use http::{HeaderValue, Request, Uri};
+use http::Request;
 use hyper::body::Incoming;
 use hyper::service::Service as _;
 use hyper_util::rt::TokioIo;
@@ -11,7 +10,7 @@ use tokio::net::TcpSocket;
 use tokio::task::JoinHandle;
 
 use crate::handshake::RemoteAddr;
-use crate::io::SocketIoService;
+use crate::service::SocketIoService;
 
 /// Connection bursts (thousands of clients reconnecting at once) overflow the kernel's
 /// default backlog of 128 and get refused; 1,024 absorbs them.
@@ -67,7 +66,6 @@ pub(crate) async fn listen(
             tokio::spawn(async move {
                 let conn_svc = hyper::service::service_fn(move |mut req: Request<Incoming>| {
                     req.extensions_mut().insert(RemoteAddr(peer));
-                    detach_head(&mut req);
                     svc.call(req)
                 });
                 let res = hyper::server::conn::http1::Builder::new()
@@ -81,65 +79,4 @@ pub(crate) async fn listen(
         }
     });
     Ok(ListenHandle { local_addr, task })
-}
-
-/// Moves the request's URI and header values out of hyper's read buffer.
-///
-/// hyper parses them as slices of its 8 KiB connection read buffer, and engineioxide keeps
-/// a session's request head for the whole session: without this, every idle connection
-/// pins that buffer (measured: 8 KiB of the 27 KiB an idle WebSocket cost). One
-/// allocation the size of the values replaces it.
-fn detach_head<B>(req: &mut Request<B>) {
-    let size: usize = req.headers().values().map(HeaderValue::len).sum();
-    let mut buf = BytesMut::with_capacity(size);
-    for v in req.headers().values() {
-        buf.extend_from_slice(v.as_bytes());
-    }
-    let mut buf = buf.freeze();
-    for v in req.headers_mut().values_mut() {
-        let own = buf.split_to(v.len());
-        // The bytes are those of a valid value, so this cannot fail; keep the old one if
-        // it somehow did.
-        if let Ok(mut nv) = HeaderValue::from_maybe_shared(own) {
-            nv.set_sensitive(v.is_sensitive());
-            *v = nv;
-        }
-    }
-    let uri = Bytes::copy_from_slice(req.uri().to_string().as_bytes());
-    if let Ok(uri) = Uri::from_maybe_shared(uri) {
-        *req.uri_mut() = uri;
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn detached_head_keeps_its_values_and_lets_the_read_buffer_go() {
-        // Stands in for hyper's read buffer: the URI and values are slices of it.
-        let read_buf =
-            Bytes::from(b"/socket.io/?EIO=4&transport=websocketexample.comsecret-token".to_vec());
-        let mut token = HeaderValue::from_maybe_shared(read_buf.slice(48..)).unwrap();
-        token.set_sensitive(true);
-        let mut req = Request::builder()
-            .uri(Uri::from_maybe_shared(read_buf.slice(..37)).unwrap())
-            .header(
-                "host",
-                HeaderValue::from_maybe_shared(read_buf.slice(37..48)).unwrap(),
-            )
-            .header("x-token", token)
-            .body(())
-            .unwrap();
-        assert!(!read_buf.is_unique());
-        detach_head(&mut req);
-        assert!(
-            read_buf.is_unique(),
-            "the request still points into the read buffer"
-        );
-        assert_eq!(req.uri(), "/socket.io/?EIO=4&transport=websocket");
-        assert_eq!(req.headers()["host"], "example.com");
-        assert_eq!(req.headers()["x-token"], "secret-token");
-        assert!(req.headers()["x-token"].is_sensitive());
-    }
 }

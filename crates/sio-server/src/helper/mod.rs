@@ -58,8 +58,9 @@ use sio_types::{ClientState, Handshake, Room, SocketId, Value};
 use tracing::Instrument;
 
 use crate::handler::run_guarded;
-use crate::io::{SocketIo, SocketIoBuilder, SocketIoLayer, SocketIoService};
+use crate::io::{SocketIo, SocketIoBuilder};
 use crate::listen::ListenHandle;
+use crate::service::{SocketIoLayer, SocketIoService};
 use crate::socket::Socket;
 use crate::{AckSender, Args};
 
