@@ -3,7 +3,8 @@
 //!
 //! | module | what it holds |
 //! |---|---|
-//! | [`io`] | [`SocketIo`], its builder, the tower layer and `listen(addr)` |
+//! | [`io`] | [`SocketIo`], its builder and `listen(addr)` |
+//! | [`service`] | [`SocketIoLayer`] / [`SocketIoService`]: under axum, hyper or any tower stack |
 //! | [`namespace`] | [`Namespace`]: sockets of one path, rooms, middlewares |
 //! | [`socket`] | [`Socket`]: handlers, emits, acks, rooms, disconnect reasons |
 //! | [`handler`] | [`Args`] and handler signatures |
