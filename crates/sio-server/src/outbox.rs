@@ -179,25 +179,12 @@ pub(crate) fn write(
 ) -> Result<(), EmitError> {
     let pending = &conn.data.outbox;
     let len = enc.len();
-    if len <= counters.uncounted {
-        return match conn.reserve() {
-            Ok(permit) => {
-                match enc.clone() {
-                    Encoded::Text(t, rest) if rest.is_empty() => permit.emit(t),
-                    Encoded::Text(t, rest) => permit.emit_many(t, rest.into()),
-                    Encoded::Binary(b, rest) if rest.is_empty() => permit.emit_binary(b),
-                    Encoded::Binary(b, rest) => permit.emit_many_binary(b, rest),
-                }
-                Ok(())
-            }
-            Err(TrySendError::Closed(())) => Err(EmitError::Closed),
-            Err(TrySendError::Full(())) => full(conn, len, 0, false, volatile, policy, counters),
-        };
-    }
-    let queued = pending.queued();
+    // Small packets are left to the packet bound (module docs).
+    let counted = len > counters.uncounted;
+    let queued = if counted { pending.queued() } else { 0 };
     // A packet alone larger than the bound still goes out when nothing is queued: the
     // bound is about a consumer falling behind, not about packet size (max_payload is).
-    let over_bytes = queued > 0 && queued.saturating_add(len) > counters.max_bytes;
+    let over_bytes = counted && queued > 0 && queued.saturating_add(len) > counters.max_bytes;
     let permit = if over_bytes {
         Err(TrySendError::Full(()))
     } else {
@@ -210,19 +197,19 @@ pub(crate) fn write(
             return full(conn, len, queued, over_bytes, volatile, policy, counters);
         }
     };
+    let text = |t: &Str| {
+        if counted {
+            pending.track_text(t)
+        } else {
+            t.clone()
+        }
+    };
+    let bin = |b: &Bytes| if counted { pending.track(b) } else { b.clone() };
     match enc {
-        Encoded::Text(t, rest) if rest.is_empty() => permit.emit(pending.track_text(t)),
-        Encoded::Text(t, rest) => permit.emit_many(
-            pending.track_text(t),
-            rest.iter()
-                .map(|b| pending.track(b))
-                .collect::<std::collections::VecDeque<_>>(),
-        ),
-        Encoded::Binary(b, rest) if rest.is_empty() => permit.emit_binary(pending.track(b)),
-        Encoded::Binary(b, rest) => permit.emit_many_binary(
-            pending.track(b),
-            rest.iter().map(|b| pending.track(b)).collect(),
-        ),
+        Encoded::Text(t, rest) if rest.is_empty() => permit.emit(text(t)),
+        Encoded::Text(t, rest) => permit.emit_many(text(t), rest.iter().map(bin).collect()),
+        Encoded::Binary(b, rest) if rest.is_empty() => permit.emit_binary(bin(b)),
+        Encoded::Binary(b, rest) => permit.emit_many_binary(bin(b), rest.iter().map(bin).collect()),
     }
     Ok(())
 }
