@@ -144,8 +144,7 @@ pub(crate) fn call_guarded(what: &str, f: impl FnOnce()) {
 /// of its own only if it has to wait. Returns false if it panicked (logged as `what`).
 ///
 /// Most connect flows and event handlers finish without waiting; run this way they cost no
-/// task and no trip through the scheduler, whose LIFO slot otherwise lets the newest
-/// connection overtake the ones already waiting (S1's long tail).
+/// task and no trip through the scheduler.
 pub(crate) fn run_inline(what: &str, fut: impl Future<Output = ()> + Send + 'static) -> bool {
     let mut fut = Box::pin(fut);
     // A waker that does nothing is enough for this one poll: a pending future goes to
