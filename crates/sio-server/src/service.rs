@@ -1,9 +1,11 @@
 //! The tower layer and hyper / tower service that put socket.io under an HTTP server.
 //!
-//! Both wrap engineioxide's and add one thing: each request's URI and header values are
-//! moved out of hyper's 8 KiB connection read buffer before engineioxide keeps the request
-//! head for the whole session (hyper parses them as slices of that buffer, so every idle
-//! connection would pin it: 8 KiB of the 27 KiB an idle WebSocket cost, measured).
+//! Both wrap engineioxide's and add one thing: the URI and header values of a request that
+//! opens a session are moved out of hyper's 8 KiB connection read buffer before
+//! engineioxide keeps that request head for the whole session (hyper parses them as slices
+//! of that buffer, so every idle connection would pin it: 8 KiB of the 27 KiB an idle
+//! WebSocket cost, measured). Requests of an open session (`sid=` in the query) are not
+//! kept, so they are passed on untouched.
 
 use std::task::{Context, Poll};
 
@@ -69,9 +71,16 @@ where
     }
 }
 
-/// Moves the request's URI and header values out of hyper's read buffer into one
-/// allocation the size of the values (module docs).
+/// Moves the URI and header values of a session-opening request out of hyper's read
+/// buffer into one allocation the size of the values (module docs).
 fn detach_head<B>(req: &mut Request<B>) {
+    if req
+        .uri()
+        .query()
+        .is_some_and(|q| q.split('&').any(|kv| kv.starts_with("sid=")))
+    {
+        return;
+    }
     let size: usize = req.headers().values().map(HeaderValue::len).sum();
     let mut buf = BytesMut::with_capacity(size);
     for v in req.headers().values() {
@@ -124,5 +133,18 @@ mod tests {
         assert_eq!(req.headers()["host"], "example.com");
         assert_eq!(req.headers()["x-token"], "secret-token");
         assert!(req.headers()["x-token"].is_sensitive());
+    }
+
+    #[test]
+    fn requests_of_an_open_session_are_left_alone() {
+        let read_buf = Bytes::from(b"/socket.io/?EIO=4&transport=polling&sid=abc".to_vec());
+        let mut req = Request::builder()
+            .uri(Uri::from_maybe_shared(read_buf.slice(..)).unwrap())
+            .body(())
+            .unwrap();
+        detach_head(&mut req);
+        // Still a slice of the read buffer: nothing was copied for a request not kept.
+        assert!(!read_buf.is_unique());
+        assert_eq!(req.uri(), "/socket.io/?EIO=4&transport=polling&sid=abc");
     }
 }
