@@ -635,6 +635,32 @@ impl Inner {
         Ok(Box::pin(stream))
     }
 
+    /// `socketsJoin` (`join`) or `socketsLeave`: applied here, then sent to the others
+    /// unless `local`.
+    async fn rooms_op(
+        &self,
+        opts: BroadcastOptions,
+        rooms: Vec<Room>,
+        join: bool,
+    ) -> Result<(), AdapterError> {
+        let ns = self.ns()?;
+        if join {
+            ns.add_sockets(&opts, &rooms);
+        } else {
+            ns.del_sockets(&opts, &rooms);
+        }
+        if opts.flags.local {
+            return Ok(());
+        }
+        let extra = ("rooms", wire::str_array(&rooms));
+        let (classic, cluster) = if join {
+            (req::REMOTE_JOIN, msg::SOCKETS_JOIN)
+        } else {
+            (req::REMOTE_LEAVE, msg::SOCKETS_LEAVE)
+        };
+        self.sockets_op(classic, cluster, &opts, extra).await
+    }
+
     async fn sockets_op(
         &self,
         classic: i64,
@@ -1488,16 +1514,7 @@ impl Adapter for RedisAdapter {
         opts: BroadcastOptions,
         rooms: Vec<Room>,
     ) -> BoxFuture<'_, Result<(), AdapterError>> {
-        Box::pin(async move {
-            self.inner.ns()?.add_sockets(&opts, &rooms);
-            if opts.flags.local {
-                return Ok(());
-            }
-            let extra = ("rooms", wire::str_array(&rooms));
-            self.inner
-                .sockets_op(req::REMOTE_JOIN, msg::SOCKETS_JOIN, &opts, extra)
-                .await
-        })
+        Box::pin(self.inner.rooms_op(opts, rooms, true))
     }
 
     fn del_sockets(
@@ -1505,16 +1522,7 @@ impl Adapter for RedisAdapter {
         opts: BroadcastOptions,
         rooms: Vec<Room>,
     ) -> BoxFuture<'_, Result<(), AdapterError>> {
-        Box::pin(async move {
-            self.inner.ns()?.del_sockets(&opts, &rooms);
-            if opts.flags.local {
-                return Ok(());
-            }
-            let extra = ("rooms", wire::str_array(&rooms));
-            self.inner
-                .sockets_op(req::REMOTE_LEAVE, msg::SOCKETS_LEAVE, &opts, extra)
-                .await
-        })
+        Box::pin(self.inner.rooms_op(opts, rooms, false))
     }
 
     fn disconnect_sockets(
