@@ -73,7 +73,7 @@ pub mod conformance {
     /// Which implementation is under test.
     #[derive(Clone, Copy, Debug, PartialEq, Eq)]
     pub enum Impl {
-        /// `sio-conformance-server` (sio-server on engineioxide).
+        /// `sio-conformance-server` (sio-server on sio-engine).
         Rust,
         /// `tests/interop/conformance-server.js` (socket.io 4.8).
         Node,
@@ -359,49 +359,10 @@ pub mod conformance {
             (ws, open)
         }
 
-        /// The known engineioxide deviation, WebSocket side: the Rust server sends its first
-        /// PING right after the OPEN packet (a tokio interval's first tick is immediate),
-        /// where socket.io waits one pingInterval. Against Rust this asserts exactly the
-        /// sequence that follows: the next frame after OPEN is `2`, and it is answered with
-        /// `3` before the case goes on. Against Node it asserts nothing and consumes
-        /// nothing, so the case stays strict (its next frame must be the expected answer).
-        ///
-        /// That the PING is *immediate* is a matter of time, which a per-case check could
-        /// only test with a clock; the test `connect_timeout_closes_a_session_that_never_connects`
-        /// pins it down with the server's own timers instead (4 PINGs before the connect
-        /// timeout instead of 3), and fails the day engineioxide changes.
-        pub async fn ws_initial_ping(&self, ws: &mut Ws) {
-            if self.kind == Impl::Rust {
-                assert_eq!(
-                    ws.recv().await,
-                    Frame::Text("2".into()),
-                    "engineioxide deviation: the frame after OPEN is no longer a PING; \
-                     update docs/compatibility.md and the conformance harness"
-                );
-                ws.send_text("3").await;
-            }
-        }
-
-        /// The same deviation over long-polling: against Rust the first poll after the
-        /// handshake returns exactly `2` (answered with `3`); against Node nothing happens.
-        pub async fn polling_initial_ping(&self, sid: &str) {
-            if self.kind == Impl::Rust {
-                let res = self.poll(sid).await;
-                assert_eq!(
-                    (res.status, res.text().as_str()),
-                    (200, "2"),
-                    "engineioxide deviation: the first poll no longer returns a PING; \
-                     update docs/compatibility.md and the conformance harness"
-                );
-                self.push(sid, "3").await;
-            }
-        }
-
-        /// WebSocket session connected to the main namespace: OPEN, (deviation), `40`,
-        /// the CONNECT reply and the `auth` event, each checked.
+        /// WebSocket session connected to the main namespace: OPEN, `40`, the CONNECT
+        /// reply and the `auth` event, each checked.
         pub async fn sio_connect(&self) -> Ws {
             let (mut ws, _) = self.ws_handshake().await;
-            self.ws_initial_ping(&mut ws).await;
             ws.send_text("40").await;
             let reply = ws.recv_text().await;
             assert_connect_reply(&reply, "");
@@ -478,8 +439,7 @@ pub mod conformance {
     /// after the handshake, which it received after `started` (taken before the request
     /// was sent), so any PING seen earlier than that is premature and is left in the
     /// sequence, where it fails the case. On an idle machine no case runs that long and
-    /// nothing is ever skipped. (The Rust server's immediate first PING is premature by
-    /// this rule; the harness consumes it explicitly, see `Server::ws_initial_ping`.)
+    /// nothing is ever skipped.
     #[derive(Clone, Copy, Debug)]
     pub struct Heartbeat {
         started: Instant,

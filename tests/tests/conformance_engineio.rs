@@ -44,7 +44,6 @@ async fn poll_payload(server: &Server, sid: &str) -> String {
 /// An engine.io session over long-polling with a socket.io connection to `/`.
 async fn polling_sio_session(server: &Server) -> String {
     let (sid, _) = server.polling_handshake().await;
-    server.polling_initial_ping(&sid).await;
     server.push(&sid, "40").await;
     let packets = poll_packets(server, &sid, 2).await;
     assert_connect_reply(&packets[0], "");
@@ -241,7 +240,6 @@ async fn message_polling_closes_the_session_on_invalid_packet() {
 async fn message_polling_closes_the_session_on_duplicate_poll() {
     let server = conformance_server!().await;
     let (sid, _) = server.polling_handshake().await;
-    server.polling_initial_ping(&sid).await;
     let first = poll_payload(&server, &sid);
     let second = async {
         // Let the first poll reach the server and wait there.
@@ -289,7 +287,6 @@ async fn message_websocket_binary_packet() {
 async fn message_websocket_closes_the_session_on_invalid_packet() {
     let server = conformance_server!().await;
     let (mut ws, _) = server.ws_handshake().await;
-    server.ws_initial_ping(&mut ws).await;
     ws.send_text("abc").await;
     ws.expect_close().await;
 }
@@ -343,7 +340,6 @@ async fn heartbeat_websocket_closes_the_session_on_ping_timeout() {
 async fn close_polling_forcefully_closes_the_session() {
     let server = conformance_server!().await;
     let (sid, _) = server.polling_handshake().await;
-    server.polling_initial_ping(&sid).await;
     let poll = poll_payload(&server, &sid);
     let close = async {
         tokio::time::sleep(Duration::from_millis(50)).await;

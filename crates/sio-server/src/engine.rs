@@ -1,11 +1,9 @@
-//! The bridge to engineioxide: one [`EngineHandler`] per server receives every engine.io
-//! connection, decodes socket.io packets and routes them to namespaces and sockets.
+//! The bridge to sio-engine: one [`EngineHandler`] per server receives every engine.io
+//! session, decodes socket.io packets and routes them to namespaces and sockets.
 
 use std::sync::{Arc, Mutex, RwLock};
 
-use bytes::Bytes;
-use engineioxide::handler::EngineIoHandler;
-use engineioxide::{DisconnectReason as EioReason, Str};
+use sio_engine::{CloseReason, Handler, Message, Session};
 use sio_protocol::socketio::Decoder;
 use sio_types::{ConnectError, Packet, PacketData};
 
@@ -14,17 +12,15 @@ use crate::outbox;
 use crate::socket::{DisconnectReason, QueuedEvent, Socket};
 
 /// An engine.io connection of this server.
-pub(crate) type Conn = engineioxide::Socket<ConnData>;
+pub(crate) type Conn = Session<EngineHandler>;
 
-/// What the server keeps per engine.io connection. Public only because engineioxide's
+/// What the server keeps per engine.io connection. Public only because the engine's
 /// handler trait names it; it has no public API.
 #[derive(Default)]
 pub struct ConnData {
     decoder: Mutex<Option<Decoder>>,
     sockets: RwLock<Vec<Socket>>,
-    connect_timer: Mutex<Option<tokio::task::AbortHandle>>,
     close_reason: Mutex<Option<DisconnectReason>>,
-    pub(crate) outbox: crate::outbox::Pending,
 }
 
 impl std::fmt::Debug for ConnData {
@@ -57,11 +53,11 @@ impl ConnData {
             .push(socket);
     }
 
-    pub(crate) fn remove_socket(&self, socket: &Socket) {
-        self.sockets
-            .write()
-            .unwrap_or_else(|e| e.into_inner())
-            .retain(|s| s != socket);
+    /// Removes `socket`; returns whether the connection has no namespace left.
+    fn remove(&self, socket: &Socket) -> bool {
+        let mut v = self.sockets.write().unwrap_or_else(|e| e.into_inner());
+        v.retain(|s| s != socket);
+        v.is_empty()
     }
 
     /// The reason to report when this connection closes, set by whoever closes it.
@@ -70,23 +66,20 @@ impl ConnData {
         r.get_or_insert(reason);
     }
 
-    /// Stops the connect-timeout task: the first CONNECT and the close both end it.
-    fn cancel_connect_timer(&self) {
-        if let Some(t) = self
-            .connect_timer
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .take()
-        {
-            t.abort();
-        }
-    }
-
     fn take_close_reason(&self) -> Option<DisconnectReason> {
         self.close_reason
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .take()
+    }
+}
+
+/// Leaves `socket`'s namespace on its connection. A connection left without a namespace
+/// gets the connect timeout again (the engine's idle deadline): a client that never joins
+/// another namespace does not keep its connection for free, unlike in socket.io.
+pub(crate) fn remove_socket(conn: &Arc<Conn>, socket: &Socket) {
+    if conn.data().remove(socket) {
+        conn.set_idle(true);
     }
 }
 
@@ -102,150 +95,114 @@ impl std::fmt::Debug for EngineHandler {
     }
 }
 
-fn map_reason(r: &EioReason) -> DisconnectReason {
+fn map_reason(r: CloseReason) -> DisconnectReason {
     match r {
-        EioReason::TransportClose => DisconnectReason::TransportClose,
-        EioReason::MultipleHttpPollingError | EioReason::TransportError => {
-            DisconnectReason::TransportError
-        }
-        EioReason::PacketParsingError => DisconnectReason::ParseError,
-        EioReason::HeartbeatTimeout => DisconnectReason::PingTimeout,
-        EioReason::ClosingServer => DisconnectReason::ServerShuttingDown,
+        CloseReason::TransportClose => DisconnectReason::TransportClose,
+        CloseReason::TransportError => DisconnectReason::TransportError,
+        CloseReason::ParseError => DisconnectReason::ParseError,
+        CloseReason::PingTimeout => DisconnectReason::PingTimeout,
+        CloseReason::ForcedClose => DisconnectReason::ForcedClose,
+        CloseReason::ServerShuttingDown => DisconnectReason::ServerShuttingDown,
     }
 }
 
 impl EngineHandler {
     /// Closes a connection because of bad input, logging why.
     fn reject(&self, conn: &Arc<Conn>, why: &dyn std::fmt::Display) {
-        tracing::warn!(sid = %conn.id, reason = %why, "closing connection: invalid packet");
-        conn.data.set_close_reason(DisconnectReason::ParseError);
-        conn.close(EioReason::PacketParsingError);
+        tracing::warn!(sid = %conn.id(), reason = %why, "closing connection: invalid packet");
+        conn.data().set_close_reason(DisconnectReason::ParseError);
+        conn.close(CloseReason::ParseError);
     }
 
-    fn on_packet(&self, packet: Packet, conn: Arc<Conn>) {
+    fn on_packet(&self, packet: Packet, conn: &Arc<Conn>) {
+        let data = conn.data();
         match packet.data {
             PacketData::Connect(auth) => self.on_connect_packet(&packet.nsp, auth, conn),
             PacketData::Disconnect => {
-                if let Some(s) = conn.data.socket(&packet.nsp) {
+                if let Some(s) = data.socket(&packet.nsp) {
                     s.close(DisconnectReason::ClientNamespaceDisconnect);
                 }
             }
-            PacketData::Event { event, args, ack } => match conn.data.socket(&packet.nsp) {
+            PacketData::Event { event, args, ack } => match data.socket(&packet.nsp) {
                 Some(s) => s.enqueue(QueuedEvent { event, args, ack }),
                 None => {
-                    tracing::debug!(sid = %conn.id, nsp = %packet.nsp, "event for a namespace the client has not joined")
+                    tracing::debug!(sid = %conn.id(), nsp = %packet.nsp, "event for a namespace the client has not joined")
                 }
             },
-            PacketData::Ack { id, args } => match conn.data.socket(&packet.nsp) {
+            PacketData::Ack { id, args } => match data.socket(&packet.nsp) {
                 Some(s) => {
                     if !s.inner.acks.resolve(id, args) {
                         tracing::debug!(sid = %s.id(), id, "ack for no pending emit (late or unknown), ignored");
                     }
                 }
                 None => {
-                    tracing::debug!(sid = %conn.id, nsp = %packet.nsp, "ack for a namespace the client has not joined")
+                    tracing::debug!(sid = %conn.id(), nsp = %packet.nsp, "ack for a namespace the client has not joined")
                 }
             },
             PacketData::ConnectError(_) => {
-                self.reject(&conn, &"CONNECT_ERROR is a server-to-client packet");
+                self.reject(conn, &"CONNECT_ERROR is a server-to-client packet");
             }
         }
     }
 
-    fn on_connect_packet(&self, nsp: &str, auth: Option<sio_types::Value>, conn: Arc<Conn>) {
-        conn.data.cancel_connect_timer();
-        if conn.data.socket(nsp).is_some() {
-            tracing::debug!(sid = %conn.id, nsp, "already connected to this namespace, CONNECT ignored");
+    fn on_connect_packet(&self, nsp: &str, auth: Option<sio_types::Value>, conn: &Arc<Conn>) {
+        if conn.data().socket(nsp).is_some() {
+            tracing::debug!(sid = %conn.id(), nsp, "already connected to this namespace, CONNECT ignored");
             return;
         }
         let Some(ns) = self.server.get_or_create_ns(nsp) else {
             let packet = Packet::connect_error(nsp, ConnectError::invalid_namespace());
-            outbox::write_unsocketed(&conn, &packet, &self.server.config, &self.server.counters);
+            outbox::write_unsocketed(conn, &packet, &self.server.config, &self.server.counters);
             return;
         };
+        conn.set_idle(false);
         // socket.io's handshake.auth is `{}` when the client sent no payload.
         let auth = match auth {
             None | Some(sio_types::Value::Null) => sio_types::Value::Object(Default::default()),
             Some(v) => v,
         };
-        ns.accept(conn, auth);
+        ns.accept(conn.clone(), auth);
     }
+}
 
-    fn decode_and_route(&self, conn: Arc<Conn>, input: Input) {
+impl Handler for EngineHandler {
+    type Data = ConnData;
+
+    fn on_open(&self, _conn: &Arc<Conn>) {}
+
+    fn on_message(&self, conn: &Arc<Conn>, msg: Message<'_>) {
         let result = {
-            let mut guard = conn.data.decoder.lock().unwrap_or_else(|e| e.into_inner());
+            let mut guard = conn
+                .data()
+                .decoder
+                .lock()
+                .unwrap_or_else(|e| e.into_inner());
             let dec = guard
                 .get_or_insert_with(|| self.server.config.parser.decoder(self.server.limits()));
-            match input {
-                Input::Text(t) => dec.decode_text(t.as_str()),
-                Input::Binary(b) => dec.decode_binary(b),
+            match msg {
+                Message::Text(t) => dec.decode_text(t),
+                Message::Binary(b) => dec.decode_binary(b),
             }
         };
         match result {
             Ok(Some(packet)) => self.on_packet(packet, conn),
             Ok(None) => {}
-            Err(e) => self.reject(&conn, &e),
+            Err(e) => self.reject(conn, &e),
         }
     }
-}
 
-enum Input {
-    Text(Str),
-    Binary(Bytes),
-}
-
-impl EngineIoHandler for EngineHandler {
-    type Data = ConnData;
-
-    fn on_connect(self: Arc<Self>, conn: Arc<Conn>) {
-        let timeout = self.server.config.connect_timeout;
-        let weak = Arc::downgrade(&conn);
-        // One short-lived task per connection, aborted by the first CONNECT packet: idle
-        // connected sockets keep no timer.
-        let task = tokio::spawn(async move {
-            tokio::time::sleep(timeout).await;
-            if let Some(conn) = weak.upgrade()
-                && conn
-                    .data
-                    .sockets
-                    .read()
-                    .map(|s| s.is_empty())
-                    .unwrap_or(true)
-            {
-                tracing::debug!(sid = %conn.id, "no namespace joined within the connect timeout, closing");
-                conn.close(EioReason::TransportClose);
-            }
-        });
-        *conn
-            .data
-            .connect_timer
-            .lock()
-            .unwrap_or_else(|e| e.into_inner()) = Some(task.abort_handle());
-    }
-
-    fn on_disconnect(&self, conn: Arc<Conn>, reason: EioReason) {
-        conn.data.cancel_connect_timer();
-        let reason = conn
-            .data
+    fn on_close(&self, conn: &Arc<Conn>, reason: CloseReason) {
+        let data = conn.data();
+        let reason = data
             .take_close_reason()
-            .unwrap_or_else(|| map_reason(&reason));
-        let sockets =
-            std::mem::take(&mut *conn.data.sockets.write().unwrap_or_else(|e| e.into_inner()));
+            .unwrap_or_else(|| map_reason(reason));
+        let sockets = std::mem::take(&mut *data.sockets.write().unwrap_or_else(|e| e.into_inner()));
         for s in sockets {
             s.close(reason);
         }
-        conn.data
-            .decoder
+        data.decoder
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .take();
-    }
-
-    fn on_message(self: &Arc<Self>, msg: Str, conn: Arc<Conn>) {
-        self.decode_and_route(conn, Input::Text(msg));
-    }
-
-    fn on_binary(self: &Arc<Self>, data: Bytes, conn: Arc<Conn>) {
-        self.decode_and_route(conn, Input::Binary(data));
     }
 }

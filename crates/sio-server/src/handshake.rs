@@ -1,7 +1,5 @@
 //! Building the [`Handshake`] of a socket from the HTTP request that opened its connection.
 
-use std::net::SocketAddr;
-
 use http::request::Parts;
 use indexmap::IndexMap;
 use sio_types::handshake::iso8601;
@@ -9,15 +7,14 @@ use sio_types::{Handshake, Value};
 
 /// The peer address of a connection, put in the request extensions by
 /// [`SocketIo::listen`](crate::SocketIo::listen). When you mount the layer yourself, insert
-/// it (or axum's `ConnectInfo` equivalent) in a middleware to fill `handshake.address`.
+/// it in a middleware to fill `handshake.address`.
 ///
 /// ```
 /// use sio_server::handshake::RemoteAddr;
 /// let mut req = http::Request::new(());
 /// req.extensions_mut().insert(RemoteAddr("127.0.0.1:4000".parse().unwrap()));
 /// ```
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct RemoteAddr(pub SocketAddr);
+pub use sio_engine::RemoteAddr;
 
 /// Milliseconds since the Unix epoch, now.
 pub(crate) fn now_ms() -> i64 {

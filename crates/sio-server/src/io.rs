@@ -5,16 +5,13 @@ use std::net::SocketAddr;
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
-use engineioxide::config::EngineIoConfig;
-use engineioxide::layer::EngineIoLayer;
-use engineioxide::service::EngineIoService;
-use engineioxide::{DisconnectReason as EioReason, TransportType};
 use serde::Serialize;
+use sio_engine::{Engine, Refusal};
 use sio_protocol::Limits;
 use sio_protocol::socketio::Parser;
 use sio_types::{AdapterFactory, LocalAdapterFactory, Room, SocketInfo, Value};
 
-use crate::config::{RecoveryConfig, ServerConfig, SlowConsumerPolicy, Transports};
+use crate::config::{Cookie, Cors, RecoveryConfig, ServerConfig, SlowConsumerPolicy, Transports};
 use crate::engine::EngineHandler;
 use crate::error::EmitError;
 use crate::handler::box_connect;
@@ -32,13 +29,12 @@ pub(crate) struct ServerInner {
     factory: Arc<dyn AdapterFactory>,
     namespaces: RwLock<HashMap<String, Arc<NamespaceInner>>>,
     dynamic: RwLock<Vec<(Matcher, Arc<NsHandlers>)>>,
-    engine_config: EngineIoConfig,
 }
 
 impl ServerInner {
     pub(crate) fn limits(&self) -> Limits {
         Limits {
-            max_packet_size: usize::try_from(self.config.max_payload).unwrap_or(usize::MAX),
+            max_packet_size: usize::try_from(self.config.engine.max_payload).unwrap_or(usize::MAX),
             ..self.config.limits
         }
     }
@@ -108,7 +104,7 @@ impl ServerInner {
 ///     .ping_interval(Duration::from_secs(10))
 ///     .max_payload(100_000)
 ///     .build();
-/// assert_eq!(io.config().max_payload, 100_000);
+/// assert_eq!(io.config().engine.max_payload, 100_000);
 /// ```
 pub struct SocketIoBuilder {
     config: ServerConfig,
@@ -135,37 +131,92 @@ impl Default for SocketIoBuilder {
 impl SocketIoBuilder {
     /// The HTTP path (default `/socket.io/`).
     pub fn path(mut self, path: impl Into<std::borrow::Cow<'static, str>>) -> Self {
-        self.config.path = path.into();
+        self.config.engine.path = path.into();
         self
     }
-    /// Engine.io heartbeat interval (default 25 s).
+    /// Engine.io heartbeat interval (default 25 s); the first PING goes out one interval
+    /// after the handshake.
     pub fn ping_interval(mut self, d: Duration) -> Self {
-        self.config.ping_interval = d;
+        self.config.engine.ping_interval = d;
         self
     }
     /// Heartbeat answer timeout (default 20 s).
     pub fn ping_timeout(mut self, d: Duration) -> Self {
-        self.config.ping_timeout = d;
+        self.config.engine.ping_timeout = d;
         self
     }
-    /// Largest message or polling body, in bytes (default 1 MB).
+    /// Largest message or polling body, in bytes (default 1 MB, socket.io's
+    /// `maxHttpBufferSize`).
     pub fn max_payload(mut self, bytes: u64) -> Self {
-        self.config.max_payload = bytes;
+        self.config.engine.max_payload = bytes;
         self
     }
     /// Transports accepted (default both, with upgrade).
     pub fn transports(mut self, t: Transports) -> Self {
-        self.config.transports = t;
+        self.config.engine.transports = t;
         self
     }
-    /// How long a connection may stay without joining a namespace (default 45 s).
+    /// Whether polling clients may upgrade to WebSocket (default true).
+    pub fn allow_upgrades(mut self, allow: bool) -> Self {
+        self.config.engine.allow_upgrades = allow;
+        self
+    }
+    /// How long a connection may stay without joining a namespace (default 45 s); see
+    /// [`ServerConfig::connect_timeout`].
     pub fn connect_timeout(mut self, d: Duration) -> Self {
         self.config.connect_timeout = d;
         self
     }
     /// How long an upgrade may take (default 10 s).
     pub fn upgrade_timeout(mut self, d: Duration) -> Self {
-        self.config.upgrade_timeout = d;
+        self.config.engine.upgrade_timeout = d;
+        self
+    }
+    /// Decides on every handshake (socket.io's `allowRequest`): `Err` refuses it with the
+    /// refusal's status and message.
+    ///
+    /// ```
+    /// use sio_server::config::Refusal;
+    /// let io = sio_server::SocketIo::builder()
+    ///     .allow_request(|req| {
+    ///         let ok = req.headers.get("origin").is_some_and(|o| o == "https://app.example");
+    ///         async move { if ok { Ok(()) } else { Err(Refusal::forbidden("origin not allowed")) } }
+    ///     })
+    ///     .build();
+    /// # drop(io);
+    /// ```
+    pub fn allow_request<F, Fut>(mut self, f: F) -> Self
+    where
+        F: Fn(&http::request::Parts) -> Fut + Send + Sync + 'static,
+        Fut: std::future::Future<Output = Result<(), Refusal>> + Send + 'static,
+    {
+        let engine = std::mem::take(&mut self.config.engine);
+        self.config.engine = engine.into_builder().allow_request(f).build();
+        self
+    }
+    /// Sets the sticky-session cookie (socket.io's `cookie`; default none).
+    pub fn cookie(mut self, cookie: Cookie) -> Self {
+        self.config.engine.cookie = Some(cookie);
+        self
+    }
+    /// Turns on CORS (socket.io's `cors`), preflights included, in the own-listener mode
+    /// as well as under axum (default off).
+    ///
+    /// ```
+    /// use sio_server::config::{Cors, CorsOrigin};
+    /// let io = sio_server::SocketIo::builder()
+    ///     .cors(Cors { origin: CorsOrigin::List(vec!["https://app.example".into()]), credentials: true, ..Cors::default() })
+    ///     .build();
+    /// # drop(io);
+    /// ```
+    pub fn cors(mut self, cors: Cors) -> Self {
+        self.config.engine.cors = Some(cors);
+        self
+    }
+    /// Polling responses of at least `threshold` bytes are gzip- or deflate-compressed
+    /// (socket.io's `httpCompression`, default 1 KiB); `None` turns it off.
+    pub fn http_compression(mut self, threshold: Option<usize>) -> Self {
+        self.config.engine.http_compression = threshold;
         self
     }
     /// Default ack timeout (default 5 s).
@@ -176,7 +227,7 @@ impl SocketIoBuilder {
     /// Most packets queued per connection before the slow-consumer policy applies
     /// (default 16,384).
     pub fn max_buffered_packets(mut self, n: usize) -> Self {
-        self.config.max_buffered_packets = n.max(1);
+        self.config.engine.max_buffered_packets = n.max(1);
         self
     }
     /// Most events of one socket waiting for their handler (default 1,024); a client that
@@ -186,7 +237,7 @@ impl SocketIoBuilder {
         self
     }
     /// Most bytes queued per connection before the slow-consumer policy applies (default
-    /// 8 MiB). Counts what engineioxide's writer has not yet taken: a client that stops
+    /// 8 MiB): what the connection's transport has not taken yet, so a client that stops
     /// reading reaches it once the kernel and WebSocket write buffers are full.
     ///
     /// ```
@@ -196,7 +247,7 @@ impl SocketIoBuilder {
     /// # drop(io);
     /// ```
     pub fn max_buffered_bytes(mut self, n: usize) -> Self {
-        self.config.max_buffered_bytes = n.max(1);
+        self.config.engine.max_buffered_bytes = n.max(1);
         self
     }
     /// What to do with a slow consumer (default: disconnect it).
@@ -214,10 +265,10 @@ impl SocketIoBuilder {
         self.config.limits = l;
         self
     }
-    /// Read buffer of each WebSocket connection (default 1 KiB, at least 256 bytes); see
-    /// [`ServerConfig::ws_read_buffer_size`](crate::ServerConfig::ws_read_buffer_size).
+    /// Read buffer of each WebSocket connection (default 1 KiB, at least 256 bytes). Every
+    /// connection keeps it for its lifetime; larger frames still arrive whole.
     pub fn ws_read_buffer_size(mut self, bytes: usize) -> Self {
-        self.config.ws_read_buffer_size = bytes.max(256);
+        self.config.engine.ws_read_buffer_size = bytes.max(256);
         self
     }
     /// Turns on connection state recovery.
@@ -237,35 +288,26 @@ impl SocketIoBuilder {
     }
 
     /// Builds the server. Namespace `/` always exists, as in socket.io.
-    pub fn build(self) -> SocketIo {
-        let c = &self.config;
-        let transports = match c.transports {
-            Transports::Both => TransportType::Polling as u8 | TransportType::Websocket as u8,
-            Transports::Polling => TransportType::Polling as u8,
-            Transports::Websocket => TransportType::Websocket as u8,
-        };
-        let mut engine_config = EngineIoConfig::builder()
-            .req_path(c.path.clone())
-            .ping_interval(c.ping_interval)
-            .ping_timeout(c.ping_timeout)
-            .upgrade_timeout(c.upgrade_timeout)
-            .max_payload(c.max_payload)
-            .max_buffer_size(c.max_buffered_packets)
-            .ws_max_message_size(usize::try_from(c.max_payload).unwrap_or(usize::MAX))
-            .ws_read_buffer_size(c.ws_read_buffer_size)
-            .build();
-        engine_config.transports = transports;
-        let counters = Arc::new(Counters::new(&self.config));
+    pub fn build(mut self) -> SocketIo {
+        // A connection without a namespace is an idle engine session (see
+        // `ServerConfig::connect_timeout`).
+        self.config.engine.idle_timeout = Some(self.config.connect_timeout);
+        let engine_config = self.config.engine.clone();
         let inner = Arc::new(ServerInner {
             config: Arc::new(self.config),
-            counters,
+            counters: Arc::new(Counters::default()),
             factory: self.factory,
             namespaces: RwLock::default(),
             dynamic: RwLock::default(),
-            engine_config,
         });
         inner.ns_or_insert("/");
-        SocketIo { inner }
+        let engine = Engine::new(
+            EngineHandler {
+                server: inner.clone(),
+            },
+            engine_config,
+        );
+        SocketIo { inner, engine }
     }
 }
 
@@ -298,6 +340,7 @@ pub struct Stats {
 #[derive(Clone)]
 pub struct SocketIo {
     inner: Arc<ServerInner>,
+    engine: Engine<EngineHandler>,
 }
 
 impl std::fmt::Debug for SocketIo {
@@ -443,48 +486,41 @@ impl SocketIo {
     }
 
     /// The tower layer to mount under axum (or any tower stack). Requests under the
-    /// server's path are served by socket.io, the others go to the inner service.
-    ///
-    /// CORS is the stack's business: add `tower_http::cors::CorsLayer` outside this layer
-    /// (it also answers the preflight `OPTIONS` of polling requests). For HTTP compression of
-    /// polling responses, add `tower_http::compression::CompressionLayer` the same way.
+    /// server's path are served by socket.io, the others go to the inner service. CORS,
+    /// compression and the cookie are the server's own options (see the builder).
     pub fn layer(&self) -> SocketIoLayer {
-        SocketIoLayer(EngineIoLayer::from_config(
-            Arc::new(self.handler()),
-            self.inner.engine_config.clone(),
-        ))
+        SocketIoLayer(self.engine.layer())
     }
 
     /// A standalone hyper / tower service that answers 404 outside the socket.io path.
     pub fn service(&self) -> SocketIoService {
-        SocketIoService(EngineIoService::with_config(
-            Arc::new(self.handler()),
-            self.inner.engine_config.clone(),
-        ))
+        SocketIoService(self.engine.service())
     }
 
-    fn handler(&self) -> EngineHandler {
-        EngineHandler {
-            server: self.inner.clone(),
-        }
+    /// How many engine.io connections are open (with or without a namespace).
+    pub fn connection_count(&self) -> usize {
+        self.engine.session_count()
     }
 
     /// Listens on `addr` with its own hyper server (HTTP/1.1 with upgrades, listen backlog
     /// 1,024, `TCP_NODELAY`). Fills `handshake.address` from the peer address.
-    pub async fn listen(&self, addr: SocketAddr) -> std::io::Result<crate::listen::ListenHandle> {
-        crate::listen::listen(self.service(), addr).await
+    pub async fn listen(&self, addr: SocketAddr) -> std::io::Result<crate::ListenHandle> {
+        sio_engine::listen::listen(self.service(), addr).await
     }
 
-    /// Disconnects every socket (reason `server shutting down`) and closes the adapters.
+    /// Disconnects every socket (reason `server shutting down`), closes every connection
+    /// and closes the adapters.
     pub async fn close(&self) {
         for ns in self.namespaces() {
             for s in ns.sockets() {
                 let conn = s.inner.conn.clone();
                 s.close(DisconnectReason::ServerShuttingDown);
-                conn.data
+                conn.data()
                     .set_close_reason(DisconnectReason::ServerShuttingDown);
-                conn.close(EioReason::ClosingServer);
             }
+        }
+        self.engine.close_all();
+        for ns in self.namespaces() {
             if let Err(e) = ns.inner.adapter.close().await {
                 tracing::warn!(nsp = %ns.path(), error = %e, "adapter close failed");
             }

@@ -94,7 +94,6 @@ pub mod handler;
 pub mod handshake;
 pub mod helper;
 pub mod io;
-mod listen;
 pub mod namespace;
 pub mod operators;
 mod outbox;
@@ -110,13 +109,12 @@ pub use extensions::Extensions;
 pub use handler::Args;
 pub use helper::{ServerHelper, ServerHelperBuilder};
 pub use io::{DynamicNamespace, SocketIo, SocketIoBuilder, Stats};
-pub use listen::ListenHandle;
 pub use namespace::Namespace;
 pub use operators::{BroadcastOperator, RemoteSocket};
 pub use service::{SocketIoLayer, SocketIoService};
+pub use sio_engine::listen::ListenHandle;
 pub use socket::{DisconnectReason, Socket};
 
-pub use engineioxide;
 pub use sio_protocol::socketio::Parser;
 pub use sio_types;
 pub use sio_types::{

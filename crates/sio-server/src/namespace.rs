@@ -390,7 +390,7 @@ impl NamespaceInner {
         let packet = Packet::connect_error(self.path.clone(), err);
         crate::outbox::write_unsocketed(&socket.inner.conn, &packet, &self.config, &self.counters);
         socket.discard_queue();
-        socket.inner.conn.data.remove_socket(socket);
+        crate::engine::remove_socket(&socket.inner.conn, socket);
         socket.close(crate::socket::DisconnectReason::ServerNamespaceDisconnect);
     }
 
@@ -424,7 +424,7 @@ impl NamespaceInner {
             }
         }
         let socket = Socket::new(self.clone(), conn, new);
-        socket.inner.conn.data.add_socket(socket.clone());
+        socket.inner.conn.data().add_socket(socket.clone());
         // Middlewares and connection handlers rarely wait: run the flow here when they
         // don't. Their panics are caught inside; one outside them is ours, logged.
         crate::handler::run_inline(

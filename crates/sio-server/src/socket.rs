@@ -216,7 +216,7 @@ impl Socket {
     /// not hold a second copy of the headers.
     pub fn handshake(&self) -> Handshake {
         crate::handshake::build(
-            &self.inner.conn.req_parts,
+            self.inner.conn.request(),
             self.inner.issued,
             self.inner.auth.clone(),
         )
@@ -240,10 +240,7 @@ impl Socket {
 
     /// The engine.io transport in use: `"polling"` or `"websocket"`.
     pub fn transport(&self) -> &'static str {
-        match self.inner.conn.transport_type() {
-            engineioxide::TransportType::Polling => "polling",
-            engineioxide::TransportType::Websocket => "websocket",
-        }
+        self.inner.conn.transport().as_str()
     }
 
     /// Per-socket typed state.
@@ -461,17 +458,15 @@ impl Socket {
         let _ = self.send_packet(&packet, false);
         self.close(DisconnectReason::ServerNamespaceDisconnect);
         if close {
-            for s in self.inner.conn.data.sockets() {
+            for s in self.inner.conn.data().sockets() {
                 let _ = s.send_packet(&Packet::disconnect(s.ns_path()), false);
                 s.close(DisconnectReason::ServerNamespaceDisconnect);
             }
             self.inner
                 .conn
-                .data
+                .data()
                 .set_close_reason(DisconnectReason::ForcedServerClose);
-            self.inner
-                .conn
-                .close(engineioxide::DisconnectReason::TransportClose);
+            self.inner.conn.close(sio_engine::CloseReason::ForcedClose);
         }
     }
 
@@ -496,10 +491,11 @@ impl Socket {
                 // queue: the flush after CONNECT must fit in it with the CONNECT answer and
                 // the heartbeats.
                 let cfg = &self.inner.ns.config;
-                let too_many = buf.packets.len() >= (cfg.max_buffered_packets / 2).max(1);
+                let too_many = buf.packets.len() >= (cfg.engine.max_buffered_packets / 2).max(1);
                 // Same for bytes; one packet alone always fits, as on the connection.
                 let too_big = buf.bytes > 0
-                    && buf.bytes.saturating_add(enc.len()) > (cfg.max_buffered_bytes / 2).max(1);
+                    && buf.bytes.saturating_add(enc.len())
+                        > (cfg.engine.max_buffered_bytes / 2).max(1);
                 if too_many || too_big {
                     let counters = &self.inner.ns.counters;
                     if volatile {
@@ -580,9 +576,10 @@ impl Socket {
                 // queue without bound: treat it as abusive and drop the connection.
                 tracing::warn!(sid = %self.inner.id, max, "too many events waiting for their handler, closing the connection");
                 let conn = self.inner.conn.clone();
-                conn.data.set_close_reason(DisconnectReason::TransportError);
-                conn.close(engineioxide::DisconnectReason::TransportError);
-                for s in conn.data.sockets() {
+                conn.data()
+                    .set_close_reason(DisconnectReason::TransportError);
+                conn.close(sio_engine::CloseReason::TransportError);
+                for s in conn.data().sockets() {
                     s.close(DisconnectReason::TransportError);
                 }
             }
@@ -685,7 +682,7 @@ impl Socket {
             call_guarded("disconnecting", || f(self.clone(), reason));
         }
         let rooms = self.inner.ns.remove_socket(self.inner.id);
-        self.inner.conn.data.remove_socket(self);
+        crate::engine::remove_socket(&self.inner.conn, self);
         self.inner.acks.fail_all();
         self.discard_queue();
         if was_connected

@@ -2,7 +2,7 @@
 //!
 //! Contract (shared with `tests/interop/conformance-server.js`): env `PORT` (0 = a free
 //! port), prints `LISTENING <port>` on stdout once ready, path `/socket.io/`, pingInterval
-//! 300 ms, pingTimeout 200 ms, maxPayload 1,000,000, connectTimeout 1,000 ms, CORS `*`,
+//! 300 ms, pingTimeout 200 ms, maxPayload 1,000,000, connectTimeout 1,000 ms, CORS (any origin),
 //! namespaces `/` and `/custom` that emit `auth` with the handshake auth on connect, echo
 //! `message` as `message-back` and ack `message-with-ack` with its arguments.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -10,9 +10,9 @@
 use std::net::SocketAddr;
 use std::time::Duration;
 
+use sio_server::config::Cors;
 use sio_server::{Socket, SocketIo};
 use std::io::Read;
-use tower_http::cors::CorsLayer;
 
 async fn on_connection(socket: Socket) {
     let _ = socket.emit_args("auth", vec![socket.auth().clone()]);
@@ -42,13 +42,13 @@ async fn main() -> std::io::Result<()> {
         .ping_timeout(Duration::from_millis(200))
         .max_payload(1_000_000)
         .connect_timeout(Duration::from_millis(1000))
+        .cors(Cors::default())
         .build();
     io.ns("/", on_connection);
     io.ns("/custom", on_connection);
 
-    let app = axum::Router::new()
-        .layer(io.layer())
-        .layer(CorsLayer::very_permissive());
+    // Mounted under axum, as most applications mount it.
+    let app = axum::Router::new().layer(io.layer());
 
     let port: u16 = std::env::var("PORT")
         .ok()

@@ -208,7 +208,7 @@ impl Parser {
     /// ```
     pub fn encode(&self, packet: &Packet) -> Result<Vec<Frame>, EncodeError> {
         match self {
-            Parser::Default => encode_default(packet),
+            Parser::Default => encode_default(packet, ""),
             #[cfg(feature = "msgpack")]
             Parser::Msgpack => {
                 // msgpack carries the namespace as a string, so only the leading `/` matters.
@@ -219,6 +219,26 @@ impl Parser {
                     crate::msgpack::encode_packet(packet),
                 ))])
             }
+        }
+    }
+
+    /// As [`encode`](Parser::encode), with each text frame already carrying engine.io's
+    /// message type `4` in front, so a server hands it to its transport without copying
+    /// the packet again (binary frames are unchanged: engine.io sends them raw).
+    ///
+    /// ```
+    /// use sio_protocol::socketio::{Frame, Parser};
+    /// use sio_types::{Packet, Value};
+    ///
+    /// let p = Packet::event("/", "hey", vec![Value::from("Jude")]);
+    /// let frames = Parser::Default.encode_for_engine(&p).unwrap();
+    /// assert_eq!(frames, vec![Frame::Text(r#"42["hey","Jude"]"#.into())]);
+    /// ```
+    pub fn encode_for_engine(&self, packet: &Packet) -> Result<Vec<Frame>, EncodeError> {
+        match self {
+            Parser::Default => encode_default(packet, "4"),
+            #[cfg(feature = "msgpack")]
+            Parser::Msgpack => self.encode(packet),
         }
     }
 
@@ -254,7 +274,8 @@ fn write_plain(out: &mut String, v: &Value, ty: PacketType) -> Result<(), Encode
     write_value(out, v, &mut None, 1).map_err(|e| write_err(e, ty))
 }
 
-fn encode_default(packet: &Packet) -> Result<Vec<Frame>, EncodeError> {
+/// Encodes with the default parser; the text frame starts with `prefix`.
+fn encode_default(packet: &Packet, prefix: &str) -> Result<Vec<Frame>, EncodeError> {
     check_namespace(&packet.nsp)?;
     let ty = packet.packet_type();
     let args: &[Value] = match &packet.data {
@@ -267,6 +288,7 @@ fn encode_default(packet: &Packet) -> Result<Vec<Frame>, EncodeError> {
         0
     };
     let mut out = String::with_capacity(32 + packet.nsp.len());
+    out.push_str(prefix);
     out.push(char::from(b'0' + ty as u8));
     if ty.is_binary() {
         out.push_str(itoa::Buffer::new().format(attachments));

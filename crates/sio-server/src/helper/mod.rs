@@ -57,9 +57,9 @@ use sio_types::handshake::iso8601;
 use sio_types::{ClientState, Handshake, Room, SocketId, Value};
 use tracing::Instrument;
 
+use crate::ListenHandle;
 use crate::handler::run_guarded;
 use crate::io::{SocketIo, SocketIoBuilder};
-use crate::listen::ListenHandle;
 use crate::service::{SocketIoLayer, SocketIoService};
 use crate::socket::Socket;
 use crate::{AckSender, Args};

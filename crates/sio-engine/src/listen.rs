@@ -1,16 +1,16 @@
-//! The standalone listener: hyper over a tokio socket with a large accept backlog.
+//! The engine's own listener: hyper over a tokio socket with a large accept backlog.
 
 use std::net::SocketAddr;
 
-use http::Request;
+use http::{Request, Response};
 use hyper::body::Incoming;
-use hyper::service::Service as _;
 use hyper_util::rt::TokioIo;
 use tokio::net::TcpSocket;
 use tokio::task::JoinHandle;
 
-use crate::handshake::RemoteAddr;
-use crate::service::SocketIoService;
+use crate::request::RemoteAddr;
+
+type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
 /// Connection bursts (thousands of clients reconnecting at once) overflow the kernel's
 /// default backlog of 128 and get refused; 1,024 absorbs them.
@@ -30,17 +30,27 @@ impl ListenHandle {
         self.local_addr
     }
 
-    /// Stops accepting connections. Open connections are not closed: use
-    /// [`SocketIo::close`](crate::SocketIo::close) for that.
+    /// Stops accepting connections. Open connections are not closed.
     pub fn shutdown(&self) {
         self.task.abort();
     }
 }
 
-pub(crate) async fn listen(
-    svc: SocketIoService,
-    addr: SocketAddr,
-) -> std::io::Result<ListenHandle> {
+/// Serves `svc` on `addr`: HTTP/1.1 with upgrades, a backlog of 1,024, `TCP_NODELAY`, and
+/// each request's peer address in its extensions as [`RemoteAddr`].
+pub async fn listen<S, B>(svc: S, addr: SocketAddr) -> std::io::Result<ListenHandle>
+where
+    S: hyper::service::Service<Request<Incoming>, Response = Response<B>>
+        + Clone
+        + Send
+        + Sync
+        + 'static,
+    S::Future: Send + 'static,
+    S::Error: Into<BoxError>,
+    B: http_body::Body + Send + 'static,
+    B::Data: Send,
+    B::Error: Into<BoxError>,
+{
     let socket = if addr.is_ipv4() {
         TcpSocket::new_v4()?
     } else {

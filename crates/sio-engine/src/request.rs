@@ -1,0 +1,120 @@
+//! What the engine reads from a request: its query, its peer, and the head it keeps.
+
+use std::net::SocketAddr;
+
+use bytes::{Bytes, BytesMut};
+use http::{HeaderValue, Request, Uri};
+
+/// The peer address of a connection, put in the request extensions by
+/// [`listen`](crate::listen::listen). When you mount the service yourself, insert it in a
+/// middleware so the application can see the client's address.
+///
+/// ```
+/// use sio_engine::RemoteAddr;
+/// let mut req = http::Request::new(());
+/// req.extensions_mut().insert(RemoteAddr("127.0.0.1:4000".parse().unwrap()));
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RemoteAddr(pub SocketAddr);
+
+/// The engine.io parameters of a request's query string.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct EngineQuery<'a> {
+    /// `EIO`, the protocol version.
+    pub eio: Option<&'a str>,
+    /// `transport`.
+    pub transport: Option<&'a str>,
+    /// `sid`, the session id of an open session.
+    pub sid: Option<&'a str>,
+}
+
+impl<'a> EngineQuery<'a> {
+    /// Reads `EIO`, `transport` and `sid` from a query string; the last occurrence of a
+    /// key wins, other keys are ignored. The values are engine.io's own (never
+    /// percent-encoded), so they are taken as they are.
+    ///
+    /// ```
+    /// use sio_engine::request::EngineQuery;
+    /// let q = EngineQuery::parse("EIO=4&transport=polling&t=N8hyd6w&sid=abc");
+    /// assert_eq!((q.eio, q.transport, q.sid), (Some("4"), Some("polling"), Some("abc")));
+    /// ```
+    pub fn parse(query: &'a str) -> EngineQuery<'a> {
+        let mut q = EngineQuery::default();
+        for pair in query.split('&') {
+            let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+            match k {
+                "EIO" => q.eio = Some(v),
+                "transport" => q.transport = Some(v),
+                "sid" => q.sid = Some(v),
+                _ => {}
+            }
+        }
+        q
+    }
+}
+
+/// Moves the URI and header values of a session-opening request out of hyper's read
+/// buffer into one allocation the size of the values. hyper parses them as slices of its
+/// 8 KiB connection buffer, so a session that kept them would pin that buffer for life.
+pub(crate) fn detach_head<B>(req: &mut Request<B>) {
+    let size: usize = req.headers().values().map(HeaderValue::len).sum();
+    let mut buf = BytesMut::with_capacity(size);
+    for v in req.headers().values() {
+        buf.extend_from_slice(v.as_bytes());
+    }
+    let mut buf = buf.freeze();
+    for v in req.headers_mut().values_mut() {
+        let own = buf.split_to(v.len());
+        // The bytes are those of a valid value, so this cannot fail; keep the old one if
+        // it somehow did.
+        if let Ok(mut nv) = HeaderValue::from_maybe_shared(own) {
+            nv.set_sensitive(v.is_sensitive());
+            *v = nv;
+        }
+    }
+    let uri = Bytes::copy_from_slice(req.uri().to_string().as_bytes());
+    if let Ok(uri) = Uri::from_maybe_shared(uri) {
+        *req.uri_mut() = uri;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn detached_head_keeps_its_values_and_lets_the_read_buffer_go() {
+        // Stands in for hyper's read buffer: the URI and values are slices of it.
+        let read_buf =
+            Bytes::from(b"/engine.io/?EIO=4&transport=websocketexample.comsecret-token".to_vec());
+        let mut token = HeaderValue::from_maybe_shared(read_buf.slice(48..)).unwrap();
+        token.set_sensitive(true);
+        let mut req = Request::builder()
+            .uri(Uri::from_maybe_shared(read_buf.slice(..37)).unwrap())
+            .header(
+                "host",
+                HeaderValue::from_maybe_shared(read_buf.slice(37..48)).unwrap(),
+            )
+            .header("x-token", token)
+            .body(())
+            .unwrap();
+        assert!(!read_buf.is_unique());
+        detach_head(&mut req);
+        assert!(
+            read_buf.is_unique(),
+            "the request still points into the read buffer"
+        );
+        assert_eq!(req.uri(), "/engine.io/?EIO=4&transport=websocket");
+        assert_eq!(req.headers()["host"], "example.com");
+        assert_eq!(req.headers()["x-token"], "secret-token");
+        assert!(req.headers()["x-token"].is_sensitive());
+    }
+
+    #[test]
+    fn query_without_values_or_with_repeats() {
+        let q = EngineQuery::parse("EIO&transport=a&transport=websocket&&x=1");
+        assert_eq!(q.eio, Some(""));
+        assert_eq!(q.transport, Some("websocket"));
+        assert_eq!(q.sid, None);
+    }
+}
