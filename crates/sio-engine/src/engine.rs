@@ -7,14 +7,14 @@ use dashmap::DashMap;
 use http::request::Parts;
 use http::{HeaderValue, Method, Request, Response, header};
 use http_body_util::Full;
-use sio_protocol::engineio::OpenPacket;
+use sio_protocol::engineio::{OpenPacket, Query};
 
 use crate::config::EngineConfig;
 use crate::error::{ErrorCode, error_response};
 use crate::frame::Frame;
 use crate::handler::{CloseReason, Handler};
 use crate::heartbeat::Timers;
-use crate::request::{EngineQuery, detach_head};
+use crate::request::detach_head;
 use crate::service::{EngineLayer, EngineService, NotFound};
 use crate::session::{Session, Sid};
 use crate::transport::{self, TransportKind};
@@ -131,7 +131,7 @@ impl<H: Handler> Engine<H> {
         B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
     {
         let query = req.uri().query().unwrap_or_default();
-        let q = EngineQuery::parse(query);
+        let q = Query::parse(query);
         if q.eio != Some("4") {
             return ErrorCode::UnsupportedProtocolVersion.response();
         }

@@ -19,7 +19,7 @@
 //! | [`config`] | [`EngineConfig`] and its builder, [`Cors`], [`Cookie`] |
 //! | [`service`] | [`EngineService`] / [`EngineLayer`]: under axum, hyper or any tower stack |
 //! | [`listen`] | [`listen`](listen::listen): the engine's own hyper listener |
-//! | [`request`] | what a request carries: [`RemoteAddr`], the query |
+//! | [`request`] | what a request carries: [`RemoteAddr`] |
 //! | [`error`] | [`SendError`] and the HTTP errors engine.io answers with |
 //!
 //! A raw echo server (the contract of the official engine.io protocol test suite):

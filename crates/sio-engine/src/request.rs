@@ -17,42 +17,6 @@ use http::{HeaderValue, Request, Uri};
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct RemoteAddr(pub SocketAddr);
 
-/// The engine.io parameters of a request's query string.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct EngineQuery<'a> {
-    /// `EIO`, the protocol version.
-    pub eio: Option<&'a str>,
-    /// `transport`.
-    pub transport: Option<&'a str>,
-    /// `sid`, the session id of an open session.
-    pub sid: Option<&'a str>,
-}
-
-impl<'a> EngineQuery<'a> {
-    /// Reads `EIO`, `transport` and `sid` from a query string; the last occurrence of a
-    /// key wins, other keys are ignored. The values are engine.io's own (never
-    /// percent-encoded), so they are taken as they are.
-    ///
-    /// ```
-    /// use sio_engine::request::EngineQuery;
-    /// let q = EngineQuery::parse("EIO=4&transport=polling&t=N8hyd6w&sid=abc");
-    /// assert_eq!((q.eio, q.transport, q.sid), (Some("4"), Some("polling"), Some("abc")));
-    /// ```
-    pub fn parse(query: &'a str) -> EngineQuery<'a> {
-        let mut q = EngineQuery::default();
-        for pair in query.split('&') {
-            let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
-            match k {
-                "EIO" => q.eio = Some(v),
-                "transport" => q.transport = Some(v),
-                "sid" => q.sid = Some(v),
-                _ => {}
-            }
-        }
-        q
-    }
-}
-
 /// Moves the URI and header values of a session-opening request out of hyper's read
 /// buffer into one allocation the size of the values. hyper parses them as slices of its
 /// 8 KiB connection buffer, so a session that kept them would pin that buffer for life.
@@ -108,13 +72,5 @@ mod tests {
         assert_eq!(req.headers()["host"], "example.com");
         assert_eq!(req.headers()["x-token"], "secret-token");
         assert!(req.headers()["x-token"].is_sensitive());
-    }
-
-    #[test]
-    fn query_without_values_or_with_repeats() {
-        let q = EngineQuery::parse("EIO&transport=a&transport=websocket&&x=1");
-        assert_eq!(q.eio, Some(""));
-        assert_eq!(q.transport, Some("websocket"));
-        assert_eq!(q.sid, None);
     }
 }

@@ -333,9 +333,53 @@ pub fn decode_payload(body: &[u8], limits: &Limits) -> Result<Vec<Packet>, Decod
         .collect()
 }
 
+/// The engine.io parameters of a request's query string (`EIO`, `transport`, `sid`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Query<'a> {
+    /// `EIO`, the protocol version.
+    pub eio: Option<&'a str>,
+    /// `transport`.
+    pub transport: Option<&'a str>,
+    /// `sid`, the session id of an open session.
+    pub sid: Option<&'a str>,
+}
+
+impl<'a> Query<'a> {
+    /// Reads `EIO`, `transport` and `sid` from a query string; the last occurrence of a
+    /// key wins, other keys are ignored. The values are engine.io's own (never
+    /// percent-encoded), so they are taken as they are.
+    ///
+    /// ```
+    /// use sio_protocol::engineio::Query;
+    /// let q = Query::parse("EIO=4&transport=polling&t=N8hyd6w&sid=abc");
+    /// assert_eq!((q.eio, q.transport, q.sid), (Some("4"), Some("polling"), Some("abc")));
+    /// ```
+    pub fn parse(query: &'a str) -> Query<'a> {
+        let mut q = Query::default();
+        for pair in query.split('&') {
+            let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+            match k {
+                "EIO" => q.eio = Some(v),
+                "transport" => q.transport = Some(v),
+                "sid" => q.sid = Some(v),
+                _ => {}
+            }
+        }
+        q
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn query_without_values_or_with_repeats() {
+        let q = Query::parse("EIO&transport=a&transport=websocket&&x=1");
+        assert_eq!(q.eio, Some(""));
+        assert_eq!(q.transport, Some("websocket"));
+        assert_eq!(q.sid, None);
+    }
 
     #[test]
     fn every_type_round_trips_over_websocket() {
