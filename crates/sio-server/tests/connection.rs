@@ -129,3 +129,81 @@ async fn closing_the_server_is_server_shutting_down_for_every_connection() {
     b.expect_closed("server closed").await;
     assert_eq!(io.connection_count(), 0);
 }
+
+/// A helper on its own listener: auth timeout `auth`, connect timeout `connect`, CORS for
+/// one origin (set through `server_options`, the own-listener mode has no tower stack).
+async fn helper(auth: Duration, connect: Duration) -> sio_server::ServerHelper {
+    use sio_server::config::{Cors, CorsOrigin};
+    let helper = sio_server::ServerHelper::builder()
+        .identifier("connection-test")
+        .listen("127.0.0.1:0".parse().unwrap())
+        .authenticate_timeout(auth)
+        .authenticate(|hs| async move { hs.auth_str("token") == Some("good") })
+        .server_options(move |b| {
+            b.connect_timeout(connect)
+                .ping_interval(Duration::from_millis(100))
+                .cors(Cors {
+                    origin: CorsOrigin::List(vec!["https://app.example".into()]),
+                    ..Cors::default()
+                })
+        })
+        .build()
+        .unwrap();
+    helper.configure().await.unwrap();
+    helper
+}
+
+#[tokio::test]
+async fn a_client_that_never_authenticates_loses_its_connection_not_only_its_socket() {
+    let (auth, connect) = (Duration::from_millis(200), Duration::from_millis(300));
+    let helper = helper(auth, connect).await;
+    let port = helper.local_addr().unwrap().port();
+    // Joins `/` without a token and answers every PING, as a hostile client would.
+    let (mut raw, _) = Raw::connect_ns(port, "").await;
+    let start = Instant::now();
+    let mut seen = Vec::new();
+    loop {
+        match raw.recv().await {
+            Got::Text(t) => seen.push(t),
+            Got::Closed => break,
+            Got::Binary(_) => panic!("unexpected binary"),
+        }
+    }
+    // The auth timeout: the namespace DISCONNECT, then the connection's own timeout.
+    assert_eq!(seen, ["1"]);
+    assert!(
+        start.elapsed() >= (auth + connect).mul_f32(0.9),
+        "closed after {:?}",
+        start.elapsed()
+    );
+    assert_eq!(helper.io().unwrap().connection_count(), 0);
+    helper.shutdown().await;
+}
+
+#[tokio::test]
+async fn the_helper_own_listener_answers_cors_preflights() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let helper = helper(Duration::from_secs(5), Duration::from_secs(5)).await;
+    let addr = helper.local_addr().unwrap();
+    let preflight = |origin: &'static str| async move {
+        let mut s = tokio::net::TcpStream::connect(addr).await.unwrap();
+        let req = format!(
+            "OPTIONS /socket.io/?EIO=4&transport=polling HTTP/1.1\r\nHost: {addr}\r\n\
+             Origin: {origin}\r\nAccess-Control-Request-Method: POST\r\n\
+             Connection: close\r\n\r\n"
+        );
+        s.write_all(req.as_bytes()).await.unwrap();
+        let mut res = String::new();
+        s.read_to_string(&mut res).await.unwrap();
+        res.to_ascii_lowercase()
+    };
+    let ok = preflight("https://app.example").await;
+    assert!(ok.starts_with("http/1.1 2"), "{ok}");
+    assert!(
+        ok.contains("access-control-allow-origin: https://app.example"),
+        "{ok}"
+    );
+    let other = preflight("https://evil.example").await;
+    assert!(!other.contains("access-control-allow-origin"), "{other}");
+    helper.shutdown().await;
+}
