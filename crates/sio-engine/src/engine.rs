@@ -175,7 +175,7 @@ impl<H: Handler> Engine<H> {
         }
         let on_upgrade = ws.then(|| hyper::upgrade::on(&mut req));
         detach_head(&mut req);
-        let (parts, _body) = req.into_parts();
+        let (mut parts, _body) = req.into_parts();
         if let Some(hook) = &self.shared.config.allow_request
             && let Err(refusal) = hook.check(&parts).await
         {
@@ -190,7 +190,11 @@ impl<H: Handler> Engine<H> {
         } else {
             None
         };
-        let session = self.open(kind, parts);
+        // A session keeps the head's method, URI and headers, not the extensions other
+        // layers left (only the peer address, kept inline).
+        let remote = parts.extensions.remove::<crate::RemoteAddr>();
+        parts.extensions = http::Extensions::new();
+        let session = self.open(kind, parts, remote.map(|r| r.0));
         let mut res = match (on_upgrade, accept_key) {
             (Some(on_upgrade), Some(key)) => {
                 transport::websocket::spawn(session.clone(), on_upgrade);
@@ -207,8 +211,13 @@ impl<H: Handler> Engine<H> {
     }
 
     /// Creates a session, queues its OPEN packet, starts its timers and tells the handler.
-    fn open(&self, kind: TransportKind, parts: Parts) -> Arc<Session<H>> {
-        let session = Arc::new(Session::new(self.shared.clone(), kind, parts));
+    fn open(
+        &self,
+        kind: TransportKind,
+        parts: Parts,
+        remote: Option<std::net::SocketAddr>,
+    ) -> Arc<Session<H>> {
+        let session = Arc::new(Session::new(self.shared.clone(), kind, parts, remote));
         let config = &self.shared.config;
         let upgrades = if kind == TransportKind::Polling
             && config.allow_upgrades

@@ -8,6 +8,7 @@
 //! bounds before [`Session::send`] refuses.
 
 use std::collections::VecDeque;
+use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::task::{Context, Poll, Waker};
 
@@ -29,6 +30,7 @@ pub struct Session<H: Handler> {
     pub(crate) engine: Arc<Shared<H>>,
     state: Mutex<State>,
     request: Parts,
+    remote: Option<SocketAddr>,
     data: H::Data,
 }
 
@@ -96,7 +98,12 @@ pub(crate) enum PollAnswer {
 }
 
 impl<H: Handler> Session<H> {
-    pub(crate) fn new(engine: Arc<Shared<H>>, kind: TransportKind, request: Parts) -> Session<H> {
+    pub(crate) fn new(
+        engine: Arc<Shared<H>>,
+        kind: TransportKind,
+        request: Parts,
+        remote: Option<SocketAddr>,
+    ) -> Session<H> {
         Session {
             id: Sid::random(),
             engine,
@@ -119,6 +126,7 @@ impl<H: Handler> Session<H> {
                 idle: false,
             }),
             request,
+            remote,
             data: H::Data::default(),
         }
     }
@@ -133,10 +141,17 @@ impl<H: Handler> Session<H> {
         &self.data
     }
 
-    /// The head of the request that opened the session (method, URI, headers, extensions
-    /// such as [`RemoteAddr`](crate::RemoteAddr)), detached from hyper's read buffer.
+    /// The head of the request that opened the session: method, URI and headers, detached
+    /// from hyper's read buffer. Its extensions are not kept (see
+    /// [`remote_addr`](Session::remote_addr)).
     pub fn request(&self) -> &Parts {
         &self.request
+    }
+
+    /// The client's address: the [`RemoteAddr`](crate::RemoteAddr) of the request that
+    /// opened the session, if the server put one there.
+    pub fn remote_addr(&self) -> Option<SocketAddr> {
+        self.remote
     }
 
     /// The transport carrying the session now.

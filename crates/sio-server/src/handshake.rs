@@ -26,7 +26,12 @@ pub(crate) fn now_ms() -> i64 {
 
 /// The handshake socket.io builds: headers, time, address, xdomain, secure, issued, url,
 /// query, auth.
-pub(crate) fn build(parts: &Parts, issued: i64, auth: Value) -> Handshake {
+pub(crate) fn build(
+    parts: &Parts,
+    remote: Option<std::net::SocketAddr>,
+    issued: i64,
+    auth: Value,
+) -> Handshake {
     let mut headers: IndexMap<String, String> = IndexMap::new();
     for (name, value) in &parts.headers {
         let v = String::from_utf8_lossy(value.as_bytes());
@@ -38,11 +43,7 @@ pub(crate) fn build(parts: &Parts, issued: i64, auth: Value) -> Handshake {
             })
             .or_insert_with(|| v.into_owned());
     }
-    let address = parts
-        .extensions
-        .get::<RemoteAddr>()
-        .map(|a| a.0.ip().to_string())
-        .unwrap_or_default();
+    let address = remote.map(|a| a.ip().to_string()).unwrap_or_default();
     let url = parts
         .uri
         .path_and_query()
@@ -128,11 +129,13 @@ mod tests {
             .header("x-a", "2")
             .body(())
             .unwrap();
-        let (mut parts, ()) = req.into_parts();
-        parts
-            .extensions
-            .insert(RemoteAddr("10.0.0.1:5000".parse().unwrap()));
-        let hs = build(&parts, 0, Value::Null);
+        let (parts, ()) = req.into_parts();
+        let hs = build(
+            &parts,
+            Some("10.0.0.1:5000".parse().unwrap()),
+            0,
+            Value::Null,
+        );
         assert_eq!(hs.address, "10.0.0.1");
         assert!(hs.xdomain);
         assert_eq!(hs.headers["x-a"], "1, 2");

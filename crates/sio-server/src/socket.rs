@@ -217,6 +217,7 @@ impl Socket {
     pub fn handshake(&self) -> Handshake {
         crate::handshake::build(
             self.inner.conn.request(),
+            self.inner.conn.remote_addr(),
             self.inner.issued,
             self.inner.auth.clone(),
         )
