@@ -7,6 +7,10 @@
 //! per scenario and an SVG chart under `docs/bench/`. `--smoke` runs tiny sizes once and
 //! fails unless every server answered and every message / ack / socket arrived.
 //!
+//! S3 (idle memory) runs "ours" twice: on sio's own listener and mounted under axum
+//! (`sio-bench-ours --mount axum`), since per-socket memory depends on the HTTP server that
+//! holds the connection and most applications serve sio through axum.
+//!
 //! Sizes: `s1.sockets=2000 s1.inflight=200 s2.sockets=1000 s2.burst=2000 s2.size=100
 //! s3.sockets=10000 s4.sockets=1000 s4.burst=2000 s5.sockets=100 s5.acks=100`.
 
@@ -28,6 +32,8 @@ type Res<T> = Result<T, String>;
 enum Kind {
     Echo,
     Ours,
+    /// Our server as an axum layer (`sio-bench-ours --mount axum`); S3 only.
+    OursAxum,
     Node,
     Socketioxide,
 }
@@ -37,6 +43,7 @@ impl Kind {
         match self {
             Kind::Echo => "loadgen alone (echo)",
             Kind::Ours => "ours",
+            Kind::OursAxum => "ours (axum)",
             Kind::Node => "node",
             Kind::Socketioxide => "socketioxide",
         }
@@ -124,6 +131,11 @@ fn start_server(ctx: &Ctx, kind: Kind, redis: Option<(&str, &str)>) -> Res<(u16,
         }
         Kind::Echo => pinned(0, &ctx.bin.join("sio-bench-echo"), &args),
         Kind::Ours => pinned(0, &ctx.bin.join("sio-bench-ours"), &args),
+        Kind::OursAxum => {
+            let mut a = vec!["--mount".to_owned(), "axum".to_owned()];
+            a.extend(args);
+            pinned(0, &ctx.bin.join("sio-bench-ours"), &a)
+        }
         Kind::Socketioxide => pinned(0, &ctx.bin.join("sio-bench-socketioxide"), &args),
     };
     let log = std::fs::File::create(ctx.logs.join(format!("{kind:?}-{}.log", now_ms())))
@@ -354,7 +366,7 @@ fn scenarios(ctx: &mut Ctx, which: &[String]) -> Res<Vec<Value>> {
             ("sockets", ctx.size("s3.sockets", 10_000, 50)),
             ("settle_s", ctx.size("s3.settle_s", 3, 1)),
         ];
-        for k in [Kind::Ours, Kind::Node, Kind::Socketioxide] {
+        for k in [Kind::Ours, Kind::OursAxum, Kind::Node, Kind::Socketioxide] {
             for r in 1..=runs {
                 lines.push(run_one(
                     ctx,
