@@ -1,5 +1,6 @@
-//! A Socket.IO v5 server on [engineioxide], wire-compatible with the official
-//! `socket.io-client` 4.x and with Node servers in a cluster.
+//! A Socket.IO v5 server on [`sio_engine`] (sio's own engine.io v4 server),
+//! wire-compatible with the official `socket.io-client` 4.x and with Node servers in a
+//! cluster.
 //!
 //! | module | what it holds |
 //! |---|---|
@@ -13,7 +14,7 @@
 //! | [`helper`] | [`ServerHelper`]: the seed's authenticate / rooms / ping helper |
 //! | [`handshake`] | how the handshake is built, [`RemoteAddr`](handshake::RemoteAddr) |
 //! | `recovery` | connection state recovery (internal; options: [`RecoveryConfig`]) |
-//! | [`config`] | [`ServerConfig`] and its parts |
+//! | [`config`] | [`ServerConfig`] and its parts, the engine's [`Cors`](config::Cors), [`Cookie`](config::Cookie), [`Transports`] |
 //! | [`extensions`] | per-socket typed state |
 //! | [`error`] | [`EmitError`] and re-exported ack/adapter errors |
 //!
@@ -37,52 +38,46 @@
 //! answer; events the client sends meanwhile are queued and handled afterwards, in order.
 //! Events of one socket are handled one at a time; acks are not queued.
 //!
+//! # Connections without a namespace
+//!
+//! A connection must join a namespace within
+//! [`connect_timeout`](SocketIoBuilder::connect_timeout) (45 s), and the timeout starts
+//! again when it leaves its last namespace: a client whose sockets were all disconnected
+//! (by an authentication timeout, say) cannot keep its connection by answering PINGs. It
+//! is closed with the reason `forced close`. [`SocketIo::connection_count`] counts the
+//! open connections, with or without a namespace.
+//!
 //! # Slow consumers
 //!
-//! Each connection queues at most [`ServerConfig::max_buffered_bytes`] bytes (8 MiB by
-//! default: what engineioxide's writer has not yet taken, so a client that stops reading
-//! reaches it once the kernel and WebSocket write buffers are full) and at most
-//! [`ServerConfig::max_buffered_packets`] packets. When a socket's queue is full, volatile
-//! packets are dropped (counted in [`SocketIo::stats`]) and other packets trigger the
-//! [`SlowConsumerPolicy`]: by default the connection is closed with a logged warning
-//! (reason `transport error`). To count text frames, each recipient gets its own copy of
-//! a text frame (engineioxide's `Str` cannot share a buffer whose release we could observe
-//! without `unsafe`); binary frames stay shared.
+//! Each connection queues at most [`max_buffered_bytes`](SocketIoBuilder::max_buffered_bytes)
+//! bytes (8 MiB) and [`max_buffered_packets`](SocketIoBuilder::max_buffered_packets)
+//! packets (16,384), counted exactly by the engine from the moment a packet is queued until
+//! the connection's transport takes it: a client that stops reading reaches the bounds once
+//! the kernel and WebSocket write buffers are full. A packet that would pass a bound is
+//! refused whole (one packet larger than the byte bound still goes out when nothing is
+//! queued). Volatile packets are then dropped (counted in [`SocketIo::stats`]) and other
+//! packets trigger the [`SlowConsumerPolicy`]: by default the connection is closed with a
+//! logged warning (reason `transport error`). Independently, a client that stops reading
+//! stops answering PINGs and is closed after `ping_interval` + `ping_timeout` (reason
+//! `ping timeout`).
 //!
-//! # Compression
+//! Broadcasts are encoded once; every recipient queues the same buffers.
 //!
-//! engineioxide 0.17 negotiates no WebSocket permessage-deflate, so the `compress` flag
-//! does not change this server's WebSocket frames (it is carried to the cluster, where
-//! Node servers honour it). Polling responses can be compressed by the HTTP stack: mount
-//! [`SocketIo::layer`] under `tower_http::compression::CompressionLayer`.
+//! # CORS, cookie, compression
 //!
-//! # CORS
+//! They are builder options applied by the engine, in the own-listener mode as under
+//! axum: [`cors`](SocketIoBuilder::cors) (preflights included),
+//! [`cookie`](SocketIoBuilder::cookie) (the `io` cookie for sticky sessions),
+//! [`http_compression`](SocketIoBuilder::http_compression) (gzip or deflate of polling
+//! responses from 1 KiB on, the default) and
+//! [`allow_request`](SocketIoBuilder::allow_request). WebSocket frames are not compressed:
+//! the [`compress`](BroadcastOperator::compress) flag is carried to the cluster, where
+//! Node servers honour it.
 //!
-//! Use `tower_http::cors::CorsLayer` around [`SocketIo::layer`]; see
-//! `examples/axum_echo.rs`.
+//! # Differences from socket.io 4.8
 //!
-//! # Known differences from socket.io 4.8
-//!
-//! They come from engineioxide 0.17.9, the engine.io layer, and are pinned by tests:
-//!
-//! - the first engine.io PING goes out right after the handshake (socket.io waits one
-//!   ping interval), see `docs/compatibility.md`;
-//! - when the server closes a WebSocket session (ping timeout, bad packet, connect
-//!   timeout, `disconnect(true)`) it sends an engine.io CLOSE packet (`1`) first;
-//! - a WebSocket dropped without a close frame is reported as `transport error` (socket.io
-//!   says `transport close`); a proper close is `transport close`;
-//! - idle memory: a bare engineioxide WebSocket connection measured here costs about
-//!   25 KiB of RSS; this crate adds about 1.5 KiB per socket (two rooms joined).
-//!
-//! And from this crate's choices:
-//!
-//! - outgoing buffers are bounded (in bytes and packets, see *Slow consumers*), where
-//!   Node buffers without bound;
-//! - connection state recovery keeps sessions in the process that served them: a client
-//!   recovers when it reconnects to the same server;
-//! - a handler that never completes holds back the later events of its socket (they are
-//!   handled in order); past [`ServerConfig::max_pending_events`] the client is
-//!   disconnected.
+//! The repository's `docs/compatibility.md` lists what differs from Node's socket.io and
+//! engine.io, and the tests that pin each behaviour.
 #![deny(missing_docs)]
 
 pub mod ack;

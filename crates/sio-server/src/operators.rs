@@ -86,9 +86,11 @@ impl BroadcastOperator {
         self
     }
 
-    /// Sets the compression flag. engineioxide 0.17 does not negotiate WebSocket
-    /// permessage-deflate, so the flag travels to the cluster (Node servers honour it)
-    /// but does not change this server's frames; see the crate docs on compression.
+    /// Sets the compression flag. sio-engine negotiates no WebSocket permessage-deflate,
+    /// so the flag travels to the cluster (Node servers honour it) but does not change
+    /// this server's frames; polling responses are compressed by size
+    /// ([`http_compression`](crate::SocketIoBuilder::http_compression)), whatever the
+    /// flag. See the crate docs on compression.
     pub fn compress(mut self, compress: bool) -> Self {
         self.opts.flags.compress = compress;
         self
