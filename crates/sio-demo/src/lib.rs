@@ -41,6 +41,8 @@ pub mod guides {
     pub struct SioProtocol;
     #[doc = include_str!("../../../docs/guides/sio-adapter-redis.md")]
     pub struct SioAdapterRedis;
+    #[doc = include_str!("../../../docs/guides/sio-engine.md")]
+    pub struct SioEngine;
     #[doc = include_str!("../../../docs/guides/sio-server.md")]
     pub struct SioServer;
     #[doc = include_str!("../../../docs/guides/sio-client.md")]

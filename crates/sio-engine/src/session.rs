@@ -270,12 +270,10 @@ impl<H: Handler> Session<H> {
             let finish = match st.kind {
                 // The WebSocket task ends the session.
                 TransportKind::WebSocket => false,
-                // A waiting poll delivers what is queued, then ends it; for a graceful close
-                // with packets queued and no poll, the next poll does (the heartbeat bounds
-                // the wait).
-                TransportKind::Polling => {
-                    !(get_waiting || reason.is_graceful() && !st.queue.is_empty())
-                }
+                // A waiting poll delivers what is queued and the CLOSE, then ends it; for a
+                // close the server decided and no poll waiting, the next poll does, as in
+                // engine.io (the next heartbeat deadline bounds the wait).
+                TransportKind::Polling => !(get_waiting || reason.is_graceful()),
             };
             (wakers, finish)
         };

@@ -23,12 +23,21 @@ use crate::transport::{Incoming, TransportKind, receive};
 /// time (engine.io, on one event loop, always sees that GET first and answers it `6`).
 const CLIENT_CLOSE_GRACE: Duration = Duration::from_millis(100);
 
-/// Clears the session's poll when the GET ends, answered or dropped with its connection.
-struct ActiveGet<'a, H: Handler>(&'a Session<H>);
+/// Clears the session's poll when the GET ends. A GET dropped before it was answered (its
+/// connection closed) ends the session, as in engine.io (`transport error`).
+struct ActiveGet<'a, H: Handler> {
+    session: &'a Arc<Session<H>>,
+    answered: bool,
+}
 
 impl<H: Handler> Drop for ActiveGet<'_, H> {
     fn drop(&mut self) {
-        self.0.end_get();
+        self.session.end_get();
+        if !self.answered {
+            tracing::debug!(sid = %self.session.id(), "poll connection closed before its answer, closing the session");
+            self.session
+                .close_now(CloseReason::TransportError, PollEnd::Close);
+        }
     }
 }
 
@@ -51,8 +60,13 @@ pub(crate) async fn get<H: Handler>(
         st.get_active = true;
     }
     let answer = {
-        let _active = ActiveGet(&session);
-        std::future::poll_fn(|cx| session.poll_get(cx)).await
+        let mut active = ActiveGet {
+            session: &session,
+            answered: false,
+        };
+        let answer = std::future::poll_fn(|cx| session.poll_get(cx)).await;
+        active.answered = true;
+        answer
     };
     let (frames, end) = match answer {
         PollAnswer::Frames(frames, end) => (frames, end),
