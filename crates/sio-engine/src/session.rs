@@ -62,11 +62,11 @@ pub(crate) struct State {
     /// The probing WebSocket answered `3probe`: waiting polls end with a NOOP.
     probed: bool,
     /// A WebSocket task serves this session (as its transport or as a probe).
-    pub(crate) ws_task: bool,
+    pub(crate) stream_task: bool,
     pub(crate) get_active: bool,
     pub(crate) post_active: bool,
     get_waker: Option<Waker>,
-    ws_waker: Option<Waker>,
+    stream_waker: Option<Waker>,
     /// Set when the close is decided; the transport then ends and calls `finish`.
     closing: Option<(CloseReason, PollEnd)>,
     closed: bool,
@@ -76,7 +76,7 @@ pub(crate) struct State {
 }
 
 /// What the WebSocket writer finds on the session.
-pub(crate) enum WsTake {
+pub(crate) enum StreamTake {
     /// Frames moved into the writer's batch.
     Frames,
     /// Nothing queued; the writer's waker is registered.
@@ -114,11 +114,11 @@ impl<H: Handler> Session<H> {
                 kind,
                 upgrading: false,
                 probed: false,
-                ws_task: false,
+                stream_task: false,
                 get_active: false,
                 post_active: false,
                 get_waker: None,
-                ws_waker: None,
+                stream_waker: None,
                 closing: None,
                 closed: false,
                 generations: [0; LANES],
@@ -266,14 +266,14 @@ impl<H: Handler> Session<H> {
             }
             st.closing = Some((reason, end));
             let get_waiting = st.get_waker.is_some();
-            let wakers = [st.get_waker.take(), st.ws_waker.take()];
+            let wakers = [st.get_waker.take(), st.stream_waker.take()];
             let finish = match st.kind {
-                // The WebSocket task ends the session.
-                TransportKind::WebSocket => false,
+                // The stream's task (WebSocket) ends the session.
+                k if k.is_stream() => false,
                 // A waiting poll delivers what is queued and the CLOSE, then ends it; for a
                 // close the server decided and no poll waiting, the next poll does, as in
                 // engine.io (the next heartbeat deadline bounds the wait).
-                TransportKind::Polling => !(get_waiting || reason.is_graceful()),
+                _ => !(get_waiting || reason.is_graceful()),
             };
             (wakers, finish)
         };
@@ -300,7 +300,7 @@ impl<H: Handler> Session<H> {
             st.packets = 0;
             (
                 std::mem::take(&mut st.queue),
-                [st.get_waker.take(), st.ws_waker.take()],
+                [st.get_waker.take(), st.stream_waker.take()],
             )
         };
         drop(queue);
@@ -371,7 +371,7 @@ impl<H: Handler> Session<H> {
         }
         if let Some((reason, _)) = st.closing {
             // A polling session closing gracefully waited for a poll that never came.
-            if st.kind == TransportKind::Polling && matches!(lane, Lane::Ping | Lane::Pong) {
+            if !st.kind.is_stream() && matches!(lane, Lane::Ping | Lane::Pong) {
                 drop(st);
                 self.finish(reason);
             }
@@ -407,7 +407,7 @@ impl<H: Handler> Session<H> {
                     // The probing WebSocket gives up; polling carries on.
                     st.upgrading = false;
                     st.probed = false;
-                    let w = st.ws_waker.take();
+                    let w = st.stream_waker.take();
                     drop(st);
                     tracing::debug!(sid = %self.id, "upgrade not completed within upgrade_timeout");
                     if let Some(w) = w {
@@ -437,36 +437,40 @@ impl<H: Handler> Session<H> {
     /// registers the writer's waker when nothing was queued.
     ///
     /// [`release`]: Session::release
-    pub(crate) fn ws_take(&self, cx: &mut Context<'_>, batch: &mut VecDeque<Frame>) -> WsTake {
+    pub(crate) fn stream_take(
+        &self,
+        cx: &mut Context<'_>,
+        batch: &mut VecDeque<Frame>,
+    ) -> StreamTake {
         let mut st = self.lock();
         if let Some((reason, _)) = st.closing {
-            if st.kind == TransportKind::WebSocket {
+            if st.kind.is_stream() {
                 batch.append(&mut st.queue);
-                return WsTake::Closing(reason);
+                return StreamTake::Closing(reason);
             }
-            return WsTake::Detached;
+            return StreamTake::Detached;
         }
-        if st.closed || (st.kind != TransportKind::WebSocket && !st.upgrading) {
-            return WsTake::Detached;
+        if st.closed || (!st.kind.is_stream() && !st.upgrading) {
+            return StreamTake::Detached;
         }
         // Registered even with frames to write: a writer stalled on a peer that does not
         // read must still wake up for a close.
         if !st
-            .ws_waker
+            .stream_waker
             .as_ref()
             .is_some_and(|w| w.will_wake(cx.waker()))
         {
-            st.ws_waker = Some(cx.waker().clone());
+            st.stream_waker = Some(cx.waker().clone());
         }
-        if st.kind != TransportKind::WebSocket || st.queue.is_empty() {
-            return WsTake::Idle;
+        if !st.kind.is_stream() || st.queue.is_empty() {
+            return StreamTake::Idle;
         }
         if batch.is_empty() {
             std::mem::swap(batch, &mut st.queue);
         } else {
             batch.append(&mut st.queue);
         }
-        WsTake::Frames
+        StreamTake::Frames
     }
 
     /// Moves what is still queued to the end of `batch` (a graceful close's last writes).
@@ -492,7 +496,7 @@ impl<H: Handler> Session<H> {
                 .unwrap_or((CloseReason::TransportClose, PollEnd::Close));
             return Poll::Ready(PollAnswer::End(r, end));
         }
-        if st.kind == TransportKind::WebSocket || (st.probed && st.closing.is_none()) {
+        if st.kind.is_stream() || (st.probed && st.closing.is_none()) {
             return Poll::Ready(PollAnswer::Noop);
         }
         if !st.queue.is_empty() {
@@ -517,7 +521,7 @@ impl<H: Handler> Session<H> {
 
     /// The probing WebSocket finished the upgrade (`5`): it now carries the session, and
     /// a poll still waiting ends with a NOOP.
-    pub(crate) fn complete_upgrade(&self) -> bool {
+    pub(crate) fn complete_upgrade(&self, to: TransportKind) -> bool {
         let waker = {
             let mut st = self.lock();
             if !st.upgrading || st.closed || st.closing.is_some() {
@@ -525,7 +529,7 @@ impl<H: Handler> Session<H> {
             }
             st.upgrading = false;
             st.probed = false;
-            st.kind = TransportKind::WebSocket;
+            st.kind = to;
             st.bump(Lane::Upgrade);
             st.get_waker.take()
         };
@@ -553,12 +557,12 @@ impl<H: Handler> Session<H> {
     }
 
     /// The WebSocket task ended (the connection is gone).
-    pub(crate) fn ws_task_ended(&self) {
+    pub(crate) fn stream_ended(&self) {
         let mut st = self.lock();
-        st.ws_task = false;
+        st.stream_task = false;
         st.upgrading = false;
         st.probed = false;
-        st.ws_waker = None;
+        st.stream_waker = None;
     }
 }
 
@@ -582,9 +586,10 @@ impl State {
 
     /// Takes the waker of the writer of the current transport.
     fn writer_waker(&mut self) -> Option<Waker> {
-        match self.kind {
-            TransportKind::WebSocket => self.ws_waker.take(),
-            TransportKind::Polling => self.get_waker.take(),
+        if self.kind.is_stream() {
+            self.stream_waker.take()
+        } else {
+            self.get_waker.take()
         }
     }
 }

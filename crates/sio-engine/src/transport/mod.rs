@@ -1,9 +1,12 @@
 //! The transports: how a session's packets travel.
 //!
-//! Every transport meets a session at the same seam, in `session.rs`: a writer takes
-//! what is queued (`ws_take`, `poll_get`) and registers its waker when nothing is, and what
-//! arrives goes through [`receive`]. A new transport (WebTransport) is one more module here
-//! and one more [`TransportKind`]; sessions, heartbeats and the handler do not change.
+//! Every transport meets a session at the same seam, in `session.rs`. There are two
+//! kinds of transport: request-driven (polling: a waiting GET takes what is queued with
+//! `poll_get`) and streams (WebSocket: one task takes what is queued with `stream_take`
+//! and writes it). Both register a waker when nothing is queued, and hand what arrives to
+//! [`receive`]; a stream can also be the target of an upgrade (`on_probe`,
+//! `complete_upgrade`). A new stream transport (WebTransport) is one more module here and
+//! one more [`TransportKind`]; sessions, heartbeats and the handler do not change.
 
 use std::sync::Arc;
 
@@ -25,6 +28,12 @@ pub enum TransportKind {
 }
 
 impl TransportKind {
+    /// Whether the transport holds a connection whose task writes the session's packets
+    /// itself (WebSocket; WebTransport would be one), rather than answering requests.
+    pub(crate) fn is_stream(self) -> bool {
+        !matches!(self, TransportKind::Polling)
+    }
+
     /// engine.io's name: `polling` or `websocket`.
     pub fn as_str(self) -> &'static str {
         match self {

@@ -17,7 +17,7 @@ use crate::error::{ErrorCode, status_response};
 use crate::frame::{Frame, polling_body};
 use crate::handler::{CloseReason, Handler};
 use crate::session::{PollAnswer, PollEnd, Session};
-use crate::transport::{Incoming, TransportKind, receive};
+use crate::transport::{Incoming, receive};
 
 /// How long a session closed by the client's POST `1` waits for a poll sent at the same
 /// time (engine.io, on one event loop, always sees that GET first and answers it `6`).
@@ -48,7 +48,7 @@ pub(crate) async fn get<H: Handler>(
 ) -> Response<Full<Bytes>> {
     {
         let mut st = session.lock();
-        if st.kind == TransportKind::WebSocket {
+        if st.kind.is_stream() {
             return ErrorCode::BadRequest.response();
         }
         if st.get_active {
@@ -96,7 +96,7 @@ where
 {
     {
         let mut st = session.lock();
-        if st.kind == TransportKind::WebSocket {
+        if st.kind.is_stream() {
             return ErrorCode::BadRequest.response();
         }
         if st.post_active {

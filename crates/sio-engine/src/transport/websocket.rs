@@ -32,7 +32,7 @@ use tokio_tungstenite::tungstenite::{Error as WsError, Message};
 use crate::error::ErrorCode;
 use crate::frame::Frame;
 use crate::handler::{CloseReason, Handler, Message as EngineMessage};
-use crate::session::{Session, WsTake};
+use crate::session::{Session, StreamTake};
 use crate::transport::{Incoming, TransportKind, receive};
 
 /// tungstenite writes its buffer out past this many bytes even before a flush; frames
@@ -98,14 +98,14 @@ pub(crate) fn upgrade<H: Handler, B>(
         let mut st = session.lock();
         let refused = !session.engine.config.allow_upgrades
             || st.kind != TransportKind::Polling
-            || st.ws_task
+            || st.stream_task
             || st.upgrading;
         if refused || st.is_closing() {
             drop(st);
             tracing::debug!(sid = %session.id(), "WebSocket upgrade refused (already upgraded or upgrading)");
             return ErrorCode::BadRequest.response();
         }
-        st.ws_task = true;
+        st.stream_task = true;
         st.upgrading = true;
     }
     req = Request::from_parts(parts, body);
@@ -117,7 +117,7 @@ pub(crate) fn upgrade<H: Handler, B>(
 
 /// Starts the connection's task once hyper hands over the upgraded connection.
 pub(crate) fn spawn<H: Handler>(session: Arc<Session<H>>, on_upgrade: OnUpgrade) {
-    session.lock().ws_task = true;
+    session.lock().stream_task = true;
     drop(tokio::spawn(async move {
         let upgraded = match on_upgrade.await {
             Ok(u) => u,
@@ -161,7 +161,7 @@ pub(crate) fn spawn<H: Handler>(session: Arc<Session<H>>, on_upgrade: OnUpgrade)
 /// The task ended: a session this WebSocket carried is finished.
 fn end<H: Handler>(session: &Arc<Session<H>>, reason: CloseReason) {
     let carried = session.transport() == TransportKind::WebSocket;
-    session.ws_task_ended();
+    session.stream_ended();
     if carried {
         session.finish(reason);
     }
@@ -230,12 +230,12 @@ where
         let event = std::future::poll_fn(|cx| {
             let (mut bytes, mut packets) = (0, 0);
             let outcome = loop {
-                match session.ws_take(cx, &mut batch) {
-                    WsTake::Frames => {}
-                    WsTake::Idle if batch.is_empty() && direct.is_none() => break None,
-                    WsTake::Idle => {}
-                    WsTake::Closing(r) => break Some(Event::Closing(r)),
-                    WsTake::Detached => break Some(Event::Detached),
+                match session.stream_take(cx, &mut batch) {
+                    StreamTake::Frames => {}
+                    StreamTake::Idle if batch.is_empty() && direct.is_none() => break None,
+                    StreamTake::Idle => {}
+                    StreamTake::Closing(r) => break Some(Event::Closing(r)),
+                    StreamTake::Detached => break Some(Event::Detached),
                 }
                 match Pin::new(&mut ws).poll_ready(cx) {
                     Poll::Pending => break None,
@@ -308,7 +308,7 @@ where
                 return;
             }
             Event::Detached => {
-                session.ws_task_ended();
+                session.stream_ended();
                 let _ = tokio::time::timeout(CLOSE_GRACE, close(&mut ws, VecDeque::new())).await;
                 return;
             }
@@ -358,12 +358,12 @@ fn on_frame<H: Handler>(
                 "2probe" if session.on_probe() => {
                     *direct = Some(Message::text("3probe"));
                 }
-                "5" if session.complete_upgrade() => {
+                "5" if session.complete_upgrade(TransportKind::WebSocket) => {
                     tracing::debug!(sid = %session.id(), "upgraded to WebSocket");
                 }
                 other => {
                     tracing::debug!(sid = %session.id(), packet = other, "unexpected packet during the upgrade, dropping the WebSocket");
-                    session.ws_task_ended();
+                    session.stream_ended();
                     return Some(CloseReason::TransportError);
                 }
             }
@@ -397,7 +397,7 @@ fn on_frame<H: Handler>(
         }
         Message::Binary(_) => {
             tracing::debug!(sid = %session.id(), "binary frame during the upgrade, dropping the WebSocket");
-            session.ws_task_ended();
+            session.stream_ended();
             Some(CloseReason::TransportError)
         }
         Message::Close(_) => Some(CloseReason::TransportClose),
