@@ -19,6 +19,10 @@ pub mod conformance {
     //! Every test starts its own server on a free port and the process is killed when the
     //! [`Server`] is dropped, so tests run in parallel.
     //!
+    //! [`engine_echo_server!`](crate::engine_echo_server) starts `sio-engine-echo` instead:
+    //! a raw sio-engine echo at `/engine.io/`, for the engine.io suite's cases as they are
+    //! (`conformance_engine_echo.rs`); the same [`Server`] methods talk to it.
+    //!
     //! ```no_run
     //! # async fn demo() {
     //! let server = sio_tests::conformance_server!().await;
@@ -70,6 +74,19 @@ pub mod conformance {
         };
     }
 
+    /// Starts `sio-engine-echo`, the raw engine.io echo server of the engine.io suite (path
+    /// `/engine.io/`, same timings and limits as the conformance contract). Always the Rust
+    /// binary: `SIO_CONFORMANCE_SERVER` does not apply; `SIO_ENGINE_ECHO_BIN=<path>` runs
+    /// another build of it.
+    #[macro_export]
+    macro_rules! engine_echo_server {
+        () => {
+            $crate::conformance::Server::start_engine_echo(option_env!(
+                "CARGO_BIN_EXE_sio-engine-echo"
+            ))
+        };
+    }
+
     /// Which implementation is under test.
     #[derive(Clone, Copy, Debug, PartialEq, Eq)]
     pub enum Impl {
@@ -97,6 +114,8 @@ pub mod conformance {
     pub struct Server {
         kind: Impl,
         addr: SocketAddr,
+        /// The engine.io path requests go to (`/socket.io/`, `/engine.io/` for the echo).
+        path: &'static str,
         /// When each polling session's handshake request was sent (see [`Heartbeat`]).
         sessions: Mutex<HashMap<String, Instant>>,
         _child: Child,
@@ -112,7 +131,7 @@ pub mod conformance {
         /// binary when it exists (see [`conformance_server!`](crate::conformance_server)).
         pub async fn start(rust_bin: Option<&str>) -> Server {
             let kind = Impl::from_env();
-            let mut cmd = match kind {
+            let cmd = match kind {
                 Impl::Rust => {
                     // SIO_CONFORMANCE_BIN points the suite at another build of a Rust server
                     // (a release build, a bisect), without recompiling the tests.
@@ -131,6 +150,22 @@ pub mod conformance {
                     c
                 }
             };
+            Server::launch(kind, cmd, "/socket.io/").await
+        }
+
+        /// Starts the raw engine.io echo server (see
+        /// [`engine_echo_server!`](crate::engine_echo_server)); `bin` is the path of
+        /// `sio-engine-echo` when it exists.
+        pub async fn start_engine_echo(bin: Option<&str>) -> Server {
+            let from_env = std::env::var("SIO_ENGINE_ECHO_BIN").ok();
+            let Some(bin) = from_env.as_deref().or(bin) else {
+                panic!("the `sio-engine-echo` binary of sio-tests does not exist")
+            };
+            Server::launch(Impl::Rust, Command::new(bin), "/engine.io/").await
+        }
+
+        /// Runs `cmd` under the contract (`PORT`, `LISTENING <port>`, stdin held open).
+        async fn launch(kind: Impl, mut cmd: Command, path: &'static str) -> Server {
             cmd.env("PORT", "0")
                 .stdin(Stdio::piped())
                 .stdout(Stdio::piped())
@@ -173,6 +208,7 @@ pub mod conformance {
             Server {
                 kind,
                 addr: SocketAddr::from(([127, 0, 0, 1], port)),
+                path,
                 sessions: Mutex::new(HashMap::new()),
                 _child: child,
             }
@@ -188,8 +224,8 @@ pub mod conformance {
             self.addr
         }
 
-        /// Sends one HTTP/1.1 request to `/socket.io/?{query}`. An `Err` means the server
-        /// closed the connection without a complete response.
+        /// Sends one HTTP/1.1 request to `/socket.io/?{query}` (the server's path). An
+        /// `Err` means the server closed the connection without a complete response.
         pub async fn request(
             &self,
             method: &str,
@@ -207,7 +243,7 @@ pub mod conformance {
             headers: &[(&str, &str)],
             body: Option<&[u8]>,
         ) -> std::io::Result<HttpResponse> {
-            let path = format!("/socket.io/?{query}");
+            let path = format!("{}?{query}", self.path);
             tokio::time::timeout(
                 PATIENCE,
                 http_request(self.addr, method, &path, headers, body),
@@ -311,7 +347,7 @@ pub mod conformance {
             }
         }
 
-        /// Opens a WebSocket to `/socket.io/?{query}`.
+        /// Opens a WebSocket to `/socket.io/?{query}` (the server's path).
         pub async fn ws(&self, query: &str) -> Ws {
             self.try_ws(query)
                 .await
@@ -333,7 +369,7 @@ pub mod conformance {
                         .copied()
                 })
                 .unwrap_or_else(Instant::now);
-            let url = format!("ws://{}/socket.io/?{query}", self.addr);
+            let url = format!("ws://{}{}?{query}", self.addr, self.path);
             let (inner, _) = tokio::time::timeout(PATIENCE, tokio_tungstenite::connect_async(url))
                 .await
                 .unwrap_or_else(|_| {
