@@ -136,9 +136,14 @@ pub(crate) fn spawn<H: Handler>(session: Arc<Session<H>>, on_upgrade: OnUpgrade)
         // TcpStream: take it back, rather than reading through hyper's boxed `Upgraded`.
         match upgraded.downcast::<TokioIo<TcpStream>>() {
             Ok(parts) => {
+                // hyper's leftover bytes are a slice of its connection read buffer: copy
+                // them (usually none) and let that buffer go now, not when the session ends.
+                let read_ahead = parts.read_buf.to_vec();
+                let io = parts.io.into_inner();
+                drop(parts.read_buf);
                 let ws = WebSocketStream::from_partially_read(
-                    parts.io.into_inner(),
-                    parts.read_buf.to_vec(),
+                    io,
+                    read_ahead,
                     Role::Server,
                     Some(config),
                 )
