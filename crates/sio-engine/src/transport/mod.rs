@@ -4,7 +4,7 @@
 //! kinds of transport: request-driven (polling: a waiting GET takes what is queued with
 //! `poll_get`) and streams (WebSocket: one task takes what is queued with `stream_take`
 //! and writes it). Both register a waker when nothing is queued, and hand what arrives to
-//! [`receive`]; a stream can also be the target of an upgrade (`on_probe`,
+//! `receive`; a stream can also be the target of an upgrade (`on_probe`,
 //! `complete_upgrade`). A new stream transport (WebTransport) is one more module here and
 //! one more [`TransportKind`]; sessions, heartbeats and the handler do not change.
 
