@@ -174,6 +174,9 @@ impl<H: Handler> Engine<H> {
             return ErrorCode::BadHandshakeMethod.response();
         }
         let on_upgrade = ws.then(|| hyper::upgrade::on(&mut req));
+        let next = req
+            .extensions_mut()
+            .remove::<crate::request::Continuation>();
         detach_head(&mut req);
         let (mut parts, _body) = req.into_parts();
         if let Some(hook) = &self.shared.config.allow_request
@@ -197,7 +200,7 @@ impl<H: Handler> Engine<H> {
         let session = self.open(kind, parts, remote.map(|r| r.0));
         let mut res = match (on_upgrade, accept_key) {
             (Some(on_upgrade), Some(key)) => {
-                transport::websocket::spawn(session.clone(), on_upgrade);
+                transport::websocket::spawn(session.clone(), on_upgrade, next);
                 transport::websocket::switching_protocols(&key)
             }
             _ => transport::polling::get(session.clone(), &http::HeaderMap::new()).await,

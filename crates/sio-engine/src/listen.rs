@@ -8,7 +8,7 @@ use hyper_util::rt::TokioIo;
 use tokio::net::TcpSocket;
 use tokio::task::JoinHandle;
 
-use crate::request::RemoteAddr;
+use crate::request::{Continuation, RemoteAddr};
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
@@ -74,16 +74,27 @@ where
             let _ = stream.set_nodelay(true);
             let svc = svc.clone();
             tokio::spawn(async move {
+                let next = Continuation::default();
+                let slot = next.clone();
                 let conn_svc = hyper::service::service_fn(move |mut req: Request<Incoming>| {
                     req.extensions_mut().insert(RemoteAddr(peer));
+                    req.extensions_mut().insert(slot.clone());
                     svc.call(req)
                 });
-                let res = hyper::server::conn::http1::Builder::new()
-                    .serve_connection(TokioIo::new(stream), conn_svc)
-                    .with_upgrades()
-                    .await;
-                if let Err(e) = res {
+                // Boxed, so hyper's connection state is freed once it hands the
+                // connection over, rather than kept in this task for a WebSocket's life.
+                let conn = Box::pin(
+                    hyper::server::conn::http1::Builder::new()
+                        .serve_connection(TokioIo::new(stream), conn_svc)
+                        .with_upgrades(),
+                );
+                if let Err(e) = conn.await {
                     tracing::debug!(%peer, error = %e, "http connection ended with an error");
+                }
+                // A WebSocket opened on this connection runs here: no second task, and no
+                // hop through the scheduler between the upgrade and the first frame.
+                if let Some(ws) = next.take() {
+                    ws.await;
                 }
             });
         }

@@ -1,6 +1,9 @@
 //! What the engine reads from a request: its query, its peer, and the head it keeps.
 
+use std::future::Future;
 use std::net::SocketAddr;
+use std::pin::Pin;
+use std::sync::{Arc, Mutex};
 
 use bytes::{Bytes, BytesMut};
 use http::{HeaderValue, Request, Uri};
@@ -16,6 +19,30 @@ use http::{HeaderValue, Request, Uri};
 /// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct RemoteAddr(pub SocketAddr);
+
+type BoxFuture = Pin<Box<dyn Future<Output = ()> + Send>>;
+
+/// Where the engine's own listener takes the WebSocket of an upgraded connection, to run
+/// it on the connection's task (in the request extensions; absent under other servers,
+/// where the WebSocket gets a task of its own).
+#[derive(Clone, Default)]
+pub(crate) struct Continuation(Arc<Mutex<Option<BoxFuture>>>);
+
+impl Continuation {
+    /// Hands `fut` to the connection's task, or gives it back if there is already one.
+    pub(crate) fn set(&self, fut: BoxFuture) -> Result<(), BoxFuture> {
+        let mut slot = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        if slot.is_some() {
+            return Err(fut);
+        }
+        *slot = Some(fut);
+        Ok(())
+    }
+
+    pub(crate) fn take(&self) -> Option<BoxFuture> {
+        self.0.lock().unwrap_or_else(|e| e.into_inner()).take()
+    }
+}
 
 /// Moves the URI and header values of a session-opening request out of hyper's read
 /// buffer into one allocation the size of the values. hyper parses them as slices of its

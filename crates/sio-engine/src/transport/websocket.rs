@@ -32,6 +32,7 @@ use tokio_tungstenite::tungstenite::{Error as WsError, Message};
 use crate::error::ErrorCode;
 use crate::frame::Frame;
 use crate::handler::{CloseReason, Handler, Message as EngineMessage};
+use crate::request::Continuation;
 use crate::session::{Session, StreamTake};
 use crate::transport::{Incoming, TransportKind, receive};
 
@@ -110,15 +111,21 @@ pub(crate) fn upgrade<H: Handler, B>(
     }
     req = Request::from_parts(parts, body);
     let on_upgrade = hyper::upgrade::on(&mut req);
+    let next = req.extensions_mut().remove::<Continuation>();
     session.start_upgrade_timer();
-    spawn(session, on_upgrade);
+    spawn(session, on_upgrade, next);
     switching_protocols(&key)
 }
 
-/// Starts the connection's task once hyper hands over the upgraded connection.
-pub(crate) fn spawn<H: Handler>(session: Arc<Session<H>>, on_upgrade: OnUpgrade) {
+/// Runs the WebSocket once hyper hands over the upgraded connection: on the connection's
+/// own task when the server offers it (`next`, the engine's listener), else on a new task.
+pub(crate) fn spawn<H: Handler>(
+    session: Arc<Session<H>>,
+    on_upgrade: OnUpgrade,
+    next: Option<Continuation>,
+) {
     session.lock().stream_task = true;
-    drop(tokio::spawn(async move {
+    let fut = Box::pin(async move {
         let upgraded = match on_upgrade.await {
             Ok(u) => u,
             Err(e) => {
@@ -160,7 +167,15 @@ pub(crate) fn spawn<H: Handler>(session: Arc<Session<H>>, on_upgrade: OnUpgrade)
                 run(&session, ws).await;
             }
         }
-    }));
+    });
+    let fut = match next {
+        Some(next) => match next.set(fut) {
+            Ok(()) => return,
+            Err(fut) => fut,
+        },
+        None => fut,
+    };
+    drop(tokio::spawn(fut));
 }
 
 /// The task ended: a session this WebSocket carried is finished.
