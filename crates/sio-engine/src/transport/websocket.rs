@@ -148,6 +148,9 @@ pub(crate) fn spawn<H: Handler>(
                 let read_ahead = parts.read_buf.to_vec();
                 let io = parts.io.into_inner();
                 drop(parts.read_buf);
+                // As Node's `ws` does: small frames go out at once, not after the peer's
+                // delayed ACK.
+                let _ = io.set_nodelay(true);
                 let ws = WebSocketStream::from_partially_read(
                     io,
                     read_ahead,
