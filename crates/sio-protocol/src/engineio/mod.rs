@@ -357,7 +357,8 @@ impl<'a> Query<'a> {
     pub fn parse(query: &'a str) -> Query<'a> {
         let mut q = Query::default();
         for pair in query.split('&') {
-            let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+            // A key without `=` has an empty value (a slice of the query all the same).
+            let (k, v) = pair.split_once('=').unwrap_or((pair, &pair[pair.len()..]));
             match k {
                 "EIO" => q.eio = Some(v),
                 "transport" => q.transport = Some(v),
