@@ -73,7 +73,7 @@ where
             };
             let _ = stream.set_nodelay(true);
             let svc = svc.clone();
-            tokio::spawn(async move {
+            drop(tokio::spawn(async move {
                 let next = Continuation::default();
                 let slot = next.clone();
                 let conn_svc = hyper::service::service_fn(move |mut req: Request<Incoming>| {
@@ -96,7 +96,11 @@ where
                 if let Some(ws) = next.take() {
                     ws.await;
                 }
-            });
+            }));
+            // Let the connections already in flight run before accepting the next one: a
+            // burst of connects otherwise queues their I/O wake-ups behind up to a coop
+            // budget's worth of new connections.
+            tokio::task::yield_now().await;
         }
     });
     Ok(ListenHandle { local_addr, task })
