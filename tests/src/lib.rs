@@ -9,6 +9,49 @@
 // This crate is test support: a panic is how a check fails, with a message saying which.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+pub mod server_process {
+    //! The process contract of the test server binaries (`src/bin/*.rs`), which
+    //! [`conformance::Server`](crate::conformance::Server) drives: env `PORT` (0 = a free
+    //! port), `LISTENING <port>` on stdout once ready, exit when stdin closes, logs
+    //! (`RUST_LOG`, `warn` by default) on stderr.
+
+    use std::io::Read;
+    use std::net::SocketAddr;
+
+    /// Sets up logging to stderr and returns the address to listen on: `127.0.0.1` and
+    /// the port of env `PORT` (3000 when unset).
+    pub fn init() -> SocketAddr {
+        tracing_subscriber::fmt()
+            .with_writer(std::io::stderr)
+            .with_env_filter(
+                tracing_subscriber::EnvFilter::try_from_default_env()
+                    .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
+            )
+            .init();
+        let port: u16 = std::env::var("PORT")
+            .ok()
+            .and_then(|p| p.parse().ok())
+            .unwrap_or(3000);
+        SocketAddr::from(([127, 0, 0, 1], port))
+    }
+
+    /// Prints `LISTENING <port>`, then exits the process once stdin closes: the test
+    /// harness holds it open, and when it goes away nobody is left to serve.
+    pub fn listening(port: u16) {
+        println!("LISTENING {port}");
+        std::thread::spawn(|| {
+            let mut buf = [0u8; 64];
+            let mut stdin = std::io::stdin();
+            while let Ok(n) = stdin.read(&mut buf) {
+                if n == 0 {
+                    break;
+                }
+            }
+            std::process::exit(0);
+        });
+    }
+}
+
 pub mod conformance {
     //! Harness for the protocol conformance tests (`tests/tests/conformance_*.rs`).
     //!
@@ -21,7 +64,8 @@ pub mod conformance {
     //!
     //! [`engine_echo_server!`](crate::engine_echo_server) starts `sio-engine-echo` instead:
     //! a raw sio-engine echo at `/engine.io/`, for the engine.io suite's cases as they are
-    //! (`conformance_engine_echo.rs`); the same [`Server`] methods talk to it.
+    //! (`conformance_engine_echo.rs`); the same [`Server`] methods talk to it. The
+    //! engine.io cases both files run are written once, in [`engineio_cases`].
     //!
     //! ```no_run
     //! # async fn demo() {
@@ -48,6 +92,8 @@ pub mod conformance {
     use tokio::time::Instant;
     use tokio_tungstenite::tungstenite::{self, Message};
     use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
+
+    pub mod engineio_cases;
 
     /// pingInterval of the conformance contract.
     pub const PING_INTERVAL: Duration = Duration::from_millis(300);

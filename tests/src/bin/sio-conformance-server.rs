@@ -1,18 +1,17 @@
 //! The sio-server configured as the official socket.io-protocol conformance suite expects.
 //!
 //! Contract (shared with `tests/interop/conformance-server.js`): env `PORT` (0 = a free
-//! port), prints `LISTENING <port>` on stdout once ready, path `/socket.io/`, pingInterval
-//! 300 ms, pingTimeout 200 ms, maxPayload 1,000,000, connectTimeout 1,000 ms, CORS (any origin),
-//! namespaces `/` and `/custom` that emit `auth` with the handshake auth on connect, echo
-//! `message` as `message-back` and ack `message-with-ack` with its arguments.
+//! port), prints `LISTENING <port>` on stdout once ready, exits when stdin closes (the
+//! process contract of `sio_tests::server_process`), path `/socket.io/`, pingInterval
+//! 300 ms, pingTimeout 200 ms, maxPayload 1,000,000, connectTimeout 1,000 ms, CORS (any
+//! origin), namespaces `/` and `/custom` that emit `auth` with the handshake auth on
+//! connect, echo `message` as `message-back` and ack `message-with-ack` with its arguments.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::net::SocketAddr;
 use std::time::Duration;
 
 use sio_server::config::Cors;
 use sio_server::{Socket, SocketIo};
-use std::io::Read;
 
 async fn on_connection(socket: Socket) {
     let _ = socket.emit_args("auth", vec![socket.auth().clone()]);
@@ -28,13 +27,7 @@ async fn on_connection(socket: Socket) {
 
 #[tokio::main]
 async fn main() -> std::io::Result<()> {
-    tracing_subscriber::fmt()
-        .with_writer(std::io::stderr)
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
-        )
-        .init();
+    let addr = sio_tests::server_process::init();
 
     let io = SocketIo::builder()
         .path("/socket.io/")
@@ -50,27 +43,11 @@ async fn main() -> std::io::Result<()> {
     // Mounted under axum, as most applications mount it.
     let app = axum::Router::new().layer(io.layer());
 
-    let port: u16 = std::env::var("PORT")
-        .ok()
-        .and_then(|p| p.parse().ok())
-        .unwrap_or(3000);
     let socket = tokio::net::TcpSocket::new_v4()?;
     socket.set_reuseaddr(true)?;
-    socket.bind(SocketAddr::from(([127, 0, 0, 1], port)))?;
+    socket.bind(addr)?;
     let listener = socket.listen(1024)?;
-    println!("LISTENING {}", listener.local_addr()?.port());
-
-    // The test harness holds our stdin open; when it goes away nobody is left to serve.
-    std::thread::spawn(|| {
-        let mut buf = [0u8; 64];
-        let mut stdin = std::io::stdin();
-        while let Ok(n) = stdin.read(&mut buf) {
-            if n == 0 {
-                break;
-            }
-        }
-        std::process::exit(0);
-    });
+    sio_tests::server_process::listening(listener.local_addr()?.port());
 
     axum::serve(listener, app).await
 }

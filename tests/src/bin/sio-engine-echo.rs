@@ -1,14 +1,13 @@
 //! A raw sio-engine echo server, as the official engine.io-protocol test suite expects:
 //! every message comes back as it was sent (`4hello` as `4hello`, binary as binary).
 //!
-//! Contract (the one of `sio-conformance-server`, without socket.io): env `PORT` (0 = a
-//! free port), prints `LISTENING <port>` on stdout once ready, exits when stdin closes,
-//! path `/engine.io/`, pingInterval 300 ms, pingTimeout 200 ms, maxPayload 1,000,000,
-//! CORS (any origin). Served by the engine's own listener (`sio_engine::listen`).
+//! Contract (the one of `sio-conformance-server`, without socket.io): the process contract
+//! of `sio_tests::server_process` (env `PORT`, `LISTENING <port>` on stdout once ready,
+//! exits when stdin closes), path `/engine.io/`, pingInterval 300 ms, pingTimeout 200 ms,
+//! maxPayload 1,000,000, CORS (any origin). Served by the engine's own listener
+//! (`sio_engine::listen`).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::io::Read;
-use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -35,13 +34,7 @@ impl Handler for Echo {
 
 #[tokio::main]
 async fn main() -> std::io::Result<()> {
-    tracing_subscriber::fmt()
-        .with_writer(std::io::stderr)
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
-        )
-        .init();
+    let addr = sio_tests::server_process::init();
 
     let config = EngineConfig::builder()
         .path("/engine.io/")
@@ -52,26 +45,8 @@ async fn main() -> std::io::Result<()> {
         .build();
     let engine = Engine::new(Echo, config);
 
-    let port: u16 = std::env::var("PORT")
-        .ok()
-        .and_then(|p| p.parse().ok())
-        .unwrap_or(3000);
-    let server =
-        sio_engine::listen::listen(engine.service(), SocketAddr::from(([127, 0, 0, 1], port)))
-            .await?;
-    println!("LISTENING {}", server.local_addr().port());
-
-    // The test harness holds our stdin open; when it goes away nobody is left to serve.
-    std::thread::spawn(|| {
-        let mut buf = [0u8; 64];
-        let mut stdin = std::io::stdin();
-        while let Ok(n) = stdin.read(&mut buf) {
-            if n == 0 {
-                break;
-            }
-        }
-        std::process::exit(0);
-    });
+    let server = sio_engine::listen::listen(engine.service(), addr).await?;
+    sio_tests::server_process::listening(server.local_addr().port());
 
     std::future::pending::<()>().await;
     Ok(())
