@@ -241,8 +241,7 @@ impl<H: Handler> Engine<H> {
             sio_protocol::engineio::WsFrame::Text(t) => t,
             sio_protocol::engineio::WsFrame::Binary(_) => String::new(),
         };
-        // The OPEN packet is queued past the bounds, as the first frame of the session.
-        let _ = session.send(Frame::control_owned(text));
+        session.send_control(Frame::control_owned(text));
         self.shared.sessions.insert(session.id(), session.clone());
         session.start_timers();
         tracing::debug!(sid = %session.id(), transport = kind.as_str(), "engine.io session opened");

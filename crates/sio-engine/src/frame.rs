@@ -132,8 +132,7 @@ impl Frame {
 }
 
 /// Encodes frames as one long-polling body.
-pub(crate) fn polling_body(frames: impl IntoIterator<Item = Frame>) -> Bytes {
-    let frames: Vec<Frame> = frames.into_iter().collect();
+pub(crate) fn polling_body(frames: &[Frame]) -> Bytes {
     let len = frames.iter().map(|f| f.polling_len() + 1).sum();
     let mut out = Vec::with_capacity(len);
     for (i, f) in frames.iter().enumerate() {
@@ -151,7 +150,7 @@ mod tests {
 
     #[test]
     fn polling_body_joins_text_and_base64_binary() {
-        let body = polling_body([
+        let body = polling_body(&[
             Frame::message("hello"),
             Frame::binary(Bytes::from_static(&[1, 2, 3, 4])),
             Frame::control("2"),

@@ -161,8 +161,7 @@ impl<H: Handler> Session<H> {
 
     /// Whether the session is closed or closing.
     pub fn is_closed(&self) -> bool {
-        let st = self.lock();
-        st.closed || st.closing.is_some()
+        self.lock().is_closing()
     }
 
     /// Bytes queued and not yet handed to the transport.
@@ -213,8 +212,19 @@ impl<H: Handler> Session<H> {
         Ok(())
     }
 
-    /// Queues an engine packet (PING) past the bounds: the heartbeat must go out whatever
-    /// the application queued.
+    /// Queues a packet of the engine itself (the OPEN packet) past the bounds.
+    pub(crate) fn send_control(&self, frame: Frame) {
+        let waker = {
+            let mut st = self.lock();
+            self.push_control(&mut st, frame)
+        };
+        if let Some(w) = waker {
+            w.wake();
+        }
+    }
+
+    /// Queues an engine packet (OPEN, PING) past the bounds: the heartbeat must go out
+    /// whatever the application queued.
     fn push_control(&self, st: &mut State, frame: Frame) -> Option<Waker> {
         st.bytes += frame.len();
         st.packets += 1;
@@ -473,11 +483,6 @@ impl<H: Handler> Session<H> {
         StreamTake::Frames
     }
 
-    /// Moves what is still queued to the end of `batch` (a graceful close's last writes).
-    pub(crate) fn take_queue(&self, batch: &mut VecDeque<Frame>) {
-        batch.append(&mut self.lock().queue);
-    }
-
     /// The writer handed `bytes` in `packets` packets to the transport.
     pub(crate) fn release(&self, bytes: usize, packets: usize) {
         if packets > 0 {
@@ -570,11 +575,6 @@ impl State {
     /// Whether the session is closed or closing.
     pub(crate) fn is_closing(&self) -> bool {
         self.closed || self.closing.is_some()
-    }
-
-    /// The reason the session is closing with, if it is.
-    pub(crate) fn closing_reason(&self) -> Option<CloseReason> {
-        self.closing.map(|(r, _)| r)
     }
 
     /// Bumps `lane`'s generation (cancelling what was armed) and returns the new one.

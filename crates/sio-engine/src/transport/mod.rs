@@ -43,40 +43,37 @@ impl TransportKind {
     }
 }
 
-/// A packet from the client, whatever carried it. Returns `false` once the session is
-/// closing (the transport stops reading).
-pub(crate) fn receive<H: Handler>(session: &Arc<Session<H>>, packet: Incoming<'_>) -> bool {
+/// A packet from the client, whatever carried it. Returns the reason when the packet
+/// ended the session (the transport stops reading); a close the handler decided is seen by
+/// the transport's writer side instead, like any other.
+pub(crate) fn receive<H: Handler>(
+    session: &Arc<Session<H>>,
+    packet: Incoming<'_>,
+) -> Option<CloseReason> {
+    let handler = &session.engine.handler;
     match packet {
-        Incoming::Message(msg) => {
-            session.engine.handler.on_message(session, msg);
+        Incoming::Message(msg) => handler.on_message(session, msg),
+        Incoming::Packet(Packet::Message(text)) => {
+            handler.on_message(session, Message::Text(&text));
+        }
+        Incoming::Packet(Packet::Binary(data)) => {
+            handler.on_message(session, Message::Binary(data));
         }
         Incoming::Packet(Packet::Pong(_)) => session.on_pong(),
         Incoming::Packet(Packet::Close) => {
             tracing::debug!(sid = %session.id(), "client closed the session");
             session.close_now(CloseReason::TransportClose, PollEnd::Noop);
-            return false;
-        }
-        Incoming::Packet(Packet::Message(text)) => {
-            session
-                .engine
-                .handler
-                .on_message(session, Message::Text(&text));
-        }
-        Incoming::Packet(Packet::Binary(data)) => {
-            session
-                .engine
-                .handler
-                .on_message(session, Message::Binary(data));
+            return Some(CloseReason::TransportClose);
         }
         Incoming::Packet(Packet::Open(_)) => {
             tracing::debug!(sid = %session.id(), "OPEN from a client, closing");
             session.close_now(CloseReason::ParseError, PollEnd::Close);
-            return false;
+            return Some(CloseReason::ParseError);
         }
         // PING (a v3 client), UPGRADE outside an upgrade, NOOP: nothing to do.
         Incoming::Packet(Packet::Ping(_) | Packet::Upgrade | Packet::Noop) => {}
     }
-    !session.is_closed()
+    None
 }
 
 /// What a transport read.

@@ -79,7 +79,7 @@ pub(crate) async fn get<H: Handler>(
         Some((_, PollEnd::Noop)) if frames.is_empty() => frames.push(Frame::control("6")),
         _ => {}
     }
-    let body = polling_body(frames);
+    let body = polling_body(&frames);
     if let Some((reason, _)) = end {
         session.finish(reason);
     }
@@ -151,7 +151,7 @@ where
             session.close_after(CloseReason::TransportClose, CLIENT_CLOSE_GRACE);
             break;
         }
-        if !receive(session, Incoming::Packet(p)) {
+        if receive(session, Incoming::Packet(p)).is_some() || session.is_closed() {
             break;
         }
     }

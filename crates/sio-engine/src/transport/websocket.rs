@@ -124,7 +124,6 @@ pub(crate) fn spawn<H: Handler>(
     on_upgrade: OnUpgrade,
     next: Option<Continuation>,
 ) {
-    session.lock().stream_task = true;
     let fut = Box::pin(async move {
         let upgraded = match on_upgrade.await {
             Ok(u) => u,
@@ -249,6 +248,9 @@ where
     let mut batch: VecDeque<Frame> = VecDeque::new();
     let mut direct: Option<Message> = None;
     let mut unflushed = false;
+    // Whether this WebSocket carries the session (else it is probing an upgrade); it only
+    // changes on `5`, so it is tracked here rather than read under the lock per message.
+    let mut carried = session.transport() == TransportKind::WebSocket;
     let reason = loop {
         let event = std::future::poll_fn(|cx| {
             let (mut bytes, mut packets) = (0, 0);
@@ -317,7 +319,7 @@ where
         .await;
         match event {
             Event::Message(m) => {
-                if let Some(r) = on_frame(session, m, &limits, &mut direct) {
+                if let Some(r) = on_frame(session, m, &limits, &mut direct, &mut carried) {
                     break r;
                 }
             }
@@ -341,15 +343,10 @@ where
             }
         }
     };
-    // The client closed, sent what ends the session, or a handler running on this task
-    // closed it: what a close the server decided leaves queued still goes out.
-    if reason.is_graceful() {
-        session.take_queue(&mut batch);
-    } else {
-        batch.clear();
-    }
+    // The client closed, or sent what ends the session: nothing queued is worth writing.
+    // (A close a handler decided on this task is an `Event::Closing` of the next poll.)
     end(session, reason);
-    let _ = tokio::time::timeout(CLOSE_GRACE, close(&mut ws, batch)).await;
+    let _ = tokio::time::timeout(CLOSE_GRACE, close(&mut ws, VecDeque::new())).await;
 }
 
 /// Writes `rest`, then a close frame, and waits for the peer's (bounded by the caller).
@@ -372,16 +369,17 @@ fn on_frame<H: Handler>(
     m: Message,
     limits: &Limits,
     direct: &mut Option<Message>,
+    carried: &mut bool,
 ) -> Option<CloseReason> {
-    let carried = session.transport() == TransportKind::WebSocket;
     match m {
-        Message::Text(t) if !carried => {
+        Message::Text(t) if !*carried => {
             // The probe: `2probe`, answered on this WebSocket alone, then `5`.
             match t.as_str() {
                 "2probe" if session.on_probe() => {
                     *direct = Some(Message::text("3probe"));
                 }
                 "5" if session.complete_upgrade(TransportKind::WebSocket) => {
+                    *carried = true;
                     tracing::debug!(sid = %session.id(), "upgraded to WebSocket");
                 }
                 other => {
@@ -405,18 +403,10 @@ fn on_frame<H: Handler>(
                     }
                 }
             };
-            if receive(session, packet) {
-                None
-            } else {
-                closing_reason(session)
-            }
+            receive(session, packet)
         }
-        Message::Binary(b) if carried => {
-            if receive(session, Incoming::Message(EngineMessage::Binary(b))) {
-                None
-            } else {
-                closing_reason(session)
-            }
+        Message::Binary(b) if *carried => {
+            receive(session, Incoming::Message(EngineMessage::Binary(b)))
         }
         Message::Binary(_) => {
             tracing::debug!(sid = %session.id(), "binary frame during the upgrade, dropping the WebSocket");
@@ -427,12 +417,6 @@ fn on_frame<H: Handler>(
         // tungstenite answers pings itself; pongs and raw frames carry nothing for us.
         Message::Ping(_) | Message::Pong(_) | Message::Frame(_) => None,
     }
-}
-
-/// The reason a session that stopped taking packets is closing with, if it is.
-fn closing_reason<H: Handler>(session: &Arc<Session<H>>) -> Option<CloseReason> {
-    let st = session.lock();
-    st.closing_reason()
 }
 
 #[cfg(test)]
