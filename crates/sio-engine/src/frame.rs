@@ -131,6 +131,22 @@ impl Frame {
     }
 }
 
+/// The frame that sends a received message back as it came: text as a text message (one
+/// copy), binary as the same shared bytes.
+///
+/// ```
+/// use sio_engine::{Frame, Message};
+/// assert_eq!(Frame::from(Message::Text("hi")).as_text(), Some("4hi"));
+/// ```
+impl From<crate::handler::Message<'_>> for Frame {
+    fn from(msg: crate::handler::Message<'_>) -> Frame {
+        match msg {
+            crate::handler::Message::Text(t) => Frame::message(t),
+            crate::handler::Message::Binary(b) => Frame::binary(b),
+        }
+    }
+}
+
 /// Encodes frames as one long-polling body.
 pub(crate) fn polling_body(frames: &[Frame]) -> Bytes {
     let len = frames.iter().map(|f| f.polling_len() + 1).sum();

@@ -26,6 +26,29 @@ pub trait Handler: Send + Sync + Sized + 'static {
     fn on_close(&self, session: &Arc<Session<Self>>, reason: CloseReason);
 }
 
+/// A handler that sends every message back as it came: the server of the official
+/// engine.io protocol test suite (`examples/echo.rs`), and a quick check of a deployment.
+///
+/// ```
+/// let engine = sio_engine::Engine::new(sio_engine::Echo, Default::default());
+/// # drop(engine);
+/// ```
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Echo;
+
+impl Handler for Echo {
+    type Data = ();
+
+    fn on_open(&self, _session: &Arc<Session<Self>>) {}
+
+    fn on_message(&self, session: &Arc<Session<Self>>, msg: Message<'_>) {
+        // A client that does not read is the bounds' business, not the echo's.
+        let _ = session.send(crate::Frame::from(msg));
+    }
+
+    fn on_close(&self, _session: &Arc<Session<Self>>, _reason: CloseReason) {}
+}
+
 /// An engine.io message from a client.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Message<'a> {

@@ -11,7 +11,7 @@
 //! | module | what it holds |
 //! |---|---|
 //! | [`engine`] | [`Engine`]: the session table, request routing, handshakes |
-//! | [`handler`] | [`Handler`], the [`Message`]s it receives, [`CloseReason`] |
+//! | [`handler`] | [`Handler`], the [`Message`]s it receives, [`CloseReason`], the [`Echo`] handler |
 //! | [`session`] | [`Session`]: one client, its outgoing queue and its bounds |
 //! | [`frame`] | [`Frame`]: an engine.io packet encoded once, shared by every recipient |
 //! | [`transport`] | HTTP long-polling and WebSocket, behind one seam |
@@ -22,7 +22,8 @@
 //! | [`request`] | what a request carries: [`RemoteAddr`] |
 //! | [`error`] | [`SendError`] and the HTTP errors engine.io answers with |
 //!
-//! A raw echo server (the contract of the official engine.io protocol test suite):
+//! A raw echo server (the contract of the official engine.io protocol test suite; the
+//! library has it as [`Echo`]):
 //!
 //! ```no_run
 //! use std::sync::Arc;
@@ -34,11 +35,8 @@
 //!     type Data = ();
 //!     fn on_open(&self, _session: &Arc<Session<Self>>) {}
 //!     fn on_message(&self, session: &Arc<Session<Self>>, msg: Message<'_>) {
-//!         let frame = match msg {
-//!             Message::Text(t) => Frame::message(t),
-//!             Message::Binary(b) => Frame::binary(b),
-//!         };
-//!         let _ = session.send(frame);
+//!         // Text back as text, binary as binary.
+//!         let _ = session.send(Frame::from(msg));
 //!     }
 //!     fn on_close(&self, _session: &Arc<Session<Self>>, _reason: CloseReason) {}
 //! }
@@ -84,7 +82,7 @@ pub use config::{Cookie, Cors, EngineConfig, EngineConfigBuilder, Refusal, Trans
 pub use engine::Engine;
 pub use error::{ErrorCode, SendError};
 pub use frame::Frame;
-pub use handler::{CloseReason, Handler, Message};
+pub use handler::{CloseReason, Echo, Handler, Message};
 pub use request::RemoteAddr;
 pub use service::{EngineLayer, EngineService, NotFound, ResponseBody};
 pub use session::{Session, Sid};

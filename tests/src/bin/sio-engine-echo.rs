@@ -8,29 +8,10 @@
 //! (`sio_engine::listen`).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::sync::Arc;
 use std::time::Duration;
 
 use sio_engine::config::Cors;
-use sio_engine::{CloseReason, Engine, EngineConfig, Frame, Handler, Message, Session};
-
-struct Echo;
-
-impl Handler for Echo {
-    type Data = ();
-
-    fn on_open(&self, _session: &Arc<Session<Self>>) {}
-
-    fn on_message(&self, session: &Arc<Session<Self>>, msg: Message<'_>) {
-        let frame = match msg {
-            Message::Text(t) => Frame::message(t),
-            Message::Binary(b) => Frame::binary(b),
-        };
-        let _ = session.send(frame);
-    }
-
-    fn on_close(&self, _session: &Arc<Session<Self>>, _reason: CloseReason) {}
-}
+use sio_engine::{Echo, Engine, EngineConfig};
 
 #[tokio::main]
 async fn main() -> std::io::Result<()> {

@@ -71,11 +71,7 @@ impl Handler for Recorder {
     }
 
     fn on_message(&self, session: &Arc<Session<Self>>, msg: Message<'_>) {
-        let frame = match msg {
-            Message::Text(t) => Frame::message(t),
-            Message::Binary(b) => Frame::binary(b),
-        };
-        let _ = session.send(frame);
+        let _ = session.send(Frame::from(msg));
     }
 
     fn on_close(&self, session: &Arc<Session<Self>>, reason: CloseReason) {
