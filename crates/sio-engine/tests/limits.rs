@@ -7,9 +7,10 @@ mod common;
 
 use common::{
     Got, PATIENCE, SEP, TestServer, assert_engine_error, assert_ws_echo, config, http, poll_query,
-    read_response, request_head, ws_next, ws_send, ws_send_binary,
+    ws_next, ws_send, ws_send_binary,
 };
 use sio_engine::{CloseReason, Frame, SendError};
+use sio_tests::http::{read_response, request_head};
 use tokio::io::AsyncWriteExt;
 use tokio::net::TcpStream;
 

@@ -13,7 +13,6 @@ use sio_engine::listen::ListenHandle;
 use sio_engine::{
     CloseReason, Engine, EngineConfig, EngineConfigBuilder, Frame, Handler, Message, Session, Sid,
 };
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::sync::watch;
 use tokio::time::Instant;
@@ -329,58 +328,11 @@ pub(crate) fn assert_engine_error(res: &Resp, status: u16, code: u64, message: &
 
 // ---- HTTP ------------------------------------------------------------------------------
 
-/// One HTTP response, read to the end.
-#[derive(Clone, Debug)]
-pub(crate) struct Resp {
-    pub(crate) status: u16,
-    /// Lower-case names, in order.
-    pub(crate) headers: Vec<(String, String)>,
-    pub(crate) body: Vec<u8>,
-}
+/// The workspace's raw HTTP/1.1 client (`sio_tests::http`).
+pub(crate) use sio_tests::http::HttpResponse as Resp;
 
-impl Resp {
-    pub(crate) fn text(&self) -> String {
-        String::from_utf8_lossy(&self.body).into_owned()
-    }
-
-    pub(crate) fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(k, _)| k == name)
-            .map(|(_, v)| v.as_str())
-    }
-
-    pub(crate) fn header_all(&self, name: &str) -> Vec<&str> {
-        self.headers
-            .iter()
-            .filter(|(k, _)| k == name)
-            .map(|(_, v)| v.as_str())
-            .collect()
-    }
-}
-
-/// The head of an HTTP/1.1 request (`Connection: close`), with `Content-Length` when a
-/// body length is given.
-pub(crate) fn request_head(
-    addr: SocketAddr,
-    method: &str,
-    target: &str,
-    headers: &[(&str, &str)],
-    body_len: Option<usize>,
-) -> String {
-    let mut head = format!("{method} {target} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n");
-    for (name, value) in headers {
-        head.push_str(&format!("{name}: {value}\r\n"));
-    }
-    if let Some(len) = body_len {
-        head.push_str(&format!("Content-Length: {len}\r\n"));
-    }
-    head.push_str("\r\n");
-    head
-}
-
-/// A minimal HTTP/1.1 client: one request per connection, the response read to EOF.
-/// Panics if no complete response comes (a panicking server task drops the connection).
+/// [`sio_tests::http::request`] that panics when no complete response comes in time (a
+/// panicking server task drops the connection).
 pub(crate) async fn http(
     addr: SocketAddr,
     method: &str,
@@ -389,90 +341,13 @@ pub(crate) async fn http(
     body: Option<&[u8]>,
 ) -> Resp {
     let what = format!("{method} {}", &target[..target.len().min(120)]);
-    tokio::time::timeout(PATIENCE, async {
-        let mut stream = TcpStream::connect(addr).await.unwrap();
-        let head = request_head(addr, method, target, headers, body.map(<[u8]>::len));
-        stream.write_all(head.as_bytes()).await.unwrap();
-        if let Some(b) = body {
-            stream.write_all(b).await.unwrap();
-        }
-        read_response(&mut stream).await
-    })
+    tokio::time::timeout(
+        PATIENCE,
+        sio_tests::http::request(addr, method, target, headers, body),
+    )
     .await
     .unwrap_or_else(|_| panic!("{what}: no response within {PATIENCE:?}"))
     .unwrap_or_else(|e| panic!("{what}: {e}"))
-}
-
-/// Reads a response to EOF and parses it.
-pub(crate) async fn read_response(stream: &mut TcpStream) -> Result<Resp, String> {
-    let mut raw = Vec::new();
-    if let Err(e) = stream.read_to_end(&mut raw).await
-        && raw.is_empty()
-    {
-        return Err(format!("connection failed: {e}"));
-    }
-    parse_response(&raw)
-}
-
-fn parse_response(raw: &[u8]) -> Result<Resp, String> {
-    let end = raw
-        .windows(4)
-        .position(|w| w == b"\r\n\r\n")
-        .ok_or_else(|| format!("no complete response head in {} bytes", raw.len()))?;
-    let head = std::str::from_utf8(&raw[..end]).map_err(|_| "head is not UTF-8".to_owned())?;
-    let mut lines = head.split("\r\n");
-    let status_line = lines.next().unwrap_or_default();
-    let status = status_line
-        .split(' ')
-        .nth(1)
-        .and_then(|s| s.parse().ok())
-        .ok_or_else(|| format!("bad status line {status_line:?}"))?;
-    let headers: Vec<(String, String)> = lines
-        .filter_map(|l| l.split_once(':'))
-        .map(|(k, v)| (k.trim().to_ascii_lowercase(), v.trim().to_owned()))
-        .collect();
-    let rest = &raw[end + 4..];
-    let chunked = headers
-        .iter()
-        .any(|(k, v)| k == "transfer-encoding" && v.eq_ignore_ascii_case("chunked"));
-    let body = if chunked {
-        dechunk(rest)?
-    } else if let Some((_, len)) = headers.iter().find(|(k, _)| k == "content-length") {
-        let len: usize = len.parse().map_err(|_| format!("content-length {len:?}"))?;
-        if rest.len() < len {
-            return Err(format!("body cut short: {} of {len} bytes", rest.len()));
-        }
-        rest[..len].to_vec()
-    } else {
-        rest.to_vec()
-    };
-    Ok(Resp {
-        status,
-        headers,
-        body,
-    })
-}
-
-fn dechunk(mut data: &[u8]) -> Result<Vec<u8>, String> {
-    let mut out = Vec::new();
-    loop {
-        let eol = data
-            .windows(2)
-            .position(|w| w == b"\r\n")
-            .ok_or("chunk size line cut short")?;
-        let size_text = std::str::from_utf8(&data[..eol]).map_err(|_| "chunk size")?;
-        let size = usize::from_str_radix(size_text.split(';').next().unwrap_or("").trim(), 16)
-            .map_err(|_| format!("bad chunk size {size_text:?}"))?;
-        data = &data[eol + 2..];
-        if size == 0 {
-            return Ok(out);
-        }
-        if data.len() < size + 2 {
-            return Err("chunk cut short".into());
-        }
-        out.extend_from_slice(&data[..size]);
-        data = &data[size + 2..];
-    }
 }
 
 // ---- WebSocket -------------------------------------------------------------------------
