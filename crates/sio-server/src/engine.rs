@@ -20,7 +20,6 @@ pub(crate) type Conn = Session<EngineHandler>;
 pub struct ConnData {
     decoder: Mutex<Option<Decoder>>,
     sockets: RwLock<Vec<Socket>>,
-    close_reason: Mutex<Option<DisconnectReason>>,
 }
 
 impl std::fmt::Debug for ConnData {
@@ -58,19 +57,6 @@ impl ConnData {
         let mut v = self.sockets.write().unwrap_or_else(|e| e.into_inner());
         v.retain(|s| s != socket);
         v.is_empty()
-    }
-
-    /// The reason to report when this connection closes, set by whoever closes it.
-    pub(crate) fn set_close_reason(&self, reason: DisconnectReason) {
-        let mut r = self.close_reason.lock().unwrap_or_else(|e| e.into_inner());
-        r.get_or_insert(reason);
-    }
-
-    fn take_close_reason(&self) -> Option<DisconnectReason> {
-        self.close_reason
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .take()
     }
 }
 
@@ -110,7 +96,6 @@ impl EngineHandler {
     /// Closes a connection because of bad input, logging why.
     fn reject(&self, conn: &Arc<Conn>, why: &dyn std::fmt::Display) {
         tracing::warn!(sid = %conn.id(), reason = %why, "closing connection: invalid packet");
-        conn.data().set_close_reason(DisconnectReason::ParseError);
         conn.close(CloseReason::ParseError);
     }
 
@@ -193,9 +178,7 @@ impl Handler for EngineHandler {
 
     fn on_close(&self, conn: &Arc<Conn>, reason: CloseReason) {
         let data = conn.data();
-        let reason = data
-            .take_close_reason()
-            .unwrap_or_else(|| map_reason(reason));
+        let reason = map_reason(reason);
         let sockets = std::mem::take(&mut *data.sockets.write().unwrap_or_else(|e| e.into_inner()));
         for s in sockets {
             s.close(reason);

@@ -513,10 +513,7 @@ impl SocketIo {
     pub async fn close(&self) {
         for ns in self.namespaces() {
             for s in ns.sockets() {
-                let conn = s.inner.conn.clone();
                 s.close(DisconnectReason::ServerShuttingDown);
-                conn.data()
-                    .set_close_reason(DisconnectReason::ServerShuttingDown);
             }
         }
         self.engine.close_all();

@@ -111,8 +111,6 @@ pub(crate) fn write(
                     } else {
                         tracing::warn!(sid = %conn.id(), queued_bytes, queued_packets, bytes = len, "outgoing buffer over max_buffered_packets (slow consumer), closing the connection");
                     }
-                    conn.data()
-                        .set_close_reason(crate::socket::DisconnectReason::TransportError);
                     // The engine ends the session from its own task: the caller may hold
                     // the room index lock, which closing the sockets takes.
                     conn.close(CloseReason::TransportError);

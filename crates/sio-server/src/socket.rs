@@ -463,10 +463,6 @@ impl Socket {
                 let _ = s.send_packet(&Packet::disconnect(s.ns_path()), false);
                 s.close(DisconnectReason::ServerNamespaceDisconnect);
             }
-            self.inner
-                .conn
-                .data()
-                .set_close_reason(DisconnectReason::ForcedServerClose);
             self.inner.conn.close(sio_engine::CloseReason::ForcedClose);
         }
     }
@@ -576,13 +572,10 @@ impl Socket {
                 // A client that sends faster than its handlers finish would grow the
                 // queue without bound: treat it as abusive and drop the connection.
                 tracing::warn!(sid = %self.inner.id, max, "too many events waiting for their handler, closing the connection");
-                let conn = self.inner.conn.clone();
-                conn.data()
-                    .set_close_reason(DisconnectReason::TransportError);
-                conn.close(sio_engine::CloseReason::TransportError);
-                for s in conn.data().sockets() {
-                    s.close(DisconnectReason::TransportError);
-                }
+                // The engine's close ends every socket of the connection with this reason.
+                self.inner
+                    .conn
+                    .close(sio_engine::CloseReason::TransportError);
             }
         }
     }
