@@ -94,7 +94,8 @@ impl Timers {
             });
             was_empty
         };
-        if !self.started.swap(true, Ordering::AcqRel) {
+        // A plain load first: this runs for every session opened and every PONG.
+        if !self.started.load(Ordering::Acquire) && !self.started.swap(true, Ordering::AcqRel) {
             tokio::spawn(run(self.clone(), Arc::downgrade(engine)));
         } else if was_empty {
             // The task may be sleeping until a later head of another lane.

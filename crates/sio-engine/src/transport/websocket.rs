@@ -100,8 +100,9 @@ pub(crate) fn upgrade<H: Handler, B>(
         let refused = !session.engine.config.allow_upgrades
             || st.kind != TransportKind::Polling
             || st.stream_task
-            || st.upgrading;
-        if refused || st.is_closing() {
+            || st.upgrading
+            || st.is_closing();
+        if refused {
             drop(st);
             tracing::debug!(sid = %session.id(), "WebSocket upgrade refused (already upgraded or upgrading)");
             return ErrorCode::BadRequest.response();
