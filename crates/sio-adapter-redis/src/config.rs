@@ -13,6 +13,16 @@ pub enum Mode {
         /// Which room channels get their own subscription.
         subscription_mode: SubscriptionMode,
     },
+    /// `@socket.io/redis-streams-adapter` 0.3: cluster messages 1–13 appended to a Redis
+    /// stream that every server reads from where it left off (so a Redis blip loses
+    /// nothing), short-lived requests and answers over pub/sub, connection state recovery
+    /// sessions kept in Redis (so a client may resume on another server). Its options are
+    /// [`RedisConfig::streams`].
+    Streams {
+        /// Requests and answers over sharded pub/sub (SPUBLISH, Redis ≥ 7), Node's
+        /// `useShardedPubSub`.
+        sharded_pubsub: bool,
+    },
 }
 
 /// The sharded adapter's `subscriptionMode`.
@@ -54,6 +64,54 @@ pub struct RedisConfig {
     pub(crate) mode: Mode,
     pub(crate) connect_timeout: Duration,
     pub(crate) max_message_size: usize,
+    pub(crate) streams: StreamsOptions,
+}
+
+/// The options of [`Mode::Streams`], with `@socket.io/redis-streams-adapter`'s defaults
+/// (the channel prefix is [`RedisConfig::key_prefix`]).
+///
+/// ```
+/// use std::time::Duration;
+/// use sio_adapter_redis::{Mode, RedisConfig, StreamsOptions};
+///
+/// let cfg = RedisConfig::new("redis://127.0.0.1:6379")
+///     .mode(Mode::Streams { sharded_pubsub: false })
+///     .streams(StreamsOptions { stream_count: 4, ..StreamsOptions::default() });
+/// assert_eq!(cfg.get_streams().stream_name, "socket.io");
+/// assert_eq!(cfg.get_streams().max_len, 10_000);
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StreamsOptions {
+    /// The stream's key (`streamName`, default `socket.io`).
+    pub stream_name: String,
+    /// How many streams namespaces are spread over (`streamCount`, default 1); with more
+    /// than one, namespace `n` uses `<stream_name>-<hash(n) % count>`, as Node computes it.
+    pub stream_count: u32,
+    /// Approximate length the stream is trimmed to (`maxLen`, `MAXLEN ~`, default 10 000).
+    /// It bounds how long a disconnected client can be recovered when traffic is heavy.
+    pub max_len: u64,
+    /// Entries read per XREAD (`readCount`, default 100).
+    pub read_count: u32,
+    /// How long one XREAD blocks (`blockTimeInMs`, default 5 s).
+    pub block_time: Duration,
+    /// Key prefix of recovery sessions (`sessionKeyPrefix`, default `sio:session:`).
+    pub session_key_prefix: String,
+    /// Never write msgpack into the stream, JSON only (`onlyPlaintext`, default false).
+    pub only_plaintext: bool,
+}
+
+impl Default for StreamsOptions {
+    fn default() -> Self {
+        StreamsOptions {
+            stream_name: "socket.io".into(),
+            stream_count: 1,
+            max_len: 10_000,
+            read_count: 100,
+            block_time: Duration::from_secs(5),
+            session_key_prefix: "sio:session:".into(),
+            only_plaintext: false,
+        }
+    }
 }
 
 impl RedisConfig {
@@ -68,7 +126,19 @@ impl RedisConfig {
             mode: Mode::Classic,
             connect_timeout: Duration::from_secs(5),
             max_message_size: 64 * 1024 * 1024,
+            streams: StreamsOptions::default(),
         }
+    }
+
+    /// The options of [`Mode::Streams`] (ignored by the other modes).
+    pub fn streams(mut self, options: StreamsOptions) -> Self {
+        self.streams = options;
+        self
+    }
+
+    /// The options of [`Mode::Streams`].
+    pub fn get_streams(&self) -> &StreamsOptions {
+        &self.streams
     }
 
     /// The channel prefix (Node's `key` option, `channelPrefix` for the sharded adapter).
@@ -91,7 +161,7 @@ impl RedisConfig {
         self
     }
 
-    /// Classic or sharded protocol.
+    /// Classic, sharded or streams protocol.
     pub fn mode(mut self, mode: Mode) -> Self {
         self.mode = mode;
         self

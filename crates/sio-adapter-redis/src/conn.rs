@@ -135,6 +135,18 @@ pub(crate) async fn connect(
     counters: Arc<Counters>,
     pushes: Option<mpsc::UnboundedSender<PushInfo>>,
 ) -> Result<Managed, ConnectError> {
+    connect_with(url, name, timeout, counters, pushes, Duration::from_secs(5)).await
+}
+
+/// [`connect`], with commands that may take up to `response_timeout` (a blocking XREAD).
+pub(crate) async fn connect_with(
+    url: &str,
+    name: &'static str,
+    timeout: Duration,
+    counters: Arc<Counters>,
+    pushes: Option<mpsc::UnboundedSender<PushInfo>>,
+    response_timeout: Duration,
+) -> Result<Managed, ConnectError> {
     let client = client_for(url)?;
     // The redis crate's own connection and response timeouts are also a Redis that did not
     // answer, so they are reported as `Timeout` like the deadline here.
@@ -186,7 +198,7 @@ pub(crate) async fn connect(
         .set_max_delay(Duration::from_millis(400))
         .set_number_of_retries(6)
         .set_connection_timeout(Some(Duration::from_secs(1)))
-        .set_response_timeout(Some(Duration::from_secs(5)));
+        .set_response_timeout(Some(response_timeout));
     let remaining = timeout.saturating_sub(started.elapsed());
     let mut conn =
         tokio::time::timeout(remaining, client.get_connection_manager_with_config(config))

@@ -31,15 +31,19 @@
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 mod adapter;
+mod classic;
+mod cluster;
 mod config;
 mod conn;
 #[cfg(feature = "emitter")]
 mod emitter;
 mod publisher;
+mod sharded;
+mod streams;
 mod wire;
 
 pub use adapter::{RedisAdapter, RedisAdapterFactory};
-pub use config::{Mode, RedisConfig, SubscriptionMode};
+pub use config::{Mode, RedisConfig, StreamsOptions, SubscriptionMode};
 pub use conn::{ConnectError, ConnectionStats};
 #[cfg(feature = "emitter")]
 pub use emitter::{EMITTER_UID, EmitError, Emitter, RESERVED_EVENTS};

@@ -39,20 +39,22 @@ pub(crate) enum Kind {
 }
 
 impl Kind {
-    fn name(self) -> &'static str {
-        match self {
+    fn cmd(self, channel: String, payload: Vec<u8>) -> (redis::Cmd, usize) {
+        let name = match self {
             Kind::Publish => "PUBLISH",
             Kind::SPublish => "SPUBLISH",
-        }
+        };
+        let bytes = payload.len();
+        (redis::cmd(name).arg(channel).arg(payload).clone(), bytes)
     }
 }
 
 struct Item {
-    kind: Kind,
-    channel: String,
-    payload: Vec<u8>,
+    cmd: redis::Cmd,
+    /// Payload bytes, for the backlog and batch bounds.
+    bytes: usize,
     /// `None`: nobody waits, the bytes count towards the backlog.
-    done: Option<oneshot::Sender<Result<(), String>>>,
+    done: Option<oneshot::Sender<Result<redis::Value, String>>>,
 }
 
 #[derive(Default)]
@@ -95,28 +97,44 @@ impl Publisher {
         channel: String,
         payload: Vec<u8>,
     ) -> Result<(), String> {
+        let (cmd, bytes) = kind.cmd(channel, payload);
+        self.query(cmd, bytes).await.map(drop)
+    }
+
+    /// Runs any command in the queue's order and waits for its answer (XADD, whose answer
+    /// is the entry's id).
+    pub(crate) async fn query(
+        &self,
+        cmd: redis::Cmd,
+        bytes: usize,
+    ) -> Result<redis::Value, String> {
         let (done, answer) = oneshot::channel();
         self.tx
             .send(Item {
-                kind,
-                channel,
-                payload,
+                cmd,
+                bytes,
                 done: Some(done),
             })
             .map_err(|_| Self::stopped())?;
         answer.await.unwrap_or_else(|_| Err(Self::stopped()))
     }
 
+    /// Whether a caller should wait for its own answer now (see the module docs).
+    pub(crate) fn must_wait(&self, bytes: usize) -> bool {
+        let outage = self.counters.disconnects.load(Ordering::Acquire)
+            > self.counters.reconnects.load(Ordering::Acquire);
+        let full = self.state.backlog.load(Ordering::Acquire) + bytes > MAX_BACKLOG;
+        outage || full || self.state.failing.load(Ordering::Acquire)
+    }
+
     /// Queues a publish nobody waits for; a failure is only logged.
     pub(crate) fn publish_later(&self, kind: Kind, channel: String, payload: Vec<u8>) {
-        self.state
-            .backlog
-            .fetch_add(payload.len(), Ordering::AcqRel);
+        let (cmd, bytes) = kind.cmd(channel, payload);
+        self.state.backlog.fetch_add(bytes, Ordering::AcqRel);
         // Fails only once the task is gone, when the connection is being torn down.
         let _ = self.tx.send(Item {
-            kind,
-            channel,
-            payload,
+            cmd,
+            bytes,
             done: None,
         });
     }
@@ -129,10 +147,7 @@ impl Publisher {
         channel: String,
         payload: Vec<u8>,
     ) -> Result<(), String> {
-        let outage = self.counters.disconnects.load(Ordering::Acquire)
-            > self.counters.reconnects.load(Ordering::Acquire);
-        let full = self.state.backlog.load(Ordering::Acquire) + payload.len() > MAX_BACKLOG;
-        if outage || full || self.state.failing.load(Ordering::Acquire) {
+        if self.must_wait(payload.len()) {
             return self.publish(kind, channel, payload).await;
         }
         self.publish_later(kind, channel, payload);
@@ -145,42 +160,56 @@ async fn run(
     mut conn: ConnectionManager,
     state: Arc<State>,
 ) {
-    let mut waiters = Vec::new();
+    // Per command of the batch: who waits for its answer.
+    let mut waiters: Vec<Option<oneshot::Sender<Result<redis::Value, String>>>> = Vec::new();
     while let Some(first) = rx.recv().await {
         let mut pipe = redis::pipe();
-        let (mut n, mut bytes, mut unwaited) = (0usize, 0usize, 0usize);
+        let (mut bytes, mut unwaited) = (0usize, 0usize);
         let mut next = Some(first);
         while let Some(item) = next.take() {
-            n += 1;
-            bytes += item.payload.len();
-            match item.done {
-                Some(w) => waiters.push(w),
-                None => unwaited += item.payload.len(),
+            bytes += item.bytes;
+            if item.done.is_none() {
+                unwaited += item.bytes;
             }
-            pipe.cmd(item.kind.name())
-                .arg(item.channel)
-                .arg(item.payload)
-                .ignore();
-            if n < MAX_BATCH && bytes < MAX_BATCH_BYTES {
+            waiters.push(item.done);
+            pipe.add_command(item.cmd);
+            if waiters.len() < MAX_BATCH && bytes < MAX_BATCH_BYTES {
                 next = rx.try_recv().ok();
             }
         }
-        let res = pipe.exec_async(&mut conn).await;
+        let res: Result<Vec<redis::Value>, _> = pipe.query_async(&mut conn).await;
         state.backlog.fetch_sub(unwaited, Ordering::AcqRel);
         // Set before the waiters hear back, so that their next publish sees it.
         state.failing.store(res.is_err(), Ordering::Release);
-        let res = res.map_err(|e| e.to_string());
-        if let Err(e) = &res {
-            let lost = n - waiters.len();
-            tracing::warn!(
-                commands = n,
-                unwaited = lost,
-                "publishing to Redis failed: {e}"
-            );
-        }
-        for w in waiters.drain(..) {
-            // A waiter that gave up is no longer interested.
-            let _ = w.send(res.clone());
+        match res {
+            Ok(answers) => {
+                let mut answers = answers.into_iter();
+                for w in waiters.drain(..) {
+                    let a = answers.next().unwrap_or(redis::Value::Nil);
+                    if let Some(w) = w {
+                        // A server error for this one command (a wrong type, ...) is its own.
+                        let a = match a {
+                            redis::Value::ServerError(e) => Err(format!("{e:?}")),
+                            a => Ok(a),
+                        };
+                        // A waiter that gave up is no longer interested.
+                        let _ = w.send(a);
+                    }
+                }
+            }
+            Err(e) => {
+                let e = e.to_string();
+                let n = waiters.len();
+                let lost = waiters.iter().filter(|w| w.is_none()).count();
+                tracing::warn!(
+                    commands = n,
+                    unwaited = lost,
+                    "publishing to Redis failed: {e}"
+                );
+                for w in waiters.drain(..).flatten() {
+                    let _ = w.send(Err(e.clone()));
+                }
+            }
         }
     }
 }

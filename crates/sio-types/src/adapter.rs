@@ -83,6 +83,15 @@ pub trait LocalNamespace: Send + Sync + 'static {
     /// Sends `packet` to the local sockets `opts` selects (flags honoured).
     fn broadcast(&self, packet: &Packet, opts: &BroadcastOptions);
 
+    /// Like [`broadcast`](LocalNamespace::broadcast), for a packet the cluster keeps in a
+    /// log at `offset` (a Redis stream entry id): a server with connection state recovery
+    /// gives clients that offset, the same on every server, instead of one of its own, so
+    /// that another server can resume the client from it.
+    fn broadcast_at(&self, packet: &Packet, opts: &BroadcastOptions, offset: &str) {
+        let _ = offset;
+        self.broadcast(packet, opts);
+    }
+
     /// Sends `packet` to the local sockets `opts` selects, each with an ack id, and returns
     /// their answers; each socket's answer times out after `timeout`.
     fn broadcast_with_ack(

@@ -1,12 +1,12 @@
 // One Node member of a Redis cluster, driven by a Rust test over stdin/stdout.
 //
-// A socket.io 4.8 server with @socket.io/redis-adapter 8.3 (classic or sharded) on a free
-// port, and socket.io-client clients connected to it. Everything the clients and the
+// A socket.io 4.8 server with @socket.io/redis-adapter 8.3 (classic or sharded) or
+// @socket.io/redis-streams-adapter 0.3 (streams; stream name = key prefix) on a free port, and socket.io-client clients connected to it. Everything the clients and the
 // server's cluster handlers receive is printed as one JSON line; the test sends commands
 // as JSON lines (`{id, op, ...}`) and gets `{type:"reply", id, result|error}` back.
 //
 // Usage: node node-cluster-node.js <redis-url> <key-prefix> <mode> <client-spec>...
-//   mode: classic | sharded-static | sharded-dynamic | sharded-dynamic-private
+//   mode: classic | sharded-static | sharded-dynamic | sharded-dynamic-private | streams | streams-sharded
 //   client-spec: name[@port][:room1,room2]  (with @port: a client of the server on that port)
 // Binary values travel in JSON as {"$bin": "<hex>"}.
 "use strict";
@@ -18,6 +18,7 @@ const { io: connect } = require("socket.io-client");
 const { createClient } = require("redis");
 const { createAdapter, createShardedAdapter } = require("@socket.io/redis-adapter");
 const { Emitter } = require("@socket.io/redis-emitter");
+const { createAdapter: createStreamsAdapter } = require("@socket.io/redis-streams-adapter");
 
 const [url, prefix, mode, ...specs] = process.argv.slice(2);
 
@@ -59,6 +60,14 @@ async function main() {
   let adapter;
   if (mode === "classic") {
     adapter = createAdapter(pub, sub, { key: prefix, requestsTimeout: 3000 });
+  } else if (mode.startsWith("streams")) {
+    adapter = createStreamsAdapter(pub, {
+      streamName: prefix,
+      channelPrefix: prefix,
+      sessionKeyPrefix: `${prefix}:session:`,
+      useShardedPubSub: mode === "streams-sharded",
+      blockTimeInMs: 1000,
+    });
   } else {
     const subscriptionMode = mode.replace(/^sharded-/, "");
     adapter = createShardedAdapter(pub, sub, { channelPrefix: prefix, subscriptionMode });

@@ -9,7 +9,9 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use serde_json::{Value as Json, json};
-use sio_adapter_redis::{Mode, RedisAdapter, RedisAdapterFactory, RedisConfig, SubscriptionMode};
+use sio_adapter_redis::{
+    Mode, RedisAdapter, RedisAdapterFactory, RedisConfig, StreamsOptions, SubscriptionMode,
+};
 use sio_types::{
     AckStream, Adapter, BroadcastOptions, Handshake, LocalAcks, LocalNamespace, Packet, Room,
     ServerSideReply, SocketId, SocketInfo, Value,
@@ -266,11 +268,19 @@ impl LocalNamespace for FakeNs {
     }
 }
 
+/// The test's own key prefix, which also names its stream (streams mode) and its
+/// sessions' keys, as the Node member's script does.
 pub fn config(prefix: &str, mode: Mode) -> RedisConfig {
     RedisConfig::new(REDIS)
         .key_prefix(prefix)
         .mode(mode)
         .requests_timeout(Duration::from_secs(3))
+        .streams(StreamsOptions {
+            stream_name: prefix.to_owned(),
+            session_key_prefix: format!("{prefix}:session:"),
+            block_time: Duration::from_secs(1),
+            ..StreamsOptions::default()
+        })
 }
 
 pub fn mode_arg(mode: Mode) -> &'static str {
@@ -285,6 +295,12 @@ pub fn mode_arg(mode: Mode) -> &'static str {
         Mode::Sharded {
             subscription_mode: SubscriptionMode::DynamicPrivate,
         } => "sharded-dynamic-private",
+        Mode::Streams {
+            sharded_pubsub: false,
+        } => "streams",
+        Mode::Streams {
+            sharded_pubsub: true,
+        } => "streams-sharded",
     }
 }
 
