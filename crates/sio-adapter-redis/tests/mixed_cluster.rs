@@ -198,3 +198,11 @@ async fn mixed_cluster_sharded() {
     })
     .await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn mixed_cluster_streams() {
+    mixed(Mode::Streams {
+        sharded_pubsub: false,
+    })
+    .await;
+}

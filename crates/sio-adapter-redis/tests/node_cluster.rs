@@ -328,6 +328,24 @@ async fn suite(mode: Mode) {
     );
 
     assert_eq!(rust.factory.stats().dropped_messages, 0);
+    if let Mode::Streams { .. } = mode {
+        // Both sides wrote their broadcasts and room changes into the one stream.
+        let entries = stream_entries(&prefix).await;
+        let writers: HashSet<&str> = entries
+            .iter()
+            .filter(|e| e["type"] == "3")
+            .map(|e| e["uid"].as_str())
+            .collect();
+        assert!(
+            writers.contains(a.uid()),
+            "no broadcast of ours in {entries:?}"
+        );
+        assert_eq!(writers.len(), 2, "broadcasts of both servers: {entries:?}");
+        assert!(
+            entries.iter().any(|e| e["type"] == "4"),
+            "socketsJoin is logged"
+        );
+    }
     node.stop().await;
     a.close().await.unwrap();
 }
@@ -422,4 +440,20 @@ async fn sharded_dynamic_room_channels_follow_room_hooks() {
         );
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn streams_cluster_with_node() {
+    suite(Mode::Streams {
+        sharded_pubsub: false,
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn streams_sharded_pubsub_cluster_with_node() {
+    suite(Mode::Streams {
+        sharded_pubsub: true,
+    })
+    .await;
 }

@@ -51,7 +51,9 @@ function dec(v) {
 }
 
 async function main() {
-  const pub = createClient({ url });
+  // Named, so that the streams adapter's reader (a duplicate) can be seen in CLIENT LIST.
+  const clientName = `${prefix}-node-${process.pid}`;
+  const pub = createClient({ url, name: clientName });
   const sub = pub.duplicate();
   const emitterClient = pub.duplicate();
   for (const c of [pub, sub, emitterClient]) c.on("error", (e) => out({ type: "redis-error", error: String(e) }));
@@ -179,6 +181,15 @@ async function main() {
     await Promise.allSettled([pub.quit(), sub.quit(), emitterClient.quit()]);
     process.exit(0);
   });
+  if (mode.startsWith("streams")) {
+    // The streams adapter reads from "$" until its first entry: what is appended before its
+    // first XREAD blocks is never read. Ready only once that XREAD is waiting.
+    for (;;) {
+      const list = await pub.sendCommand(["CLIENT", "LIST"]);
+      if (list.split("\n").some((l) => l.includes(`name=${clientName} `) && l.includes("cmd=xread"))) break;
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  }
   out({ type: "ready", port, ids });
 }
 

@@ -514,3 +514,20 @@ pub async fn eventually(what: &str, f: impl Fn() -> bool) {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
 }
+
+/// Every entry of stream `key`, as field maps.
+pub async fn stream_entries(key: &str) -> Vec<std::collections::HashMap<String, String>> {
+    let client = redis::Client::open(REDIS).unwrap();
+    let mut conn = client.get_multiplexed_async_connection().await.unwrap();
+    let reply: Vec<(String, Vec<String>)> = redis::cmd("XRANGE")
+        .arg(key)
+        .arg("-")
+        .arg("+")
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+    reply
+        .into_iter()
+        .map(|(_, kv)| kv.chunks(2).map(|c| (c[0].clone(), c[1].clone())).collect())
+        .collect()
+}
