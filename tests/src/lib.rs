@@ -892,3 +892,92 @@ pub mod http {
         }
     }
 }
+
+pub mod node {
+    //! Node scripts of `tests/interop/` that drive a server with the official npm
+    //! packages: run to completion (they print `OK <summary>` and exit 0 when every check
+    //! passed), or kept running as a peer server (they print `listening <port>`).
+
+    use std::path::PathBuf;
+    use std::process::Stdio;
+    use std::time::Duration;
+
+    use tokio::io::{AsyncBufReadExt, BufReader};
+
+    /// A guard against hanging forever, not a speed requirement.
+    pub const PATIENCE: Duration = Duration::from_secs(90);
+
+    /// `tests/interop/<rel>`.
+    pub fn interop(rel: &str) -> PathBuf {
+        PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+            .join("interop")
+            .join(rel)
+    }
+
+    fn command(rel: &str, args: &[&str]) -> tokio::process::Command {
+        let mut c = tokio::process::Command::new("node");
+        c.arg(interop(rel))
+            .args(args)
+            .stdout(Stdio::piped())
+            .kill_on_drop(true);
+        c
+    }
+
+    /// Runs `tests/interop/<rel>` with `args` and returns its stdout; panics with both
+    /// outputs unless it exits 0 having printed `OK `.
+    pub async fn script(rel: &str, args: &[&str]) -> String {
+        let child = command(rel, args)
+            .stdin(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("node is on PATH");
+        let out = tokio::time::timeout(PATIENCE, child.wait_with_output())
+            .await
+            .unwrap_or_else(|_| panic!("{rel} did not finish within {PATIENCE:?}"))
+            .unwrap();
+        let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+        let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+        assert!(
+            out.status.success() && stdout.contains("OK "),
+            "{rel} {args:?} failed ({}):\n--- stdout\n{stdout}\n--- stderr\n{stderr}",
+            out.status
+        );
+        stdout
+    }
+
+    /// A Node server started from `tests/interop/<rel>`; killed when dropped.
+    #[derive(Debug)]
+    pub struct Peer {
+        /// The process (its stderr goes to the test's).
+        pub child: tokio::process::Child,
+        /// The port it printed as `listening <port>`.
+        pub port: u16,
+    }
+
+    impl Peer {
+        /// Starts it and waits for its `listening <port>` line.
+        pub async fn start(rel: &str, args: &[&str]) -> Peer {
+            let mut child = command(rel, args)
+                .stdin(Stdio::piped())
+                .stderr(Stdio::inherit())
+                .spawn()
+                .expect("node is on PATH");
+            let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+            let line = tokio::time::timeout(PATIENCE, lines.next_line())
+                .await
+                .unwrap_or_else(|_| panic!("{rel} did not start within {PATIENCE:?}"))
+                .unwrap()
+                .unwrap_or_else(|| panic!("{rel} ended before listening"));
+            let port = line
+                .strip_prefix("listening ")
+                .and_then(|p| p.trim().parse().ok())
+                .unwrap_or_else(|| panic!("{rel} printed {line:?}, not `listening <port>`"));
+            Peer { child, port }
+        }
+
+        /// `http://127.0.0.1:<port>`.
+        pub fn url(&self) -> String {
+            format!("http://127.0.0.1:{}", self.port)
+        }
+    }
+}

@@ -24,6 +24,12 @@ pub trait Handler: Send + Sync + Sized + 'static {
 
     /// The session closed, for `reason`. Nothing more can be sent on it.
     fn on_close(&self, session: &Arc<Session<Self>>, reason: CloseReason);
+
+    /// The session moved from polling to WebSocket ([`Session::transport`] says so already).
+    /// Most applications need nothing here; monitoring (socket.io's admin UI) shows it.
+    fn on_upgrade(&self, session: &Arc<Session<Self>>) {
+        let _ = session;
+    }
 }
 
 /// A handler that sends every message back as it came: the server of the official

@@ -153,9 +153,25 @@ impl EngineHandler {
 impl Handler for EngineHandler {
     type Data = ConnData;
 
-    fn on_open(&self, _conn: &Arc<Conn>) {}
+    fn on_open(&self, conn: &Arc<Conn>) {
+        if let Some(o) = self.server.counters.watch.get() {
+            o.connection_opened(conn);
+        }
+    }
+
+    fn on_upgrade(&self, conn: &Arc<Conn>) {
+        if let Some(o) = self.server.counters.watch.get() {
+            o.connection_upgraded(conn);
+        }
+    }
 
     fn on_message(&self, conn: &Arc<Conn>, msg: Message<'_>) {
+        if let Some(o) = self.server.counters.watch.get() {
+            o.packet_in(match &msg {
+                Message::Text(t) => t.len(),
+                Message::Binary(b) => b.len(),
+            });
+        }
         let result = {
             let mut guard = conn
                 .data()
@@ -177,6 +193,12 @@ impl Handler for EngineHandler {
     }
 
     fn on_close(&self, conn: &Arc<Conn>, reason: CloseReason) {
+        if let Some(o) = self.server.counters.watch.get() {
+            o.connection_closed(
+                reason.as_str(),
+                conn.transport() == sio_engine::TransportKind::Polling,
+            );
+        }
         let data = conn.data();
         let reason = map_reason(reason);
         let sockets = std::mem::take(&mut *data.sockets.write().unwrap_or_else(|e| e.into_inner()));

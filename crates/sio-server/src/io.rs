@@ -88,6 +88,25 @@ impl ServerInner {
         Some(ns.clone())
     }
 
+    /// The namespace at `path`, if it exists.
+    pub(crate) fn namespace(&self, path: &str) -> Option<Namespace> {
+        self.namespaces
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(path)
+            .map(|ns| Namespace { inner: ns.clone() })
+    }
+
+    /// Every namespace, dynamic children included.
+    pub(crate) fn namespace_list(&self) -> Vec<Namespace> {
+        self.namespaces
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .values()
+            .map(|ns| Namespace { inner: ns.clone() })
+            .collect()
+    }
+
     fn ns_or_insert(&self, path: &str) -> Arc<NamespaceInner> {
         let mut map = self.namespaces.write().unwrap_or_else(|e| e.into_inner());
         map.entry(path.to_owned())
@@ -339,7 +358,7 @@ pub struct Stats {
 /// ```
 #[derive(Clone)]
 pub struct SocketIo {
-    inner: Arc<ServerInner>,
+    pub(crate) inner: Arc<ServerInner>,
     engine: Engine<EngineHandler>,
 }
 
@@ -405,23 +424,12 @@ impl SocketIo {
 
     /// The namespace at `path`, if it exists.
     pub fn of(&self, path: &str) -> Option<Namespace> {
-        self.inner
-            .namespaces
-            .read()
-            .unwrap_or_else(|e| e.into_inner())
-            .get(path)
-            .map(|ns| Namespace { inner: ns.clone() })
+        self.inner.namespace(path)
     }
 
     /// Every namespace, dynamic children included.
     pub fn namespaces(&self) -> Vec<Namespace> {
-        self.inner
-            .namespaces
-            .read()
-            .unwrap_or_else(|e| e.into_inner())
-            .values()
-            .map(|ns| Namespace { inner: ns.clone() })
-            .collect()
+        self.inner.namespace_list()
     }
 
     fn main(&self) -> Namespace {

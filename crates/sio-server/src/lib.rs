@@ -79,8 +79,12 @@
 //! The repository's `docs/compatibility.md` lists what differs from Node's socket.io and
 //! engine.io, and the tests that pin each behaviour.
 #![deny(missing_docs)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
 pub mod ack;
+#[cfg(feature = "admin")]
+#[cfg_attr(docsrs, doc(cfg(feature = "admin")))]
+pub mod admin;
 pub mod config;
 mod engine;
 pub mod error;
@@ -90,6 +94,7 @@ pub mod handshake;
 pub mod helper;
 pub mod io;
 pub mod namespace;
+mod observe;
 pub mod operators;
 mod outbox;
 mod recovery;

@@ -183,6 +183,12 @@ impl NamespaceInner {
                 set.insert(id, socket.clone());
                 own.push(room);
             }
+            if let Some(o) = self.counters.watch.get() {
+                o.room_joined(&self.path, &Room::Owned(id.as_str().to_owned()), id);
+                for room in &own {
+                    o.room_joined(&self.path, room, id);
+                }
+            }
             st.sockets.insert(
                 id,
                 Entry {
@@ -217,11 +223,16 @@ impl NamespaceInner {
             }
             (entry.rooms, deleted)
         };
+        let own = Room::Owned(id.as_str().to_owned());
+        if let Some(o) = self.counters.watch.get() {
+            for room in std::iter::once(&own).chain(&rooms) {
+                o.room_left(&self.path, room, id);
+            }
+        }
         for room in &deleted {
             self.adapter.on_room_deleted(room);
         }
-        self.adapter
-            .on_room_deleted(&Room::Owned(id.as_str().to_owned()));
+        self.adapter.on_room_deleted(&own);
         Some(rooms)
     }
 
@@ -243,6 +254,9 @@ impl NamespaceInner {
                     created.push(room.clone());
                 }
                 set.insert(id, entry.socket.clone());
+                if let Some(o) = self.counters.watch.get() {
+                    o.room_joined(&self.path, room, id);
+                }
             }
             created
         };
@@ -264,6 +278,9 @@ impl NamespaceInner {
                     continue;
                 };
                 entry.rooms.swap_remove(pos);
+                if let Some(o) = self.counters.watch.get() {
+                    o.room_left(&self.path, room, id);
+                }
                 if let Some(set) = st.rooms.get_mut(room) {
                     set.remove(&id);
                     if set.is_empty() {
@@ -359,6 +376,9 @@ impl NamespaceInner {
         }
         if !self.insert_socket(&socket, restored_rooms.unwrap_or_default()) {
             return;
+        }
+        if let Some(o) = self.counters.watch.get() {
+            o.socket_connected(&socket);
         }
         for p in &missed {
             let _ = socket.send_packet(p, false);
@@ -522,11 +542,17 @@ impl LocalNamespace for NamespaceInner {
     fn fetch_sockets(&self, opts: &BroadcastOptions) -> Vec<SocketInfo> {
         self.selected(opts)
             .into_iter()
-            .map(|s| SocketInfo {
-                id: s.id(),
-                handshake: s.handshake(),
-                rooms: s.rooms(),
-                data: s.data(),
+            .map(|s| {
+                let mut data = s.data();
+                if let Some(o) = self.counters.watch.get() {
+                    o.decorate_data(&s, &mut data);
+                }
+                SocketInfo {
+                    id: s.id(),
+                    handshake: s.handshake(),
+                    rooms: s.rooms(),
+                    data,
+                }
             })
             .collect()
     }

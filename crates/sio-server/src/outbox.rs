@@ -59,6 +59,9 @@ pub(crate) struct Counters {
     pub(crate) volatile_dropped: AtomicU64,
     pub(crate) full_dropped: AtomicU64,
     pub(crate) slow_disconnected: AtomicU64,
+    /// The monitor told of every packet counted here (and of sockets, rooms, events):
+    /// it rides along because everything that writes or routes a packet holds this.
+    pub(crate) watch: crate::observe::Watch,
 }
 
 /// Encodes and queues a packet that goes to the connection itself rather than through a
@@ -86,7 +89,12 @@ pub(crate) fn write(
     counters: &Counters,
 ) -> Result<(), EmitError> {
     match conn.send_many(&enc.0) {
-        Ok(()) => Ok(()),
+        Ok(()) => {
+            if let Some(o) = counters.watch.get() {
+                o.packet_out(enc.0.len(), enc.len());
+            }
+            Ok(())
+        }
         Err(SendError::Closed) => Err(EmitError::Closed),
         Err(SendError::Full {
             queued_bytes,

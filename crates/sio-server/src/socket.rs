@@ -262,6 +262,9 @@ impl Socket {
     /// Replaces [`data`](Socket::data).
     pub fn set_data(&self, data: Value) {
         *self.inner.data.lock().unwrap_or_else(|e| e.into_inner()) = data;
+        if let Some(o) = self.inner.ns.counters.watch.get() {
+            o.socket_data(self);
+        }
     }
 
     /// Registers the handler of `event`, replacing any previous one.
@@ -346,6 +349,9 @@ impl Socket {
         if is_reserved_event(event) {
             return Err(EmitError::Reserved(event.to_owned()));
         }
+        if let Some(o) = self.inner.ns.counters.watch.get() {
+            o.event_sent(self, event, &args);
+        }
         let packet = Packet::event(self.ns_path(), event, args);
         if self.inner.ns.recovery.is_some() && !flags.volatile {
             // Through the namespace so the packet gets its offset and is kept for recovery.
@@ -383,6 +389,9 @@ impl Socket {
             return Err(AckError::Disconnected);
         }
         let timeout = timeout.unwrap_or(self.inner.ns.config.ack_timeout);
+        if let Some(o) = self.inner.ns.counters.watch.get() {
+            o.event_sent(self, event, &args);
+        }
         let id = self.inner.ns.next_ack_id();
         let (tx, rx) = oneshot::channel();
         self.inner
@@ -552,6 +561,9 @@ impl Socket {
         if self.inner.closed.load(Ordering::Acquire) {
             return;
         }
+        if let Some(o) = self.inner.ns.counters.watch.get() {
+            o.event_received(self, &ev.event, &ev.args);
+        }
         let max = self.inner.ns.config.max_pending_events;
         let admitted = {
             let mut q = self.inner.queue.lock().unwrap_or_else(|e| e.into_inner());
@@ -674,6 +686,12 @@ impl Socket {
         );
         for f in disconnecting {
             call_guarded("disconnecting", || f(self.clone(), reason));
+        }
+        // Before its rooms are left, in the order Node's admin UI reports them.
+        if let Some(o) = self.inner.ns.counters.watch.get()
+            && self.inner.ns.get_socket(self.inner.id).is_some()
+        {
+            o.socket_disconnected(self, reason);
         }
         let rooms = self.inner.ns.remove_socket(self.inner.id);
         crate::engine::remove_socket(&self.inner.conn, self);

@@ -94,30 +94,7 @@ async fn start(connected: Arc<AtomicUsize>) -> ServerHelper {
 }
 
 async fn node(script: &str, args: &[&str]) -> String {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../../tests/interop/helper")
-        .join(script);
-    let child = tokio::process::Command::new("node")
-        .arg(&path)
-        .args(args)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()
-        .expect("node is on PATH");
-    let out = tokio::time::timeout(PATIENCE, child.wait_with_output())
-        .await
-        .unwrap_or_else(|_| panic!("{script} did not finish within {PATIENCE:?}"))
-        .unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
-    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
-    assert!(
-        out.status.success() && stdout.contains("OK "),
-        "{script} {args:?} failed ({}):\n--- stdout\n{stdout}\n--- stderr\n{stderr}",
-        out.status
-    );
-    stdout
+    sio_tests::node::script(&format!("helper/{script}"), args).await
 }
 
 async fn run(transports: &str) {

@@ -382,6 +382,7 @@ fn on_frame<H: Handler>(
                 "5" if session.complete_upgrade(TransportKind::WebSocket) => {
                     *carried = true;
                     tracing::debug!(sid = %session.id(), "upgraded to WebSocket");
+                    session.engine.handler.on_upgrade(session);
                 }
                 other => {
                     tracing::debug!(sid = %session.id(), packet = other, "unexpected packet during the upgrade, dropping the WebSocket");

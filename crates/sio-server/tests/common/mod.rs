@@ -215,32 +215,7 @@ pub(crate) async fn start_with(
 /// Runs `tests/interop/server/<script>` with `args`; panics with its output unless it
 /// exits 0. Returns its stdout.
 pub(crate) async fn node(script: &str, args: &[&str]) -> String {
-    let path = repo_root().join("tests/interop/server").join(script);
-    let child = tokio::process::Command::new("node")
-        .arg(&path)
-        .args(args)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()
-        .expect("node is on PATH");
-    let out = tokio::time::timeout(PATIENCE, child.wait_with_output())
-        .await
-        .unwrap_or_else(|_| panic!("{script} did not finish within {PATIENCE:?}"))
-        .unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
-    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
-    assert!(
-        out.status.success(),
-        "{script} {args:?} failed ({}):\n--- stdout\n{stdout}\n--- stderr\n{stderr}",
-        out.status
-    );
-    assert!(
-        stdout.contains("OK "),
-        "{script} did not report OK:\n{stdout}\n{stderr}"
-    );
-    stdout
+    sio_tests::node::script(&format!("server/{script}"), args).await
 }
 
 /// A raw engine.io WebSocket client: it speaks the wire format by hand, so tests can send
