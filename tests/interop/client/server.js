@@ -51,6 +51,17 @@ function common(socket) {
   socket.on('seen', (id, cb) => cb(seen.get(id) || 0));
   socket.on('kick', () => socket.disconnect());
   socket.on('drop', () => socket.conn.close());
+  // Nagle test: the arrival time of two back-to-back emits, and the gap between them in µs.
+  let arrivals = [];
+  socket.on('gap:a', () => (arrivals = [process.hrtime.bigint()]));
+  socket.on('gap:b', () => arrivals.push(process.hrtime.bigint()));
+  socket.on('gap:get', (cb) => cb(arrivals.length === 2 ? Number((arrivals[1] - arrivals[0]) / 1000n) : -1));
+  // Reason tests: the process dies (as under SIGKILL), or stops answering for `ms`.
+  socket.on('die', () => process.kill(process.pid, 'SIGKILL'));
+  socket.on('freeze', (ms) => {
+    const end = Date.now() + ms;
+    while (Date.now() < end) {}
+  });
   socket.on('broadcast-offset', (msg) => io.of(socket.nsp.name).emit('news', msg));
   // flags tests: every event name this socket received, in order, and a burst of events.
   const received = [];

@@ -7,6 +7,12 @@ use http::{HeaderName, HeaderValue};
 
 use crate::error::Error;
 
+/// `TCP_NODELAY` on every client connection (the `disable_nagle` argument of
+/// tokio-tungstenite, the HTTP connector of the polling transport), as Node's `ws` and
+/// `http` set it: a small write right after another must not wait for the peer's delayed
+/// ACK (40 ms on Linux) before leaving.
+pub(crate) const NO_DELAY: bool = true;
+
 /// The configured extra headers as HTTP types; both transports send them, so a bad name or
 /// value is refused with the same message whichever transport meets it first.
 pub(crate) fn parse_headers(

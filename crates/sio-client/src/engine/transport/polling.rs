@@ -29,18 +29,26 @@ impl Polling {
     /// A client that sends `headers` with every request.
     pub(crate) fn new(endpoint: &Endpoint, limits: Limits) -> Result<Self, Error> {
         let headers = super::parse_headers(&endpoint.headers)?;
+        let mut http = hyper_util::client::legacy::connect::HttpConnector::new();
+        // The request and its body leave in one go instead of waiting for the ACK of the
+        // headers, as on the WebSocket.
+        http.set_nodelay(super::NO_DELAY);
         #[cfg(not(feature = "tls"))]
-        let connector = hyper_util::client::legacy::connect::HttpConnector::new();
+        let connector = http;
         #[cfg(feature = "tls")]
-        let connector = match &endpoint.tls {
-            Some(tls) => {
-                hyper_rustls::HttpsConnectorBuilder::new().with_tls_config((**tls).clone())
+        let connector = {
+            // https_or_http() lets the wrapped connector see https URLs too.
+            http.enforce_http(false);
+            match &endpoint.tls {
+                Some(tls) => {
+                    hyper_rustls::HttpsConnectorBuilder::new().with_tls_config((**tls).clone())
+                }
+                None => hyper_rustls::HttpsConnectorBuilder::new().with_webpki_roots(),
             }
-            None => hyper_rustls::HttpsConnectorBuilder::new().with_webpki_roots(),
-        }
-        .https_or_http()
-        .enable_http1()
-        .build();
+            .https_or_http()
+            .enable_http1()
+            .wrap_connector(http)
+        };
         let client =
             hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
                 .build(connector);

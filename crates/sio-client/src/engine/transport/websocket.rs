@@ -9,6 +9,7 @@ use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 use tokio_tungstenite::tungstenite::{self, Message};
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 
+use super::NO_DELAY;
 use crate::config::Endpoint;
 use crate::error::Error;
 
@@ -35,7 +36,7 @@ pub(crate) async fn connect(
     let connected = tokio_tungstenite::connect_async_tls_with_config(
         request,
         Some(config),
-        false,
+        NO_DELAY,
         endpoint
             .tls
             .clone()
@@ -44,7 +45,7 @@ pub(crate) async fn connect(
     .await;
     #[cfg(not(feature = "tls"))]
     let connected =
-        tokio_tungstenite::connect_async_with_config(request, Some(config), false).await;
+        tokio_tungstenite::connect_async_with_config(request, Some(config), NO_DELAY).await;
     let (ws, _response) = connected.map_err(map_ws_error)?;
     Ok(ws)
 }
