@@ -17,7 +17,7 @@ use redis::aio::ConnectionManager;
 use sio_protocol::Limits;
 use sio_types::{
     AckStream, Adapter, AdapterError, AdapterFactory, BroadcastOptions, LocalNamespace, Packet,
-    Room, SocketId, SocketInfo, Value,
+    PersistedSession, RestoredSession, Room, SocketId, SocketInfo, Value,
 };
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
@@ -534,6 +534,34 @@ impl Adapter for RedisAdapter {
         timeout: Duration,
     ) -> BoxFuture<'_, Result<Vec<Vec<Value>>, AdapterError>> {
         self.inner.server_side_emit_with_ack(args, timeout)
+    }
+
+    fn keeps_sessions(&self) -> bool {
+        self.inner.keeps_sessions()
+    }
+
+    fn persist_session(
+        &self,
+        session: PersistedSession,
+        ttl: Duration,
+    ) -> BoxFuture<'_, Result<(), AdapterError>> {
+        self.inner.persist_session(session, ttl)
+    }
+
+    fn forget_session(&self, pid: &str) -> BoxFuture<'_, Result<(), AdapterError>> {
+        self.inner.forget_session(pid)
+    }
+
+    fn restore_session(
+        &self,
+        pid: &str,
+        offset: Option<&str>,
+    ) -> BoxFuture<'_, Result<Option<RestoredSession>, AdapterError>> {
+        self.inner.restore_session(pid, offset)
+    }
+
+    fn current_offset(&self) -> Option<String> {
+        self.inner.current_offset()
     }
 
     fn on_room_created(&self, room: &Room) {

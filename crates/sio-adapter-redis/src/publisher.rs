@@ -49,12 +49,15 @@ impl Kind {
     }
 }
 
+/// What to do with a command's answer, called in queue order by the writing task.
+pub(crate) type Then = Box<dyn FnOnce(Result<redis::Value, String>) + Send>;
+
 struct Item {
     cmd: redis::Cmd,
     /// Payload bytes, for the backlog and batch bounds.
     bytes: usize,
     /// `None`: nobody waits, the bytes count towards the backlog.
-    done: Option<oneshot::Sender<Result<redis::Value, String>>>,
+    done: Option<Then>,
 }
 
 #[derive(Default)]
@@ -109,14 +112,28 @@ impl Publisher {
         bytes: usize,
     ) -> Result<redis::Value, String> {
         let (done, answer) = oneshot::channel();
-        self.tx
-            .send(Item {
-                cmd,
-                bytes,
-                done: Some(done),
-            })
-            .map_err(|_| Self::stopped())?;
+        self.query_then(
+            cmd,
+            bytes,
+            Box::new(move |r| {
+                // A waiter that gave up is no longer interested.
+                let _ = done.send(r);
+            }),
+        );
         answer.await.unwrap_or_else(|_| Err(Self::stopped()))
+    }
+
+    /// Queues a command now; `then` gets its answer, in queue order, on the writing task
+    /// (so what it does keeps the order of the calls).
+    pub(crate) fn query_then(&self, cmd: redis::Cmd, bytes: usize, then: Then) {
+        if let Err(mpsc::error::SendError(item)) = self.tx.send(Item {
+            cmd,
+            bytes,
+            done: Some(then),
+        }) && let Some(then) = item.done
+        {
+            then(Err(Self::stopped()));
+        }
     }
 
     /// Whether a caller should wait for its own answer now (see the module docs).
@@ -161,7 +178,7 @@ async fn run(
     state: Arc<State>,
 ) {
     // Per command of the batch: who waits for its answer.
-    let mut waiters: Vec<Option<oneshot::Sender<Result<redis::Value, String>>>> = Vec::new();
+    let mut waiters: Vec<Option<Then>> = Vec::new();
     while let Some(first) = rx.recv().await {
         let mut pipe = redis::pipe();
         let (mut bytes, mut unwaited) = (0usize, 0usize);
@@ -192,8 +209,7 @@ async fn run(
                             redis::Value::ServerError(e) => Err(format!("{e:?}")),
                             a => Ok(a),
                         };
-                        // A waiter that gave up is no longer interested.
-                        let _ = w.send(a);
+                        w(a);
                     }
                 }
             }
@@ -207,7 +223,7 @@ async fn run(
                     "publishing to Redis failed: {e}"
                 );
                 for w in waiters.drain(..).flatten() {
-                    let _ = w.send(Err(e.clone()));
+                    w(Err(e.clone()));
                 }
             }
         }

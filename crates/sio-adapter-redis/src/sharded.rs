@@ -9,7 +9,7 @@ use futures_core::future::BoxFuture;
 use sio_types::{AdapterError, LocalNamespace, Room, SocketId};
 
 use crate::adapter::{Route, Shared};
-use crate::cluster::{ClusterNode, Hint, Message, Transport};
+use crate::cluster::{ClusterNode, Deliver, Message, Transport};
 use crate::config::SubscriptionMode;
 use crate::publisher::Kind;
 use crate::wire;
@@ -53,9 +53,9 @@ impl Sharded {
         }
     }
 
-    /// The channel of a broadcast (`computeChannel` in sharded-adapter.ts).
-    fn channel(&self, hint: Hint<'_>) -> String {
-        if let Some(room) = hint.room {
+    /// The channel of a broadcast without ack (`computeChannel` in sharded-adapter.ts).
+    fn channel(&self, room: Option<&str>) -> String {
+        if let Some(room) = room {
             let separate = match self.mode {
                 SubscriptionMode::Dynamic => room.len() != 20,
                 SubscriptionMode::DynamicPrivate => true,
@@ -107,22 +107,33 @@ impl Sharded {
 }
 
 impl Transport for Sharded {
-    fn publish<'a>(
+    fn broadcast<'a>(
         &'a self,
         msg: Message,
-        hint: Hint<'a>,
-    ) -> BoxFuture<'a, Result<Option<String>, AdapterError>> {
+        room: Option<String>,
+        deliver: Deliver,
+    ) -> BoxFuture<'a, Result<(), AdapterError>> {
+        // Nothing here gives offsets: local sockets get it first, as Node's do.
+        deliver(None);
         Box::pin(async move {
             let payload = Self::encode(&msg)?;
-            let out = &self.shared.publisher;
-            let sent = if hint.soon && msg.request_id().is_none() {
-                out.publish_soon(Kind::SPublish, self.channel(hint), payload)
-                    .await
-            } else {
-                out.publish(Kind::SPublish, self.main.clone(), payload)
-                    .await
-            };
-            sent.map(|()| None).map_err(AdapterError::Transport)
+            let channel = self.channel(room.as_deref());
+            self.shared
+                .publisher
+                .publish_soon(Kind::SPublish, channel, payload)
+                .await
+                .map_err(AdapterError::Transport)
+        })
+    }
+
+    fn publish(&self, msg: Message) -> BoxFuture<'_, Result<(), AdapterError>> {
+        Box::pin(async move {
+            let payload = Self::encode(&msg)?;
+            self.shared
+                .publisher
+                .publish(Kind::SPublish, self.main.clone(), payload)
+                .await
+                .map_err(AdapterError::Transport)
         })
     }
 

@@ -171,7 +171,8 @@ async fn mixed(mode: Mode) {
     }
 
     // Node disconnects a client of Rust server A.
-    node.cmd(json!({"op": "disconnectSockets", "rooms": [node.id("a1")]}))
+    let a1_id = node.id("a1");
+    node.cmd(json!({"op": "disconnectSockets", "rooms": [a1_id]}))
         .await
         .unwrap();
     node.wait_event("a1 disconnected", |e| {

@@ -29,7 +29,7 @@ use crate::handler::{
 use crate::operators::BroadcastOperator;
 use crate::outbox::{Counters, Encoded};
 use crate::recovery::RecoveryStore;
-use crate::socket::{NewSocket, Socket};
+use crate::socket::Socket;
 
 /// Handlers of a namespace; dynamic namespaces share their parent's.
 #[derive(Default)]
@@ -147,7 +147,17 @@ impl NamespaceInner {
     /// Delivers a packet to the selected local sockets: logged for recovery when enabled,
     /// encoded once, queued on each socket.
     pub(crate) fn deliver(&self, packet: &Packet, opts: &BroadcastOptions) {
-        let stamped = self.recovery.as_ref().and_then(|r| r.record(packet, opts));
+        self.deliver_at(packet, opts, None);
+    }
+
+    /// [`deliver`](Self::deliver), with the offset the cluster's log gave the packet.
+    pub(crate) fn deliver_at(
+        &self,
+        packet: &Packet,
+        opts: &BroadcastOptions,
+        offset: Option<&str>,
+    ) {
+        let stamped = crate::recovery::stamp(self, packet, opts, offset);
         let packet = stamped.as_ref().unwrap_or(packet);
         let enc = match Encoded::encode(&self.config.parser, packet) {
             Ok(e) => e,
@@ -392,6 +402,7 @@ impl NamespaceInner {
         if let Some(h) = handler {
             run_guarded("connection", h(socket.clone())).await;
         }
+        crate::recovery::on_connected(&socket);
         let mut payload = sio_types::value::Map::new();
         payload.insert("sid".into(), Value::String(socket.id().as_str().to_owned()));
         if let Some(pid) = &socket.inner.pid {
@@ -414,36 +425,30 @@ impl NamespaceInner {
         socket.close(crate::socket::DisconnectReason::ServerNamespaceDisconnect);
     }
 
-    /// Creates the socket of a CONNECT packet and starts its connect flow.
-    pub(crate) fn accept(self: &Arc<Self>, conn: Arc<Conn>, auth: Value) -> Socket {
-        let mut new = NewSocket {
-            id: SocketId::random(),
-            pid: None,
-            auth,
-            data: Value::Null,
-            recovered: false,
-        };
-        let mut rooms = None;
-        let mut missed = Vec::new();
-        if let Some(rec) = &self.recovery {
-            let pid = new.auth.get("pid").and_then(Value::as_str);
-            let offset = new.auth.get("offset").and_then(Value::as_str);
-            match (pid, offset) {
-                (Some(pid), Some(offset)) => match rec.restore(pid, offset) {
-                    Some(r) => {
-                        new.id = r.session.sid;
-                        new.pid = Some(r.session.pid);
-                        new.data = r.session.data;
-                        new.recovered = true;
-                        rooms = Some(r.session.rooms);
-                        missed = r.missed;
-                    }
-                    None => new.pid = Some(rec.new_pid()),
-                },
-                _ => new.pid = Some(rec.new_pid()),
-            }
+    /// Creates the socket of a CONNECT packet and starts its connect flow; first, when the
+    /// adapter keeps recovery sessions and the client presents one, looks it up there.
+    pub(crate) fn accept(self: &Arc<Self>, conn: Arc<Conn>, auth: Value) {
+        if crate::recovery::restores_through_adapter(self, &auth) {
+            let ns = self.clone();
+            tokio::spawn(async move {
+                let start = crate::recovery::start_clustered(&ns, auth).await;
+                ns.start_socket(conn, start);
+            });
+            return;
         }
+        let start = crate::recovery::start_local(self, auth);
+        self.start_socket(conn, start);
+    }
+
+    fn start_socket(self: &Arc<Self>, conn: Arc<Conn>, start: crate::recovery::Start) {
+        let crate::recovery::Start {
+            new,
+            rooms,
+            missed,
+            offset,
+        } = start;
         let socket = Socket::new(self.clone(), conn, new);
+        crate::recovery::on_created(&socket, offset);
         socket.inner.conn.data().add_socket(socket.clone());
         // Middlewares and connection handlers rarely wait: run the flow here when they
         // don't. Their panics are caught inside; one outside them is ours, logged.
@@ -451,7 +456,6 @@ impl NamespaceInner {
             "connect flow",
             self.clone().run_connect(socket.clone(), rooms, missed),
         );
-        socket
     }
 
     pub(crate) fn all_sockets(&self) -> Vec<Socket> {
@@ -483,6 +487,10 @@ impl LocalNamespace for NamespaceInner {
 
     fn broadcast(&self, packet: &Packet, opts: &BroadcastOptions) {
         self.deliver(packet, opts);
+    }
+
+    fn broadcast_at(&self, packet: &Packet, opts: &BroadcastOptions, offset: &str) {
+        self.deliver_at(packet, opts, Some(offset));
     }
 
     fn broadcast_with_ack(

@@ -357,7 +357,7 @@ impl Socket {
             // Through the namespace so the packet gets its offset and is kept for recovery.
             let mut opts = BroadcastOptions::socket(self.inner.id);
             opts.flags = flags;
-            self.inner.ns.deliver(&packet, &opts);
+            crate::recovery::emit(&self.inner.ns, packet, opts);
             return Ok(());
         }
         self.send_packet(&packet, flags.volatile)
@@ -697,16 +697,8 @@ impl Socket {
         crate::engine::remove_socket(&self.inner.conn, self);
         self.inner.acks.fail_all();
         self.discard_queue();
-        if was_connected
-            && reason.is_recoverable()
-            && let (Some(rec), Some(pid)) = (&self.inner.ns.recovery, &self.inner.pid)
-        {
-            rec.persist(crate::recovery::Session {
-                sid: self.inner.id,
-                pid: pid.clone(),
-                rooms: rooms.unwrap_or_default(),
-                data: self.data(),
-            });
+        if was_connected {
+            crate::recovery::on_closed(self, reason.is_recoverable(), rooms);
         }
         let disconnect = std::mem::take(
             &mut *self

@@ -55,6 +55,35 @@ pub struct SocketInfo {
     pub data: Value,
 }
 
+/// What connection state recovery keeps of a disconnected socket (socket.io's
+/// `SessionToPersist`), for adapters that keep sessions cluster-wide (see
+/// [`Adapter::keeps_sessions`]).
+#[derive(Clone, Debug, PartialEq)]
+pub struct PersistedSession {
+    /// The socket id, given back on recovery.
+    pub sid: SocketId,
+    /// The private session id the client presents to recover.
+    pub pid: String,
+    /// Its rooms (its own id's room may or may not be among them).
+    pub rooms: Vec<Room>,
+    /// Its `data`.
+    pub data: Value,
+    /// The cluster offset the session starts from: a client that reconnects before it
+    /// received any packet has no offset of its own, and is resumed from this one. Not
+    /// part of Node's sessions (they ignore it, and have none).
+    pub offset: Option<String>,
+}
+
+/// A session found again, with the packets its client missed: events whose last argument
+/// is each one's offset, in order.
+#[derive(Clone, Debug, PartialEq)]
+pub struct RestoredSession {
+    /// The session.
+    pub session: PersistedSession,
+    /// The packets sent to its rooms since the client's offset.
+    pub missed: Vec<Packet>,
+}
+
 /// The local acks of a broadcast: how many sockets were asked, and their answers.
 pub struct LocalAcks {
     /// How many local sockets the packet was sent to.
@@ -208,6 +237,53 @@ pub trait Adapter: Send + Sync + 'static {
         args: Vec<Value>,
         timeout: Duration,
     ) -> BoxFuture<'_, Result<Vec<Vec<Value>>, AdapterError>>;
+
+    /// Whether this adapter keeps connection state recovery sessions and packet offsets for
+    /// the whole cluster (the Redis Streams adapter does). The server then persists and
+    /// restores sessions through it, hands clients the offsets it passes to
+    /// [`LocalNamespace::broadcast_at`], and sends a socket's own events through
+    /// [`broadcast`](Adapter::broadcast) so that they get one. Such an adapter queues a
+    /// broadcast when `broadcast` is called, not when its future is first polled: calls
+    /// keep their order however their futures are run, and dropping the future does not
+    /// cancel the broadcast (the server drops it for a socket's own events).
+    fn keeps_sessions(&self) -> bool {
+        false
+    }
+
+    /// Keeps `session` for `ttl` (see [`keeps_sessions`](Adapter::keeps_sessions)); a
+    /// later call for the same `pid` replaces it.
+    fn persist_session(
+        &self,
+        session: PersistedSession,
+        ttl: Duration,
+    ) -> BoxFuture<'_, Result<(), AdapterError>> {
+        let _ = (session, ttl);
+        Box::pin(async { Err(AdapterError::Unsupported("persist_session")) })
+    }
+
+    /// Drops the session of `pid` (its socket left for good).
+    fn forget_session(&self, pid: &str) -> BoxFuture<'_, Result<(), AdapterError>> {
+        let _ = pid;
+        Box::pin(async { Ok(()) })
+    }
+
+    /// Takes the session of `pid` and the packets its client missed since `offset` (or,
+    /// without one, since the session's own [`PersistedSession::offset`]). `None` when the session
+    /// is unknown or expired, or the offset is no longer kept.
+    fn restore_session(
+        &self,
+        pid: &str,
+        offset: Option<&str>,
+    ) -> BoxFuture<'_, Result<Option<RestoredSession>, AdapterError>> {
+        let _ = (pid, offset);
+        Box::pin(async { Err(AdapterError::Unsupported("restore_session")) })
+    }
+
+    /// The newest offset this server knows of, recorded as a new session's
+    /// [`PersistedSession::offset`].
+    fn current_offset(&self) -> Option<String> {
+        None
+    }
 
     /// Called by the server when a local room gets its first member. Adapters that
     /// subscribe per room (the sharded Redis adapter) hook in here.

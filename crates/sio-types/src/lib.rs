@@ -31,7 +31,7 @@ pub mod value;
 
 pub use adapter::{
     AckResponse, AckStream, Adapter, AdapterFactory, LocalAcks, LocalAdapter, LocalAdapterFactory,
-    LocalNamespace, ServerSideReply, SocketInfo,
+    LocalNamespace, PersistedSession, RestoredSession, ServerSideReply, SocketInfo,
 };
 pub use broadcast::{BroadcastFlags, BroadcastOptions, Room};
 pub use error::{AckError, AdapterError, IdError, StateError, ValueError};

@@ -12,19 +12,16 @@
 "use strict";
 
 const http = require("node:http");
-const readline = require("node:readline");
 const { Server } = require("socket.io");
 const { io: connect } = require("socket.io-client");
 const { createClient } = require("redis");
 const { createAdapter, createShardedAdapter } = require("@socket.io/redis-adapter");
 const { Emitter } = require("@socket.io/redis-emitter");
+const { out, serve, xreadWaiting } = require("./pipe");
 const { createAdapter: createStreamsAdapter } = require("@socket.io/redis-streams-adapter");
 
 const [url, prefix, mode, ...specs] = process.argv.slice(2);
 
-function out(obj) {
-  process.stdout.write(JSON.stringify(obj, (k, v) => v) + "\n");
-}
 
 // Buffers to {"$bin": hex} and back, for the JSON pipe.
 function enc(v) {
@@ -160,35 +157,16 @@ async function main() {
     publishRaw: async (c) => pub.publish(c.channel, Buffer.from(c.hex, "hex")),
   };
 
-  const rl = readline.createInterface({ input: process.stdin });
-  rl.on("line", async (line) => {
-    let cmd;
-    try {
-      cmd = JSON.parse(line);
-    } catch (e) {
-      return out({ type: "bad-command", line });
-    }
-    try {
-      const result = await ops[cmd.op](cmd);
-      out({ type: "reply", id: cmd.id, result: enc(result === undefined ? null : result) });
-    } catch (e) {
-      out({ type: "reply", id: cmd.id, error: String(e && e.message ? e.message : e) });
-    }
-  });
-  rl.on("close", async () => {
+  serve(ops, async () => {
     for (const c of Object.values(clients)) c.close();
     io.close();
     await Promise.allSettled([pub.quit(), sub.quit(), emitterClient.quit()]);
     process.exit(0);
-  });
+  }, enc);
   if (mode.startsWith("streams")) {
     // The streams adapter reads from "$" until its first entry: what is appended before its
     // first XREAD blocks is never read. Ready only once that XREAD is waiting.
-    for (;;) {
-      const list = await pub.sendCommand(["CLIENT", "LIST"]);
-      if (list.split("\n").some((l) => l.includes(`name=${clientName} `) && l.includes("cmd=xread"))) break;
-      await new Promise((r) => setTimeout(r, 20));
-    }
+    await xreadWaiting(pub, clientName);
   }
   out({ type: "ready", port, ids });
 }

@@ -21,8 +21,8 @@ use std::time::{Duration, Instant};
 use futures_core::future::BoxFuture;
 use futures_util::StreamExt;
 use sio_types::{
-    AckStream, Adapter, AdapterError, BroadcastOptions, LocalNamespace, Packet, Room,
-    ServerSideReply, SocketId, SocketInfo, Value,
+    AckStream, Adapter, AdapterError, BroadcastOptions, LocalNamespace, Packet, PersistedSession,
+    RestoredSession, Room, ServerSideReply, SocketId, SocketInfo, Value,
 };
 use tokio::sync::mpsc;
 
@@ -30,25 +30,25 @@ use crate::wire::{self, obj};
 pub(crate) use message::{Message, opt_string, ty};
 use requests::{AckEvent, Pending, count_of, gather_acks};
 
-/// How a message should travel; transports use what applies to them.
-#[derive(Clone, Copy, Debug, Default)]
-pub(crate) struct Hint<'a> {
-    /// A broadcast without ack to exactly this room (room channels carry it).
-    pub(crate) room: Option<&'a str>,
-    /// Nobody waits for Redis's answer: a plain broadcast, which may be queued (see
-    /// `crate::publisher`).
-    pub(crate) soon: bool,
-}
+/// Hands a broadcast to the local sockets, with the offset the transport gave it.
+pub(crate) type Deliver = Box<dyn FnOnce(Option<&str>) + Send>;
 
 /// What moves a [`ClusterNode`]'s messages between servers.
 pub(crate) trait Transport: Send + Sync + 'static {
-    /// Sends `msg` to every member of the namespace. A transport that logs messages returns
-    /// the offset `msg` got there (connection state recovery hands it to clients).
-    fn publish<'a>(
+    /// Sends a broadcast without ack (to exactly one `room`, when it targets one) and has
+    /// `deliver` hand it to the local sockets, with its offset when the transport logs
+    /// messages. `deliver` runs once, also when sending fails: local sockets still get the
+    /// packet, the caller still gets the error.
+    fn broadcast<'a>(
         &'a self,
         msg: Message,
-        hint: Hint<'a>,
-    ) -> BoxFuture<'a, Result<Option<String>, AdapterError>>;
+        room: Option<String>,
+        deliver: Deliver,
+    ) -> BoxFuture<'a, Result<(), AdapterError>>;
+
+    /// Sends any other message to every member of the namespace and waits until the
+    /// transport took it.
+    fn publish(&self, msg: Message) -> BoxFuture<'_, Result<(), AdapterError>>;
 
     /// Sends a response to the member `requester`; nobody waits for it.
     fn publish_response(&self, requester: &str, msg: Message);
@@ -71,6 +71,30 @@ pub(crate) trait Transport: Send + Sync + 'static {
     fn on_room_deleted(&self, node: &Arc<ClusterNode>, room: &Room) {
         let _ = (node, room);
     }
+
+    /// Connection state recovery through the transport (see [`Adapter::keeps_sessions`]).
+    fn sessions(&self) -> Option<&dyn SessionStore> {
+        None
+    }
+}
+
+/// Where a transport with a message log keeps recovery sessions.
+pub(crate) trait SessionStore: Send + Sync {
+    fn persist(
+        &self,
+        session: PersistedSession,
+        ttl: Duration,
+    ) -> BoxFuture<'_, Result<(), AdapterError>>;
+
+    fn forget<'a>(&'a self, pid: &'a str) -> BoxFuture<'a, Result<(), AdapterError>>;
+
+    fn restore<'a>(
+        &'a self,
+        pid: &'a str,
+        offset: Option<&'a str>,
+    ) -> BoxFuture<'a, Result<Option<RestoredSession>, AdapterError>>;
+
+    fn current_offset(&self) -> Option<String>;
 }
 
 /// Told about each message that cannot be used: the namespace and why.
@@ -148,10 +172,8 @@ impl ClusterNode {
         }
     }
 
-    async fn publish(&self, ty: i64, data: Value) -> Result<Option<String>, AdapterError> {
-        self.transport
-            .publish(self.message(ty, data), Hint::default())
-            .await
+    async fn publish(&self, ty: i64, data: Value) -> Result<(), AdapterError> {
+        self.transport.publish(self.message(ty, data)).await
     }
 
     fn respond(&self, requester: &str, ty: i64, data: Value) {
@@ -161,37 +183,40 @@ impl ClusterNode {
 
     // ---------------------------------------------------------------- sending side
 
-    async fn broadcast(
+    /// Sends the broadcast to the cluster and the local sockets. The transport takes it
+    /// before this returns (see [`Adapter::keeps_sessions`]); the future only waits for the
+    /// outcome.
+    fn broadcast(
         &self,
         mut packet: Packet,
         opts: BroadcastOptions,
-    ) -> Result<(), AdapterError> {
-        let ns = self.ns()?;
+    ) -> BoxFuture<'_, Result<(), AdapterError>> {
+        let ns = match self.ns() {
+            Ok(ns) => ns,
+            Err(e) => return Box::pin(async move { Err(e) }),
+        };
         packet.nsp.clone_from(&self.nsp);
         if opts.flags.local {
             ns.broadcast(&packet, &opts);
-            return Ok(());
+            return Box::pin(async { Ok(()) });
         }
         let data = obj([
             ("packet", wire::packet_to_value(&packet)),
             ("opts", wire::opts_to_value(&opts)),
         ]);
+        let msg = self.message(ty::BROADCAST, data);
         let room = match opts.rooms.as_slice() {
-            [room] => Some(&**room),
+            [room] => Some(room.to_string()),
             _ => None,
         };
-        let hint = Hint { room, soon: true };
-        // Node publishes first and delivers locally whatever happened; here the local share
-        // goes out too, and the caller still hears that the cluster did not get it.
-        let sent = self
-            .transport
-            .publish(self.message(ty::BROADCAST, data), hint)
-            .await;
-        match &sent {
-            Ok(Some(offset)) => ns.broadcast_at(&packet, &opts, offset),
-            _ => ns.broadcast(&packet, &opts),
-        }
-        sent.map(drop)
+        // Local sockets get the packet whatever happens to the cluster's copy: a Redis
+        // outage must not silence the server that took the send, and the caller still hears
+        // that the others did not get it.
+        let deliver: Deliver = Box::new(move |offset| match offset {
+            Some(offset) => ns.broadcast_at(&packet, &opts, offset),
+            None => ns.broadcast(&packet, &opts),
+        });
+        self.transport.broadcast(msg, room, deliver)
     }
 
     async fn broadcast_with_ack(
@@ -261,7 +286,7 @@ impl ClusterNode {
             return Ok(());
         }
         let data = obj([("opts", wire::opts_to_value(&opts)), extra]);
-        self.publish(t, data).await.map(drop)
+        self.publish(t, data).await
     }
 
     async fn fetch_sockets(&self, opts: BroadcastOptions) -> Result<Vec<SocketInfo>, AdapterError> {
@@ -302,7 +327,7 @@ impl ClusterNode {
     async fn server_side_emit(&self, args: Vec<Value>) -> Result<(), AdapterError> {
         self.ns()?;
         let data = obj([("packet", Value::Array(args))]);
-        self.publish(ty::SERVER_SIDE_EMIT, data).await.map(drop)
+        self.publish(ty::SERVER_SIDE_EMIT, data).await
     }
 
     async fn server_side_emit_with_ack(
@@ -489,7 +514,7 @@ impl Adapter for ClusterAdapter {
         packet: Packet,
         opts: BroadcastOptions,
     ) -> BoxFuture<'_, Result<(), AdapterError>> {
-        Box::pin(self.0.broadcast(packet, opts))
+        self.0.broadcast(packet, opts)
     }
 
     fn broadcast_with_ack(
@@ -558,6 +583,49 @@ impl Adapter for ClusterAdapter {
         timeout: Duration,
     ) -> BoxFuture<'_, Result<Vec<Vec<Value>>, AdapterError>> {
         Box::pin(self.0.server_side_emit_with_ack(args, timeout))
+    }
+
+    fn keeps_sessions(&self) -> bool {
+        self.0.transport.sessions().is_some()
+    }
+
+    fn persist_session(
+        &self,
+        session: PersistedSession,
+        ttl: Duration,
+    ) -> BoxFuture<'_, Result<(), AdapterError>> {
+        match self.0.transport.sessions() {
+            Some(s) => s.persist(session, ttl),
+            None => Box::pin(async { Err(AdapterError::Unsupported("persist_session")) }),
+        }
+    }
+
+    fn forget_session(&self, pid: &str) -> BoxFuture<'_, Result<(), AdapterError>> {
+        let pid = pid.to_owned();
+        Box::pin(async move {
+            match self.0.transport.sessions() {
+                Some(s) => s.forget(&pid).await,
+                None => Ok(()),
+            }
+        })
+    }
+
+    fn restore_session(
+        &self,
+        pid: &str,
+        offset: Option<&str>,
+    ) -> BoxFuture<'_, Result<Option<RestoredSession>, AdapterError>> {
+        let (pid, offset) = (pid.to_owned(), offset.map(str::to_owned));
+        Box::pin(async move {
+            match self.0.transport.sessions() {
+                Some(s) => s.restore(&pid, offset.as_deref()).await,
+                None => Err(AdapterError::Unsupported("restore_session")),
+            }
+        })
+    }
+
+    fn current_offset(&self) -> Option<String> {
+        self.0.transport.sessions()?.current_offset()
     }
 
     fn on_room_created(&self, room: &Room) {

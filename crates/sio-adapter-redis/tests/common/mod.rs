@@ -271,7 +271,12 @@ impl LocalNamespace for FakeNs {
 /// The test's own key prefix, which also names its stream (streams mode) and its
 /// sessions' keys, as the Node member's script does.
 pub fn config(prefix: &str, mode: Mode) -> RedisConfig {
-    RedisConfig::new(REDIS)
+    config_at(REDIS, prefix, mode)
+}
+
+/// [`config`] for the Redis at `url`.
+pub fn config_at(url: &str, prefix: &str, mode: Mode) -> RedisConfig {
+    RedisConfig::new(url)
         .key_prefix(prefix)
         .mode(mode)
         .requests_timeout(Duration::from_secs(3))
@@ -366,32 +371,28 @@ pub fn from_json(j: &Json) -> Value {
 
 // ------------------------------------------------------------------ Node member
 
-pub struct NodeMember {
+/// A Node script driven over a pipe: JSON commands in, JSON lines out (see the scripts in
+/// tests/interop/redis/).
+pub struct NodeScript {
     child: Child,
     stdin: ChildStdin,
     events: Arc<Mutex<Vec<Json>>>,
     notify: Arc<Notify>,
     next: AtomicU64,
-    /// Client name -> socket id.
-    pub ids: std::collections::HashMap<String, String>,
 }
 
-fn script() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/interop/redis/node-cluster-node.js")
+pub fn script_path(name: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../../tests/interop/redis")
+        .join(name)
 }
 
-impl NodeMember {
-    pub async fn start(prefix: &str, mode: Mode, clients: &[&str]) -> Self {
-        Self::start_with_url(REDIS, prefix, mode, clients).await
-    }
-
-    pub async fn start_with_url(url: &str, prefix: &str, mode: Mode, clients: &[&str]) -> Self {
+impl NodeScript {
+    /// Starts `node <script> <args>` and waits for its `ready` line, which it returns.
+    pub async fn spawn(script: &str, args: &[&str]) -> (Self, Json) {
         let mut child = Command::new("node")
-            .arg(script())
-            .arg(url)
-            .arg(prefix)
-            .arg(mode_arg(mode))
-            .args(clients)
+            .arg(script_path(script))
+            .args(args)
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
@@ -413,13 +414,12 @@ impl NodeMember {
                 nt.notify_waiters();
             }
         });
-        let mut me = NodeMember {
+        let me = NodeScript {
             child,
             stdin,
             events,
             notify,
             next: AtomicU64::new(1),
-            ids: Default::default(),
         };
         let ready = me
             .wait_event("node ready", |e| {
@@ -427,17 +427,7 @@ impl NodeMember {
             })
             .await;
         assert_eq!(ready["type"], "ready", "node failed: {ready}");
-        me.ids = ready["ids"]
-            .as_object()
-            .unwrap()
-            .iter()
-            .map(|(k, v)| (k.clone(), v.as_str().unwrap().to_owned()))
-            .collect();
-        me
-    }
-
-    pub fn id(&self, client: &str) -> String {
-        self.ids[client].clone()
+        (me, ready)
     }
 
     pub fn events(&self) -> Vec<Json> {
@@ -480,6 +470,61 @@ impl NodeMember {
         }
     }
 
+    /// Closes its stdin (the scripts exit then) and waits for it.
+    pub async fn stop(mut self) {
+        drop(self.stdin);
+        let _ = tokio::time::timeout(Duration::from_secs(3), self.child.wait()).await;
+        let _ = self.child.kill().await;
+    }
+
+    /// Kills it at once: no goodbye to Redis or its clients.
+    pub async fn kill(mut self) {
+        let _ = self.child.kill().await;
+    }
+}
+
+/// A Node cluster member (tests/interop/redis/node-cluster-node.js).
+pub struct NodeMember {
+    script: NodeScript,
+    /// Client name -> socket id.
+    pub ids: std::collections::HashMap<String, String>,
+}
+
+impl std::ops::Deref for NodeMember {
+    type Target = NodeScript;
+    fn deref(&self) -> &NodeScript {
+        &self.script
+    }
+}
+
+impl std::ops::DerefMut for NodeMember {
+    fn deref_mut(&mut self) -> &mut NodeScript {
+        &mut self.script
+    }
+}
+
+impl NodeMember {
+    pub async fn start(prefix: &str, mode: Mode, clients: &[&str]) -> Self {
+        Self::start_with_url(REDIS, prefix, mode, clients).await
+    }
+
+    pub async fn start_with_url(url: &str, prefix: &str, mode: Mode, clients: &[&str]) -> Self {
+        let mut args = vec![url, prefix, mode_arg(mode)];
+        args.extend(clients);
+        let (script, ready) = NodeScript::spawn("node-cluster-node.js", &args).await;
+        let ids = ready["ids"]
+            .as_object()
+            .unwrap()
+            .iter()
+            .map(|(k, v)| (k.clone(), v.as_str().unwrap().to_owned()))
+            .collect();
+        NodeMember { script, ids }
+    }
+
+    pub fn id(&self, client: &str) -> String {
+        self.ids[client].clone()
+    }
+
     /// Events a client received: (event, args).
     pub fn received(&self, client: &str, event: &str) -> Vec<Vec<Value>> {
         self.events()
@@ -496,10 +541,78 @@ impl NodeMember {
             .collect()
     }
 
-    pub async fn stop(mut self) {
-        drop(self.stdin);
-        let _ = tokio::time::timeout(Duration::from_secs(3), self.child.wait()).await;
-        let _ = self.child.kill().await;
+    pub async fn stop(self) {
+        self.script.stop().await;
+    }
+}
+
+/// A TCP proxy the test steers: what a load balancer is to a cluster. It can move its
+/// clients to another backend (cutting their connections), or turn new ones away.
+pub struct Proxy {
+    pub port: u16,
+    target: Arc<Mutex<std::net::SocketAddr>>,
+    refuse: Arc<std::sync::atomic::AtomicBool>,
+    conns: Arc<Mutex<Vec<tokio::task::JoinHandle<()>>>>,
+    accept: tokio::task::JoinHandle<()>,
+}
+
+impl Drop for Proxy {
+    fn drop(&mut self) {
+        self.accept.abort();
+        self.cut();
+    }
+}
+
+impl Proxy {
+    pub async fn start(target_port: u16) -> Self {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let target = Arc::new(Mutex::new(std::net::SocketAddr::from((
+            [127, 0, 0, 1],
+            target_port,
+        ))));
+        let refuse = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let conns: Arc<Mutex<Vec<tokio::task::JoinHandle<()>>>> = Arc::default();
+        let (t, r, c) = (target.clone(), refuse.clone(), conns.clone());
+        let accept = tokio::spawn(async move {
+            while let Ok((mut inbound, _)) = listener.accept().await {
+                if r.load(Ordering::SeqCst) {
+                    continue;
+                }
+                let to = *t.lock().unwrap();
+                let task = tokio::spawn(async move {
+                    if let Ok(mut outbound) = tokio::net::TcpStream::connect(to).await {
+                        let _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound).await;
+                    }
+                });
+                c.lock().unwrap().push(task);
+            }
+        });
+        Proxy {
+            port,
+            target,
+            refuse,
+            conns,
+            accept,
+        }
+    }
+
+    /// Closes every connection through it now.
+    pub fn cut(&self) {
+        for t in self.conns.lock().unwrap().drain(..) {
+            t.abort();
+        }
+    }
+
+    /// New connections go to `port`; the current ones are cut.
+    pub fn move_to(&self, port: u16) {
+        *self.target.lock().unwrap() = std::net::SocketAddr::from(([127, 0, 0, 1], port));
+        self.cut();
+    }
+
+    /// Turns new connections away (closed at once) until called with `false`.
+    pub fn refuse(&self, on: bool) {
+        self.refuse.store(on, Ordering::SeqCst);
     }
 }
 
