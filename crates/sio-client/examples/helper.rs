@@ -28,13 +28,14 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     )?;
     helper.subscribe(
         "news",
-        |data| {
-            println!("news: {data:?}");
+        |ctx| {
+            println!("news: {:?}", ctx.data());
             Ok(())
         },
         true,
     );
     tokio::time::sleep(Duration::from_secs(5)).await;
-    helper.shutdown();
+    // Resolves once the DISCONNECT is written and the connection closed.
+    helper.shutdown().await;
     Ok(())
 }

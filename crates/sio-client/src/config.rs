@@ -64,6 +64,12 @@ pub struct ClientConfig {
     pub transports: Vec<TransportKind>,
     /// Whether to upgrade from polling to websocket when the server offers it.
     pub upgrade: bool,
+    /// Whether [`Manager::socket`](crate::Manager::socket) (and so
+    /// [`ClientHelper::new`](crate::ClientHelper::new)) connects the socket at once (`true`,
+    /// socket.io-client's `autoConnect`); with `false` nothing connects until
+    /// [`Socket::connect`](crate::Socket::connect) or
+    /// [`ClientHelper::connect`](crate::ClientHelper::connect).
+    pub auto_connect: bool,
     /// Whether to reconnect after the connection is lost.
     pub reconnection: bool,
     /// How many reconnection attempts before giving up (`None`: unlimited).
@@ -105,6 +111,7 @@ impl ClientConfig {
             auth: None,
             transports: vec![TransportKind::Polling, TransportKind::Websocket],
             upgrade: true,
+            auto_connect: true,
             reconnection: true,
             reconnection_attempts: None,
             reconnection_delay: Duration::from_secs(1),
@@ -149,6 +156,23 @@ impl ClientConfig {
     /// Enables or disables the polling → websocket upgrade.
     pub fn upgrade(mut self, upgrade: bool) -> Self {
         self.upgrade = upgrade;
+        self
+    }
+    /// Whether sockets connect as soon as they are created (socket.io-client's
+    /// `autoConnect`).
+    ///
+    /// ```no_run
+    /// # async fn demo() -> Result<(), sio_client::Error> {
+    /// use sio_client::{ClientConfig, Manager};
+    ///
+    /// let manager = Manager::new(ClientConfig::new("http://127.0.0.1:3000").auto_connect(false))?;
+    /// let socket = manager.socket("/"); // not connecting yet
+    /// socket.on("news", |ev| println!("{:?}", ev.args));
+    /// socket.connect(); // now
+    /// # Ok(()) }
+    /// ```
+    pub fn auto_connect(mut self, auto_connect: bool) -> Self {
+        self.auto_connect = auto_connect;
         self
     }
     /// Enables or disables reconnection.

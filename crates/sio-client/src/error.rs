@@ -23,9 +23,6 @@ pub enum Error {
         /// The configured limit.
         limit: usize,
     },
-    /// The server stopped answering (no packet within pingInterval + pingTimeout).
-    #[error("ping timeout: no packet from server within {0} ms")]
-    PingTimeout(u64),
     /// The server refused the namespace connection (a CONNECT_ERROR packet).
     #[error("namespace {nsp} refused the connection: {message}")]
     ConnectRefused {

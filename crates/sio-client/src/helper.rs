@@ -1,8 +1,14 @@
 //! The client helper: the seed's `SocketIOClientHelper` over a [`Socket`].
 //!
-//! It connects on creation, tracks the authenticate state the server helper drives
-//! (`authenticate` → `authenticated` / `unauthenticated`), wraps subscriptions so a failing
-//! handler is logged instead of breaking the connection, and sends room requests.
+//! It connects on creation (unless [`ClientConfig::auto_connect`] is off), tracks the
+//! authenticate state the server helper drives (`authenticate` → `authenticated` /
+//! `unauthenticated`), wraps subscriptions so a failing handler is logged instead of
+//! breaking the connection, and sends room requests.
+//!
+//! Rooms asked for with [`ClientHelper::join_rooms`] are not remembered: after a
+//! reconnection the server has a new socket in its default rooms only, as with the seed's
+//! client and socket.io-client, which keep no room state either. Join them again in
+//! [`ClientHelperOptions::on_authenticated`], which runs after every (re)authentication.
 
 use std::fmt;
 use std::future::Future;
@@ -11,18 +17,19 @@ use std::sync::{Arc, Mutex, Weak};
 
 use serde::de::DeserializeOwned;
 use sio_types::constants::event;
+use sio_types::value::from_value;
 use sio_types::{ClientState, Value};
 
 use crate::config::ClientConfig;
 use crate::error::{Error, HelperError};
-use crate::manager::Manager;
-use crate::socket::{DisconnectReason, HandlerId, Socket, lock};
+use crate::manager::{Flushed, Manager};
+use crate::socket::{AckSender, DisconnectReason, Event, HandlerId, Socket, lock};
 
 /// What a subscribed handler returns: an error is logged, never propagated.
 pub type HandlerResult = Result<(), Box<dyn std::error::Error + Send + Sync>>;
 
-/// A subscription handler: receives the event's first argument (`null` when none).
-pub type SubscribeHandler = Arc<dyn Fn(Value) -> HandlerResult + Send + Sync>;
+/// A subscription handler: receives the event with the helper.
+pub type SubscribeHandler = Arc<dyn Fn(EventContext) -> HandlerResult + Send + Sync>;
 
 /// A callback given the helper.
 pub type HelperCallback = Arc<dyn Fn(&ClientHelper) + Send + Sync>;
@@ -32,8 +39,66 @@ pub type PayloadCallback = Arc<dyn Fn(&ClientHelper, &Value) + Send + Sync>;
 pub type DisconnectCallback = Arc<dyn Fn(&ClientHelper, &DisconnectReason) + Send + Sync>;
 /// A callback given the helper and an error.
 pub type ErrorCallback = Arc<dyn Fn(&ClientHelper, &Error) + Send + Sync>;
-/// Called after an emit was handed to the connection.
-pub type EmitCallback = Box<dyn FnOnce() + Send>;
+
+/// What a [`ClientHelper::subscribe`] handler receives: the event, a way to answer the
+/// server's ack, and the helper itself, so a handler can emit, join or leave rooms and
+/// disconnect without capturing a clone of it.
+///
+/// ```no_run
+/// # fn demo(helper: &sio_client::ClientHelper) {
+/// use sio_client::Value;
+///
+/// helper.subscribe("kicked-from", |mut ctx| {
+///     let room: String = ctx.arg(0)?;
+///     ctx.helper().leave_rooms(&[room.as_str()]);
+///     ctx.reply(vec![Value::from("left")]);
+///     Ok(())
+/// }, true);
+/// # }
+/// ```
+#[derive(Debug)]
+pub struct EventContext {
+    helper: ClientHelper,
+    event: Event,
+}
+
+impl EventContext {
+    /// The event name.
+    pub fn name(&self) -> &str {
+        &self.event.name
+    }
+
+    /// The first argument, the seed's `data` (`null` when there is none).
+    pub fn data(&self) -> &Value {
+        self.event.args.first().unwrap_or(&Value::Null)
+    }
+
+    /// Every argument.
+    pub fn args(&self) -> &[Value] {
+        &self.event.args
+    }
+
+    /// Argument `i` decoded into `T` (a missing one decodes from `null`).
+    pub fn arg<T: DeserializeOwned>(&self, i: usize) -> Result<T, sio_types::ValueError> {
+        self.event.arg(i)
+    }
+
+    /// The helper the event came through.
+    pub fn helper(&self) -> &ClientHelper {
+        &self.helper
+    }
+
+    /// Answers the server's ack with `args`; `false` when it asked for none or it was
+    /// answered already.
+    pub fn reply(&mut self, args: Vec<Value>) -> bool {
+        self.event.ack(args)
+    }
+
+    /// Takes the ack handle, to answer later from another task.
+    pub fn take_ack(&mut self) -> Option<AckSender> {
+        self.event.take_ack()
+    }
+}
 
 /// Options of a [`ClientHelper`]: the connection and the lifecycle callbacks.
 ///
@@ -149,11 +214,12 @@ struct HelperInner {
 ///         .on_connected(|h| h.authenticate())
 ///         .on_authenticated(|h, _| h.join_rooms(&["news"])),
 /// )?;
-/// helper.subscribe("news", |data| { println!("{data:?}"); Ok(()) }, true);
+/// helper.subscribe("news", |ctx| { println!("{:?}", ctx.data()); Ok(()) }, true);
 /// if helper.state() == ClientState::Authenticated {
-///     helper.emit("message", Value::from("hello"), true, None)?;
+///     helper.emit("message", vec![Value::from("hello")])?;
+///     let total: i64 = helper.emit_with_ack("sum", vec![Value::from(1), Value::from(2)]).await?;
 /// }
-/// helper.shutdown();
+/// helper.shutdown().await;
 /// # Ok(()) }
 /// ```
 #[derive(Clone)]
@@ -177,12 +243,16 @@ fn with_helper(weak: &Weak<HelperInner>, f: impl FnOnce(&ClientHelper)) {
 }
 
 impl ClientHelper {
-    /// Creates the client and starts connecting (the seed's constructor + `configure()`).
-    /// Must be called inside a tokio runtime; fails only on invalid options.
+    /// Creates the client and starts connecting (the seed's constructor + `configure()`);
+    /// with [`ClientConfig::auto_connect`] off, nothing connects until
+    /// [`connect`](Self::connect). Must be called inside a tokio runtime; fails only on
+    /// invalid options.
     pub fn new(opts: ClientHelperOptions) -> Result<Self, Error> {
         let endpoint = opts.config.endpoint()?;
         let nsp = opts.nsp.clone().unwrap_or_else(|| endpoint.nsp.clone());
         let manager = Manager::start(opts.config.clone(), endpoint);
+        // Connects (auto_connect); the handlers below are in place before any answer can
+        // arrive, as nothing awaits in between.
         let socket = manager.socket(&nsp);
         let helper = ClientHelper {
             inner: Arc::new(HelperInner {
@@ -193,7 +263,6 @@ impl ClientHelper {
             }),
         };
         helper.configure();
-        helper.inner.socket.connect();
         Ok(helper)
     }
 
@@ -301,24 +370,34 @@ impl ClientHelper {
         }
     }
 
-    /// Subscribes `handler` to `event`; it gets the first argument. With `ignore_duplicate`
-    /// (the seed's default) nothing is registered when `event` already has a handler, and
-    /// `None` is returned. Errors and panics of the handler are caught and logged.
+    /// Subscribes `handler` to `event`; it gets an [`EventContext`]: the arguments
+    /// ([`data`](EventContext::data) is the seed's first one), the ack to answer, and the
+    /// helper. With `ignore_duplicate` (the seed's default) nothing is registered when
+    /// `event` already has a handler, and `None` is returned. Errors and panics of the
+    /// handler are caught and logged.
     ///
     /// As in the seed, the helper's own handlers count: `authenticated`, `unauthenticated`
     /// and `ping` already have one, so subscribing to them needs `ignore_duplicate = false`.
     pub fn subscribe<F>(&self, event: &str, handler: F, ignore_duplicate: bool) -> Option<HandlerId>
     where
-        F: Fn(Value) -> HandlerResult + Send + Sync + 'static,
+        F: Fn(EventContext) -> HandlerResult + Send + Sync + 'static,
     {
         if ignore_duplicate && self.inner.socket.listener_count(event) > 0 {
             tracing::debug!(event, "subscribe skipped: event already has a handler");
             return None;
         }
         let name = event.to_owned();
-        Some(self.inner.socket.on(event, move |ev| {
-            let data = ev.args.into_iter().next().unwrap_or_default();
-            match catch_unwind(AssertUnwindSafe(|| handler(data))) {
+        // Weak, as the lifecycle handlers: the socket's handlers must not keep the helper.
+        let weak = Arc::downgrade(&self.inner);
+        Some(self.inner.socket.on(event, move |event| {
+            let Some(inner) = weak.upgrade() else {
+                return;
+            };
+            let ctx = EventContext {
+                helper: ClientHelper { inner },
+                event,
+            };
+            match catch_unwind(AssertUnwindSafe(|| handler(ctx))) {
                 Ok(Ok(())) => {}
                 Ok(Err(e)) => {
                     tracing::error!(event = %name, error = %e, "subscribed handler failed")
@@ -338,13 +417,13 @@ impl ClientHelper {
     ) -> Option<HandlerId>
     where
         T: DeserializeOwned,
-        F: Fn(T) -> HandlerResult + Send + Sync + 'static,
+        F: Fn(T, EventContext) -> HandlerResult + Send + Sync + 'static,
     {
         self.subscribe(
             event,
-            move |data| {
-                let typed: T = sio_types::value::from_value(data)?;
-                handler(typed)
+            move |ctx| {
+                let typed: T = ctx.arg(0)?;
+                handler(typed, ctx)
             },
             ignore_duplicate,
         )
@@ -359,14 +438,14 @@ impl ClientHelper {
         ignore_duplicate: bool,
     ) -> Option<HandlerId>
     where
-        F: Fn(Value) -> Fut + Send + Sync + 'static,
+        F: Fn(EventContext) -> Fut + Send + Sync + 'static,
         Fut: Future<Output = HandlerResult> + Send + 'static,
     {
         let name = event.to_owned();
         self.subscribe(
             event,
-            move |data| {
-                let task = tokio::spawn(handler(data));
+            move |ctx| {
+                let task = tokio::spawn(handler(ctx));
                 let name = name.clone();
                 tokio::spawn(async move {
                     match task.await {
@@ -391,7 +470,7 @@ impl ClientHelper {
         events
             .into_iter()
             .map(|(event, handler)| {
-                let id = self.subscribe(&event, move |v| handler(v), ignore_duplicate);
+                let id = self.subscribe(&event, move |ctx| handler(ctx), ignore_duplicate);
                 (event, id)
             })
             .collect()
@@ -421,45 +500,70 @@ impl ClientHelper {
         }
     }
 
-    /// Connects again after [`disconnect`](Self::disconnect).
+    /// Connects: the first time with [`ClientConfig::auto_connect`] off, or again after
+    /// [`disconnect`](Self::disconnect).
     pub fn connect(&self) {
         self.inner.socket.connect();
     }
 
-    /// Disconnects, keeping handlers and state.
-    pub fn disconnect(&self) {
-        self.inner.socket.disconnect();
+    /// Disconnects, keeping handlers and state. Await the result to know the packets
+    /// emitted before were written.
+    pub fn disconnect(&self) -> Flushed {
+        self.inner.socket.disconnect()
     }
 
-    /// Emits `topic` with `data`. Fails with status 400 when not connected
-    /// (`"Invalid socket client state to emit"`) or when `topic` is empty (`"Topic is
-    /// required to emit"`). With `log`, the emit is logged; `callback` runs on a separate
-    /// task once the packet is handed to the connection.
-    pub fn emit(
-        &self,
-        topic: &str,
-        data: impl Into<Value>,
-        log: bool,
-        callback: Option<EmitCallback>,
-    ) -> Result<(), HelperError> {
+    /// The seed's checks before an emit: connected, and a topic.
+    fn check_emit(&self, topic: &str) -> Result<(), HelperError> {
         if !self.is_connected() {
             return Err(HelperError::invalid_state());
         }
         if topic.is_empty() {
             return Err(HelperError::topic_required());
         }
-        let data = data.into();
-        if log {
-            tracing::info!(topic, data = ?data, "emit");
-        }
+        Ok(())
+    }
+
+    /// Emits `topic` with `args` (any number; build one from a serde type with
+    /// [`sio_types::value::to_value`]). Fails with status 400 when not connected
+    /// (`"Invalid socket client state to emit"`) or when `topic` is empty (`"Topic is
+    /// required to emit"`), with 500 when the socket refuses it (a reserved name, a full
+    /// buffer, a closed client).
+    pub fn emit(&self, topic: &str, args: Vec<Value>) -> Result<(), HelperError> {
+        self.check_emit(topic)?;
+        tracing::debug!(topic, args = ?args, "emit");
         self.inner
             .socket
-            .emit(topic, vec![data])
+            .emit(topic, args)
+            .map_err(HelperError::internal)
+    }
+
+    /// Emits `topic` with `args` and waits for the server's ack, within
+    /// [`ClientConfig::ack_timeout`] (retried as [`ClientConfig::retries`] says). The ack's
+    /// arguments decode into `R` as a sequence: a tuple (`(String, i64)`), a `Vec<Value>`
+    /// for all of them raw, or a one-element tuple for one. Fails as
+    /// [`emit`](Self::emit), and with 500 when the ack fails or does not decode.
+    ///
+    /// ```no_run
+    /// # async fn demo(helper: sio_client::ClientHelper) -> Result<(), sio_client::HelperError> {
+    /// use sio_client::Value;
+    ///
+    /// let (sum,): (i64,) = helper.emit_with_ack("sum", vec![Value::from(1), Value::from(2)]).await?;
+    /// # Ok(()) }
+    /// ```
+    pub async fn emit_with_ack<R: DeserializeOwned>(
+        &self,
+        topic: &str,
+        args: Vec<Value>,
+    ) -> Result<R, HelperError> {
+        self.check_emit(topic)?;
+        tracing::debug!(topic, args = ?args, "emit with ack");
+        let reply = self
+            .inner
+            .socket
+            .emit_with_ack(topic, args)
+            .await
             .map_err(HelperError::internal)?;
-        if let Some(cb) = callback {
-            tokio::spawn(async move { cb() });
-        }
-        Ok(())
+        from_value(Value::Array(reply)).map_err(HelperError::internal)
     }
 
     fn rooms_request(&self, topic: &str, rooms: &[&str]) {
@@ -487,11 +591,13 @@ impl ClientHelper {
     }
 
     /// Removes every handler (the helper's own included), disconnects, and resets the state
-    /// to `unauthorized`.
-    pub fn shutdown(&self) {
+    /// to `unauthorized`. Await the result to know the packets emitted before were written
+    /// and the connection closed.
+    pub fn shutdown(&self) -> Flushed {
         let s = &self.inner.socket;
         s.remove_all_listeners();
-        s.disconnect();
+        let flushed = s.disconnect();
         self.set_state(ClientState::Unauthorized);
+        flushed
     }
 }

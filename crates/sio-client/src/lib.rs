@@ -3,14 +3,15 @@
 //!
 //! | module | what it holds |
 //! |---|---|
-//! | [`config`] | [`ClientConfig`]: URL, path, query, headers, auth, transports, reconnection, retries |
-//! | [`manager`] | [`Manager`]: one engine.io connection, namespaces multiplexed over it, reconnection |
-//! | [`socket`] | [`Socket`]: emit, acks both ways, handlers, catch-all listeners, volatile emits, buffering, at-least-once retries |
-//! | [`helper`] | [`ClientHelper`]: the seed's `SocketIOClientHelper` |
+//! | [`config`] | [`ClientConfig`]: URL, path, query, headers, auth, transports, auto-connect, reconnection, retries |
+//! | [`manager`] | [`Manager`]: one engine.io connection, namespaces multiplexed over it, reconnection; its [`ManagerEvent`]s (`open`, `close`, `upgrade`, `reconnect_attempt`, ...) and the transport in use; [`Flushed`], awaited after a disconnect or close |
+//! | [`socket`] | [`Socket`]: emit, acks both ways, handlers, catch-all listeners, volatile emits, buffering, at-least-once retries; [`DisconnectReason`] with socket.io-client's strings |
+//! | [`helper`] | [`ClientHelper`]: the seed's `SocketIOClientHelper`; [`EventContext`] for its subscriptions |
 //! | [`error`] | [`Error`] and [`HelperError`] |
 //!
 //! The engine.io layer speaks protocol v4 over HTTP long-polling and WebSocket and upgrades
-//! polling to WebSocket by default, as socket.io-client does.
+//! polling to WebSocket by default, as socket.io-client does, with Nagle's algorithm off on
+//! every connection as Node sets it.
 //!
 //! ```no_run
 //! # async fn demo() -> Result<(), sio_client::Error> {
@@ -36,8 +37,8 @@ pub mod socket;
 
 pub use config::{ClientConfig, TransportKind};
 pub use error::{Error, HelperError};
-pub use helper::{ClientHelper, ClientHelperOptions};
-pub use manager::Manager;
+pub use helper::{ClientHelper, ClientHelperOptions, EventContext};
+pub use manager::{Flushed, Manager, ManagerEvent};
 pub use sio_protocol::Limits;
 pub use sio_protocol::socketio::Parser;
 pub use sio_types::{ClientState, Value};

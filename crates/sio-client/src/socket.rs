@@ -14,54 +14,79 @@ use tokio::sync::{mpsc, oneshot};
 
 use crate::config::ClientConfig;
 use crate::error::Error;
-use crate::manager::{CloseGuard, Cmd};
+use crate::manager::{CloseGuard, Cmd, Flushed};
 
-/// Why a socket was disconnected, with socket.io-client's names.
+/// Why a socket or its connection closed, as socket.io-client 4.8 names it: [`Display`]
+/// and [`as_str`](Self::as_str) give exactly its string (`"transport close"`, ...), so code
+/// and logs ported from JavaScript compare the same; the error behind a
+/// [`TransportError`](Self::TransportError) or [`ParseError`](Self::ParseError) is kept
+/// apart, in [`description`](Self::description) (socket.io-client's second argument).
+///
+/// ```
+/// use sio_client::{DisconnectReason, Error};
+///
+/// let r = DisconnectReason::TransportError(Error::Transport("connection reset".into()));
+/// assert_eq!(r.to_string(), "transport error");
+/// assert!(r.description().is_some());
+/// assert_eq!(DisconnectReason::ForcedClose.as_str(), "forced close");
+/// ```
 #[derive(Clone, Debug, PartialEq)]
 #[non_exhaustive]
 pub enum DisconnectReason {
     /// The server disconnected the socket (`io server disconnect`); no reconnection.
     IoServerDisconnect,
-    /// [`Socket::disconnect`] or [`Manager::close`](crate::Manager::close) was called.
+    /// [`Socket::disconnect`] was called (`io client disconnect`).
     IoClientDisconnect,
-    /// The server did not ping in time.
+    /// The connection was closed on purpose (`forced close`): [`Manager::close`], or the
+    /// last socket of a manager left. Sockets only see it from [`Manager::close`].
+    ///
+    /// [`Manager::close`]: crate::Manager::close
+    ForcedClose,
+    /// The server sent nothing within pingInterval + pingTimeout (`ping timeout`).
     PingTimeout,
-    /// The connection was closed.
+    /// The connection was closed (`transport close`): the server closed the session, or
+    /// the WebSocket's TCP connection ended, which is also how a server process that died
+    /// shows over WebSocket, as in socket.io-client.
     TransportClose,
-    /// The connection failed.
-    TransportError(String),
-    /// The server sent something that could not be decoded.
-    ParseError(String),
+    /// The transport failed (`transport error`): a polling request failed (a dead server,
+    /// over polling), the WebSocket broke the protocol.
+    TransportError(Error),
+    /// The server sent something that could not be decoded (`parse error`).
+    ParseError(Error),
 }
 
 impl DisconnectReason {
-    /// socket.io-client's name of the reason (`"transport close"`, ...).
+    /// socket.io-client's string for the reason.
     pub fn as_str(&self) -> &'static str {
         match self {
             DisconnectReason::IoServerDisconnect => "io server disconnect",
             DisconnectReason::IoClientDisconnect => "io client disconnect",
+            DisconnectReason::ForcedClose => "forced close",
             DisconnectReason::PingTimeout => "ping timeout",
             DisconnectReason::TransportClose => "transport close",
             DisconnectReason::TransportError(_) => "transport error",
             DisconnectReason::ParseError(_) => "parse error",
         }
     }
+
+    /// The error behind the reason, when there is one.
+    pub fn description(&self) -> Option<&Error> {
+        match self {
+            DisconnectReason::TransportError(e) | DisconnectReason::ParseError(e) => Some(e),
+            _ => None,
+        }
+    }
 }
 
 impl fmt::Display for DisconnectReason {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            DisconnectReason::TransportError(d) | DisconnectReason::ParseError(d) => {
-                write!(f, "{}: {d}", self.as_str())
-            }
-            _ => f.write_str(self.as_str()),
-        }
+        f.write_str(self.as_str())
     }
 }
 
 /// Identifies one registered handler, to remove it with [`Socket::off`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub struct HandlerId(u64);
+pub struct HandlerId(pub(crate) u64);
 
 /// An event the server sent, as a handler receives it.
 #[derive(Debug)]
@@ -198,7 +223,7 @@ pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|p| p.into_inner())
 }
 
-fn call_guarded(what: &str, f: impl FnOnce()) {
+pub(crate) fn call_guarded(what: &str, f: impl FnOnce()) {
     if catch_unwind(AssertUnwindSafe(f)).is_err() {
         tracing::error!(handler = what, "handler panicked; the panic was caught");
     }
@@ -631,10 +656,17 @@ impl Socket {
         true
     }
 
-    /// Leaves the namespace and stops reconnecting it. Handlers stay registered.
-    pub fn disconnect(&self) {
+    /// Leaves the namespace and stops reconnecting it. Handlers stay registered. Await the
+    /// result to know the packets emitted before, and the DISCONNECT, were written; the
+    /// disconnect happens whether or not it is awaited.
+    pub fn disconnect(&self) -> Flushed {
         lock(&self.inner.state).active = false;
-        let _ = self.inner.cmd.send(Cmd::Disconnect(self.inner.nsp.clone()));
+        let (done, flushed) = Flushed::pair();
+        let cmd = Cmd::Disconnect(self.inner.nsp.clone(), Some(done));
+        if self.inner.cmd.send(cmd).is_err() {
+            return Flushed::done();
+        }
+        flushed
     }
 
     /// Emits `event` with `args`. While disconnected the packet waits in a bounded buffer.

@@ -71,7 +71,7 @@ async fn bad_input_is_reported_not_panicked() {
     let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
     let args = loop {
         if helper.is_connected() {
-            let _ = helper.emit("hello", Value::Null, false, None);
+            let _ = helper.emit("hello", vec![Value::Null]);
         }
         if let Ok(Some(a)) = tokio::time::timeout(Duration::from_millis(200), hello_rx.recv()).await
         {
@@ -153,7 +153,7 @@ async fn bad_polling_input_is_reported_not_panicked() {
     let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
     let args = loop {
         if helper.is_connected() {
-            let _ = helper.emit("hello", Value::Null, false, None);
+            let _ = helper.emit("hello", vec![Value::Null]);
         }
         if let Ok(Some(a)) = tokio::time::timeout(Duration::from_millis(200), hello_rx.recv()).await
         {

@@ -93,7 +93,7 @@ async fn authenticates_joins_rooms_and_reauthenticates_after_server_restart() {
     // The server's `ping` events reach subscribers too (the helper logs them at debug).
     let (tx, mut rx) = mpsc::unbounded_channel();
     helper
-        .subscribe("ping", move |v| Ok(tx.send(v)?), false)
+        .subscribe("ping", move |ctx| Ok(tx.send(ctx.data().clone())?), false)
         .unwrap();
     let ping = tokio::time::timeout(Duration::from_secs(5), rx.recv())
         .await
@@ -111,7 +111,7 @@ async fn authenticates_joins_rooms_and_reauthenticates_after_server_restart() {
     assert!(seen.disconnected.load(Ordering::SeqCst) >= 1);
     assert_eq!(helper.state(), ClientState::Authenticated);
     assert_eq!(rooms(&helper).await, ["io-default", "io-notification"]);
-    helper.shutdown();
+    helper.shutdown().await;
 }
 
 #[tokio::test]
@@ -145,7 +145,7 @@ async fn emit_subscribe_unsubscribe_and_shutdown() {
     ))
     .unwrap();
     let e = not_connected
-        .emit("message", Value::from(1), false, None)
+        .emit("message", vec![Value::from(1)])
         .unwrap_err();
     assert_eq!(e, HelperError::invalid_state());
     assert_eq!(
@@ -160,7 +160,7 @@ async fn emit_subscribe_unsubscribe_and_shutdown() {
         helper.state() == ClientState::Authenticated
     })
     .await;
-    let e = helper.emit("", Value::Null, false, None).unwrap_err();
+    let e = helper.emit("", vec![Value::Null]).unwrap_err();
     assert_eq!(
         (e.status, e.to_string()),
         (400, "Topic is required to emit".to_owned())
@@ -176,9 +176,10 @@ async fn emit_subscribe_unsubscribe_and_shutdown() {
     let first = helper
         .subscribe(
             "message-back",
-            move |v| {
+            move |ctx| {
                 c.fetch_add(1, Ordering::SeqCst);
-                if v == Value::from("panic") {
+                let v = ctx.data();
+                if *v == Value::from("panic") {
                     panic!("handler bug");
                 }
                 Err(format!("failing on {v:?}").into())
@@ -190,26 +191,14 @@ async fn emit_subscribe_unsubscribe_and_shutdown() {
     assert!(helper.subscribe("message-back", |_| Ok(()), true).is_none());
     let tx2 = tx.clone();
     let second = helper
-        .subscribe("message-back", move |v| Ok(tx2.send(v)?), false)
-        .unwrap();
-    let (cb_tx, mut cb_rx) = mpsc::unbounded_channel();
-    helper
-        .emit(
-            "message",
-            Value::from("panic"),
-            true,
-            Some(Box::new(move || {
-                let _ = cb_tx.send(());
-            })),
+        .subscribe(
+            "message-back",
+            move |ctx| Ok(tx2.send(ctx.data().clone())?),
+            false,
         )
         .unwrap();
-    tokio::time::timeout(Duration::from_secs(5), cb_rx.recv())
-        .await
-        .unwrap()
-        .unwrap();
-    helper
-        .emit("message", Value::from("fail"), false, None)
-        .unwrap();
+    helper.emit("message", vec![Value::from("panic")]).unwrap();
+    helper.emit("message", vec![Value::from("fail")]).unwrap();
     for expected in ["panic", "fail"] {
         let v = tokio::time::timeout(Duration::from_secs(5), rx.recv())
             .await
@@ -221,9 +210,7 @@ async fn emit_subscribe_unsubscribe_and_shutdown() {
 
     // Unsubscribe one handler, then all; unsubscribing again is a no-op.
     helper.unsubscribe("message-back", Some(first));
-    helper
-        .emit("message", Value::from("after"), false, None)
-        .unwrap();
+    helper.emit("message", vec![Value::from("after")]).unwrap();
     let v = tokio::time::timeout(Duration::from_secs(5), rx.recv())
         .await
         .unwrap()
@@ -241,32 +228,30 @@ async fn emit_subscribe_unsubscribe_and_shutdown() {
     let handlers: Vec<(String, SubscribeHandler)> = vec![
         (
             "a".into(),
-            Arc::new(move |v| {
-                g1.lock().unwrap().push(v);
+            Arc::new(move |ctx| {
+                g1.lock().unwrap().push(ctx.data().clone());
                 Ok(())
             }),
         ),
         (
             "message-back".into(),
-            Arc::new(move |v| {
-                g2.lock().unwrap().push(v);
+            Arc::new(move |ctx| {
+                g2.lock().unwrap().push(ctx.data().clone());
                 Ok(())
             }),
         ),
     ];
     let ids = helper.subscribe_many(handlers, true);
     assert!(ids.iter().all(|(_, id)| id.is_some()));
-    helper
-        .emit("message", Value::from("many"), false, None)
-        .unwrap();
+    helper.emit("message", vec![Value::from("many")]).unwrap();
     wait_until("subscribe_many handler", 5, || {
         got.lock().unwrap().len() == 1
     })
     .await;
 
     // disconnect() keeps handlers and state; connect() comes back.
-    helper.disconnect();
-    wait_until("disconnected", 5, || !helper.is_connected()).await;
+    helper.disconnect().await;
+    assert!(!helper.is_connected());
     assert_eq!(helper.socket().listener_count("message-back"), 1);
     helper.connect();
     wait_until("authenticated after connect()", 10, || {
@@ -275,8 +260,8 @@ async fn emit_subscribe_unsubscribe_and_shutdown() {
     .await;
 
     // shutdown(): listeners removed, disconnected, state reset.
-    helper.shutdown();
-    wait_until("shut down", 5, || !helper.is_connected()).await;
+    helper.shutdown().await;
+    assert!(!helper.is_connected());
     assert_eq!(helper.state(), ClientState::Unauthorized);
     assert_eq!(helper.socket().listener_count("message-back"), 0);
     assert_eq!(helper.socket().listener_count("authenticated"), 0);
@@ -297,23 +282,23 @@ async fn typed_and_async_subscriptions() {
     // Typed: the `authenticated` payload decodes into a struct (the helper's own handler is
     // there already, so duplicates must be allowed).
     helper
-        .subscribe_typed::<Auth, _>("authenticated", move |auth| Ok(tx.send(auth)?), false)
+        .subscribe_typed::<Auth, _>("authenticated", move |auth, _| Ok(tx.send(auth)?), false)
         .unwrap();
     // A payload of the wrong shape is logged and skipped, later events still arrive.
     let (num_tx, mut num_rx) = mpsc::unbounded_channel();
     helper
-        .subscribe_typed::<i64, _>("message-back", move |n| Ok(num_tx.send(n)?), true)
+        .subscribe_typed::<i64, _>("message-back", move |n, _| Ok(num_tx.send(n)?), true)
         .unwrap();
     // Async: the future runs on its own task; its failure is logged.
     let (async_tx, mut async_rx) = mpsc::unbounded_channel();
     helper
         .subscribe_async(
             "message-back",
-            move |v| {
+            move |ctx| {
                 let tx = async_tx.clone();
                 async move {
                     tokio::task::yield_now().await;
-                    tx.send(v.clone())?;
+                    tx.send(ctx.data().clone())?;
                     Err("async failure after sending".into())
                 }
             },
@@ -327,9 +312,9 @@ async fn typed_and_async_subscriptions() {
     assert_eq!(Some(auth.id.as_str()), helper.socket().id().as_deref());
     assert!(auth.time.ends_with('Z'));
     helper
-        .emit("message", Value::from("not a number"), false, None)
+        .emit("message", vec![Value::from("not a number")])
         .unwrap();
-    helper.emit("message", Value::from(7), false, None).unwrap();
+    helper.emit("message", vec![Value::from(7)]).unwrap();
     let n = tokio::time::timeout(Duration::from_secs(5), num_rx.recv())
         .await
         .unwrap()
@@ -346,5 +331,5 @@ async fn typed_and_async_subscriptions() {
     }
     assert!(got.contains(&Value::from("not a number")), "{got:?}");
     assert!(got.contains(&Value::from(7)), "{got:?}");
-    helper.shutdown();
+    helper.shutdown().await;
 }

@@ -150,8 +150,11 @@ fn client(url: String, tok: &str, seen: &Arc<Seen>, auto_auth: bool) -> ClientHe
         let name = event.to_owned();
         helper.subscribe(
             event,
-            move |data| {
-                s.events.lock().unwrap().push((name.clone(), data));
+            move |ctx| {
+                s.events
+                    .lock()
+                    .unwrap()
+                    .push((name.clone(), ctx.data().clone()));
                 Ok(())
             },
             false,
@@ -235,16 +238,10 @@ async fn client_helper_authenticates_joins_rooms_pings_and_exchanges_events_with
     );
 
     // Client → server through the helper's emit; server → client through `chat-back`,
-    // received by a helper subscription; the emit callback runs once.
-    let emitted = Arc::new(AtomicUsize::new(0));
-    let e = emitted.clone();
+    // received by a helper subscription.
     c.emit(
         "chat",
-        Value::from_iter([("text", Value::from("hello"))]),
-        true,
-        Some(Box::new(move || {
-            e.fetch_add(1, Ordering::SeqCst);
-        })),
+        vec![Value::from_iter([("text", Value::from("hello"))])],
     )
     .unwrap();
     wait_until("chat-back", 5, || seen.count("chat-back") >= 2).await;
@@ -252,7 +249,6 @@ async fn client_helper_authenticates_joins_rooms_pings_and_exchanges_events_with
         seen.data("chat-back")[1],
         Value::from_iter([("text", Value::from("hello"))])
     );
-    wait_until("emit callback", 5, || emitted.load(Ordering::SeqCst) == 1).await;
 
     // Server → client through the server helper's send: to the socket id, to room `a`
     // (only `c` is in it), to everyone.
@@ -289,9 +285,7 @@ async fn client_helper_authenticates_joins_rooms_pings_and_exchanges_events_with
     );
     // Events of one connection arrive in order: once `chat-back` answers, any stray
     // room or id emit to `other` would have arrived before it.
-    other
-        .emit("chat", Value::from("sync"), false, None)
-        .unwrap();
+    other.emit("chat", vec![Value::from("sync")]).unwrap();
     wait_until("other chat-back", 5, || other_seen.count("chat-back") >= 1).await;
     assert_eq!(other_seen.data("news"), [Value::from("everyone")]);
 
@@ -355,7 +349,7 @@ async fn client_helper_that_never_authenticates_is_dropped_at_server_helper_auth
     assert_eq!(server.client(id).unwrap().state, ClientState::Unauthorized);
     // Not authenticated: room requests and application events are ignored.
     c.join_rooms(&["a"]);
-    c.emit("chat", Value::from("x"), false, None).unwrap();
+    c.emit("chat", vec![Value::from("x")]).unwrap();
     wait_until("dropped at the auth timeout", 10, || !c.is_connected()).await;
     assert!(server.client(id).is_none());
     assert_eq!(

@@ -2,7 +2,8 @@
 //! websocket, answers the server's pings and notices when the server goes silent.
 //!
 //! A session runs in its own task. The manager talks to it through two channels: packets to
-//! send go in, [`EngineEvent`]s come out, the last one always [`EngineEvent::Closed`].
+//! send (and flush requests) go in, [`EngineEvent`]s come out, the last one always
+//! [`EngineEvent::Closed`].
 
 pub(crate) mod transport;
 
@@ -13,12 +14,13 @@ use std::time::Duration;
 use bytes::Bytes;
 use sio_protocol::Limits;
 use sio_protocol::engineio::{self, OpenPacket, Packet};
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
 use tokio::time::{Instant, sleep_until};
 
 use crate::config::{ClientConfig, Endpoint, TransportKind};
 use crate::error::Error;
+use crate::socket::DisconnectReason;
 use transport::polling::Polling;
 use transport::websocket::{self, WsStream};
 
@@ -29,19 +31,35 @@ pub(crate) enum EngineEvent {
     Text(String),
     /// A binary message.
     Binary(Bytes),
+    /// The session moved from polling to WebSocket.
+    Upgrade,
+    /// The WebSocket probe failed; the session stays on polling.
+    UpgradeError(Error),
     /// The session ended; the reason is `None` when the client closed it.
-    Closed(Option<Error>),
+    Closed(Option<DisconnectReason>),
+}
+
+/// What the owner hands a session.
+#[derive(Debug)]
+pub(crate) enum Outgoing {
+    /// A packet to send.
+    Packet(Packet),
+    /// Answered once every packet queued before it has been written (or the session
+    /// ended, after which nothing more can be).
+    Flush(oneshot::Sender<()>),
 }
 
 /// An open engine.io session.
 #[derive(Debug)]
 pub(crate) struct Engine {
     /// Packets to send.
-    pub(crate) tx: mpsc::UnboundedSender<Packet>,
+    pub(crate) tx: mpsc::UnboundedSender<Outgoing>,
     /// What the server sent.
     pub(crate) rx: mpsc::UnboundedReceiver<EngineEvent>,
     /// The server's handshake.
     pub(crate) open: OpenPacket,
+    /// The transport the session opened on.
+    pub(crate) transport: TransportKind,
     task: JoinHandle<()>,
 }
 
@@ -54,7 +72,12 @@ impl Drop for Engine {
 impl Engine {
     /// Asks the session to send a CLOSE packet and end.
     pub(crate) fn close(&self) {
-        let _ = self.tx.send(Packet::Close);
+        self.send(Packet::Close);
+    }
+
+    /// Queues a packet.
+    pub(crate) fn send(&self, packet: Packet) {
+        let _ = self.tx.send(Outgoing::Packet(packet));
     }
 }
 
@@ -73,7 +96,10 @@ pub(crate) async fn open(config: &ClientConfig, endpoint: &Endpoint) -> Result<E
         TransportKind::Websocket => {
             let url = endpoint.url(TransportKind::Websocket, None);
             let mut ws = websocket::connect(&url, endpoint, &limits).await?;
-            let open = expect_open(websocket::recv(&mut ws, &limits).await?, || {
+            let first = websocket::recv(&mut ws, &limits)
+                .await
+                .map_err(reason_error)?;
+            let open = expect_open(first, || {
                 Error::Transport("server closed before the handshake".into())
             })?;
             let session = Session::new(&open, limits, in_tx);
@@ -110,6 +136,7 @@ pub(crate) async fn open(config: &ClientConfig, endpoint: &Endpoint) -> Result<E
         tx: out_tx,
         rx: in_rx,
         open,
+        transport: first,
         task,
     })
 }
@@ -127,6 +154,14 @@ fn expect_open(
             other.packet_type()
         ))),
         None => Err(missing()),
+    }
+}
+
+/// The error to report for a WebSocket that failed before the session opened.
+fn reason_error(reason: DisconnectReason) -> Error {
+    match reason.description() {
+        Some(e) => e.clone(),
+        None => Error::Transport(format!("websocket: {reason}")),
     }
 }
 
@@ -163,10 +198,6 @@ impl Session {
         }
     }
 
-    fn ping_timeout(&self) -> Error {
-        Error::PingTimeout(self.silence.as_millis() as u64)
-    }
-
     /// Passes a message packet up. Returns the pong to send for a ping; other control
     /// packets are handled by `on_packet` or ignored.
     fn forward(&self, packet: Packet) -> Option<Packet> {
@@ -184,20 +215,20 @@ impl Session {
     }
 
     /// Handles a packet from the server: `Err` ends the session.
-    fn on_packet(&mut self, packet: Packet) -> Result<Option<Packet>, Option<Error>> {
+    fn on_packet(&mut self, packet: Packet) -> Result<Option<Packet>, DisconnectReason> {
         self.deadline = Instant::now() + self.silence;
         match packet {
-            Packet::Close => Err(Some(Error::Transport("server closed the session".into()))),
-            Packet::Open(_) => Err(Some(Error::Protocol(
+            Packet::Close => Err(DisconnectReason::TransportClose),
+            Packet::Open(_) => Err(DisconnectReason::TransportError(Error::Protocol(
                 "unexpected engine.io OPEN packet in an open session".into(),
             ))),
             other => Ok(self.forward(other)),
         }
     }
 
-    fn finish(&self, reason: Option<Error>) {
-        if let Some(e) = &reason {
-            tracing::debug!(error = %e, "engine.io session closed");
+    fn finish(&self, reason: Option<DisconnectReason>) {
+        if let Some(r) = &reason {
+            tracing::debug!(reason = %r, error = ?r.description(), "engine.io session closed");
         }
         let _ = self.events.send(EngineEvent::Closed(reason));
     }
@@ -206,7 +237,7 @@ impl Session {
         mut self,
         mut ws: WsStream,
         pending: Vec<Packet>,
-        mut out: mpsc::UnboundedReceiver<Packet>,
+        mut out: mpsc::UnboundedReceiver<Outgoing>,
     ) {
         let reason = self.ws_loop(&mut ws, pending, &mut out).await;
         let _ = ws.close(None).await;
@@ -217,8 +248,8 @@ impl Session {
         &mut self,
         ws: &mut WsStream,
         pending: Vec<Packet>,
-        out: &mut mpsc::UnboundedReceiver<Packet>,
-    ) -> Option<Error> {
+        out: &mut mpsc::UnboundedReceiver<Outgoing>,
+    ) -> Option<DisconnectReason> {
         for p in pending {
             if let Err(e) = websocket::send(ws, &p).await {
                 return Some(e);
@@ -234,9 +265,9 @@ impl Session {
                             }
                         }
                         Ok(None) => {}
-                        Err(reason) => return reason,
+                        Err(reason) => return Some(reason),
                     },
-                    Ok(None) => return Some(Error::Transport("websocket closed by server".into())),
+                    Ok(None) => return Some(DisconnectReason::TransportClose),
                     Err(e) => return Some(e),
                 },
                 p = out.recv() => match p {
@@ -244,7 +275,11 @@ impl Session {
                         let _ = websocket::send(ws, &Packet::Close).await;
                         return None;
                     }
-                    Some(p) => {
+                    // Each send above waited for its frame to be written.
+                    Some(Outgoing::Flush(done)) => {
+                        let _ = done.send(());
+                    }
+                    Some(Outgoing::Packet(p)) => {
                         let closing = matches!(p, Packet::Close);
                         if let Err(e) = websocket::send(ws, &p).await {
                             return Some(e);
@@ -254,7 +289,7 @@ impl Session {
                         }
                     }
                 },
-                _ = sleep_until(self.deadline) => return Some(self.ping_timeout()),
+                _ = sleep_until(self.deadline) => return Some(DisconnectReason::PingTimeout),
             }
         }
     }
@@ -265,9 +300,11 @@ impl Session {
         url: String,
         upgrade_url: Option<String>,
         endpoint: Endpoint,
-        mut out: mpsc::UnboundedReceiver<Packet>,
+        mut out: mpsc::UnboundedReceiver<Outgoing>,
     ) {
         let mut poll: Option<BoxFut<Result<Vec<Packet>, Error>>> = None;
+        // Flush requests waiting for the packets before them to be posted.
+        let mut flushes: Vec<oneshot::Sender<()>> = Vec::new();
         let mut post: Option<BoxFut<Result<(), Error>>> = None;
         let mut probe: Option<BoxFut<Result<WsStream, Error>>> = None;
         let mut upgraded: Option<WsStream> = None;
@@ -290,6 +327,11 @@ impl Session {
                 let body = take_batch(&mut buffer, self.max_payload);
                 post = Some(Box::pin(async move { p.post(&u, body).await }));
             }
+            if post.is_none() && buffer.is_empty() {
+                for done in flushes.drain(..) {
+                    let _ = done.send(());
+                }
+            }
             if closing && post.is_none() {
                 break None;
             }
@@ -300,7 +342,12 @@ impl Session {
                         break Some(e);
                     }
                     tracing::debug!("engine.io upgraded to websocket");
+                    let _ = self.events.send(EngineEvent::Upgrade);
                     drop(polling);
+                    // The buffer is empty here (no POST left), so these are all answered.
+                    for done in flushes {
+                        let _ = done.send(());
+                    }
                     return self.run_ws(ws, buffer, out).await;
                 }
             }
@@ -317,30 +364,34 @@ impl Session {
                                     Err(reason) => { end = Some(reason); break; }
                                 }
                             }
-                            if let Some(reason) = end { break reason; }
+                            if end.is_some() { break end; }
                         }
-                        Err(e) => break Some(e),
+                        Err(e) => break Some(DisconnectReason::TransportError(e)),
                     }
                 }
                 r = maybe(&mut post), if post.is_some() => {
                     post = None;
-                    if let Err(e) = r { break Some(e); }
+                    if let Err(e) = r { break Some(DisconnectReason::TransportError(e)); }
                 }
                 r = maybe(&mut probe), if probe.is_some() => {
                     probe = None;
                     match r {
                         Ok(ws) => upgraded = Some(ws),
-                        Err(e) => tracing::debug!(error = %e, "websocket upgrade failed, staying on polling"),
+                        Err(e) => {
+                            tracing::debug!(error = %e, "websocket upgrade failed, staying on polling");
+                            let _ = self.events.send(EngineEvent::UpgradeError(e));
+                        }
                     }
                 }
                 p = out.recv(), if !closing => match p {
                     None => { buffer.push(Packet::Close); closing = true; }
-                    Some(p) => {
+                    Some(Outgoing::Flush(done)) => flushes.push(done),
+                    Some(Outgoing::Packet(p)) => {
                         closing = matches!(p, Packet::Close);
                         buffer.push(p);
                     }
                 },
-                _ = sleep_until(self.deadline) => break Some(self.ping_timeout()),
+                _ = sleep_until(self.deadline) => break Some(DisconnectReason::PingTimeout),
             }
         };
         self.finish(reason);
@@ -380,8 +431,13 @@ async fn maybe<T>(f: &mut Option<BoxFut<T>>) -> T {
 /// Opens the websocket of an upgrade and checks it with the `probe` ping.
 async fn probe_ws(url: &str, endpoint: &Endpoint, limits: &Limits) -> Result<WsStream, Error> {
     let mut ws = websocket::connect(url, endpoint, limits).await?;
-    websocket::send(&mut ws, &Packet::Ping("probe".into())).await?;
-    match websocket::recv(&mut ws, limits).await? {
+    websocket::send(&mut ws, &Packet::Ping("probe".into()))
+        .await
+        .map_err(reason_error)?;
+    match websocket::recv(&mut ws, limits)
+        .await
+        .map_err(reason_error)?
+    {
         Some(Packet::Pong(data)) if data == "probe" => Ok(ws),
         other => Err(Error::Protocol(format!(
             "unexpected answer to the upgrade probe: {other:?}"

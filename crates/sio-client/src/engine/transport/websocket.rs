@@ -12,6 +12,7 @@ use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 use super::NO_DELAY;
 use crate::config::Endpoint;
 use crate::error::Error;
+use crate::socket::DisconnectReason;
 
 /// An open WebSocket.
 pub(crate) type WsStream = WebSocketStream<MaybeTlsStream<TcpStream>>;
@@ -66,32 +67,55 @@ pub(crate) fn map_ws_error(e: tungstenite::Error) -> Error {
     }
 }
 
+/// Why a WebSocket failed, as socket.io-client tells it: Node's `ws` reports the end of
+/// the TCP connection (a reset, an EOF without a close frame: a server process that died)
+/// as a close, and only protocol violations as errors.
+pub(crate) fn ws_reason(e: tungstenite::Error) -> DisconnectReason {
+    match e {
+        tungstenite::Error::ConnectionClosed
+        | tungstenite::Error::AlreadyClosed
+        | tungstenite::Error::Io(_)
+        | tungstenite::Error::Protocol(
+            tungstenite::error::ProtocolError::ResetWithoutClosingHandshake,
+        ) => DisconnectReason::TransportClose,
+        other => DisconnectReason::TransportError(map_ws_error(other)),
+    }
+}
+
 /// Sends one engine.io packet as a frame.
-pub(crate) async fn send(ws: &mut WsStream, packet: &Packet) -> Result<(), Error> {
+pub(crate) async fn send(ws: &mut WsStream, packet: &Packet) -> Result<(), DisconnectReason> {
     let msg = match packet.encode_ws() {
         WsFrame::Text(t) => Message::text(t),
         WsFrame::Binary(b) => Message::binary(b),
     };
-    ws.send(msg).await.map_err(map_ws_error)
+    ws.send(msg).await.map_err(ws_reason)
 }
 
-/// Reads the next engine.io packet; `Ok(None)` when the server closed the socket.
-pub(crate) async fn recv(ws: &mut WsStream, limits: &Limits) -> Result<Option<Packet>, Error> {
+/// Reads the next engine.io packet; `Ok(None)` when the server closed the socket. A packet
+/// the decoder refuses is a transport error, as engine.io-client treats it.
+pub(crate) async fn recv(
+    ws: &mut WsStream,
+    limits: &Limits,
+) -> Result<Option<Packet>, DisconnectReason> {
+    let refused = |e: Error| DisconnectReason::TransportError(e);
     loop {
         let msg = match ws.next().await {
             None => return Ok(None),
-            Some(Err(e)) => return Err(map_ws_error(e)),
+            Some(Err(e)) => return Err(ws_reason(e)),
             Some(Ok(m)) => m,
         };
         return match msg {
             Message::Text(t) => Packet::decode_ws_text(t.as_str(), limits)
                 .map(Some)
                 .map_err(|e| {
-                    Error::Protocol(format!("engine.io packet {:?}: {e}", preview(t.as_str())))
+                    refused(Error::Protocol(format!(
+                        "engine.io packet {:?}: {e}",
+                        preview(t.as_str())
+                    )))
                 }),
             Message::Binary(b) => Packet::decode_ws_binary(b, limits)
                 .map(Some)
-                .map_err(|e| Error::Protocol(format!("engine.io binary frame: {e}"))),
+                .map_err(|e| refused(Error::Protocol(format!("engine.io binary frame: {e}")))),
             Message::Close(_) => Ok(None),
             // tungstenite answers pings itself; raw frames never surface when reading.
             Message::Ping(_) | Message::Pong(_) | Message::Frame(_) => continue,

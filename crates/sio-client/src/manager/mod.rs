@@ -1,6 +1,11 @@
 //! The manager: owns one engine.io connection, multiplexes namespaces over it and
 //! reconnects with exponential backoff.
 
+mod backoff;
+mod events;
+
+pub use events::ManagerEvent;
+
 use std::collections::HashMap;
 use std::fmt;
 use std::sync::{Arc, Mutex};
@@ -9,13 +14,63 @@ use std::time::Duration;
 use sio_protocol::engineio;
 use sio_protocol::socketio::{Decoder, Frame};
 use sio_types::{Packet, PacketData};
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, oneshot};
 use tracing::Instrument;
 
-use crate::config::{ClientConfig, Endpoint};
-use crate::engine::{self, Engine, EngineEvent};
+use crate::config::{ClientConfig, Endpoint, TransportKind};
+use crate::engine::{self, Engine, EngineEvent, Outgoing};
 use crate::error::Error;
-use crate::socket::{DisconnectReason, Socket, SocketInner, lock};
+use crate::socket::{DisconnectReason, HandlerId, Socket, SocketInner, lock};
+use backoff::Backoff;
+use events::Shared;
+
+/// Resolves once the packets queued before a [`Socket::disconnect`],
+/// [`Manager::close`] or helper shutdown have been written to the connection (or there is
+/// no connection left to write them to). The disconnect happens whether or not it is
+/// awaited.
+///
+/// ```no_run
+/// # async fn demo() -> Result<(), sio_client::Error> {
+/// use sio_client::Value;
+///
+/// let socket = sio_client::ClientConfig::new("http://127.0.0.1:3000").connect().await?;
+/// socket.emit("bye", vec![Value::from("see you")])?;
+/// socket.disconnect().await; // "bye" and the DISCONNECT packet are on the wire
+/// # Ok(()) }
+/// ```
+#[derive(Debug)]
+pub struct Flushed(Option<oneshot::Receiver<()>>);
+
+impl Flushed {
+    /// A request for a flush, and the future that waits for it.
+    pub(crate) fn pair() -> (oneshot::Sender<()>, Flushed) {
+        let (tx, rx) = oneshot::channel();
+        (tx, Flushed(Some(rx)))
+    }
+
+    /// Already resolved: nothing was queued.
+    pub(crate) fn done() -> Flushed {
+        Flushed(None)
+    }
+}
+
+impl std::future::Future for Flushed {
+    type Output = ();
+
+    fn poll(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<()> {
+        match self.0.as_mut() {
+            // A dropped sender means the connection ended: nothing more can be written.
+            Some(rx) => std::pin::Pin::new(rx).poll(cx).map(|_| ()),
+            None => std::task::Poll::Ready(()),
+        }
+    }
+}
+
+/// Answers a flush request once everything queued before it was written.
+type Done = Option<oneshot::Sender<()>>;
 
 /// What sockets ask of the connection task.
 #[derive(Debug)]
@@ -27,9 +82,9 @@ pub(crate) enum Cmd {
     /// Send a volatile packet if its socket is still connected, else drop it.
     SendVolatile(Packet),
     /// Leave this namespace.
-    Disconnect(String),
+    Disconnect(String, Done),
     /// Close everything and end the task.
-    Close,
+    Close(Done),
 }
 
 impl fmt::Debug for SocketInner {
@@ -48,7 +103,7 @@ pub(crate) struct CloseGuard {
 
 impl Drop for CloseGuard {
     fn drop(&mut self) {
-        let _ = self.cmd.send(Cmd::Close);
+        let _ = self.cmd.send(Cmd::Close(None));
     }
 }
 
@@ -72,6 +127,7 @@ pub struct Manager {
     config: Arc<ClientConfig>,
     cmd: mpsc::UnboundedSender<Cmd>,
     sockets: Sockets,
+    shared: Arc<Shared>,
     guard: Arc<CloseGuard>,
 }
 
@@ -97,11 +153,14 @@ impl Manager {
         let config = Arc::new(config);
         let (tx, rx) = mpsc::unbounded_channel();
         let sockets: Sockets = Arc::default();
+        let shared: Arc<Shared> = Arc::default();
         let task = Task {
             config: config.clone(),
             endpoint,
             cmd_rx: rx,
+            on_exit: Vec::new(),
             sockets: sockets.clone(),
+            shared: shared.clone(),
         };
         let span = tracing::debug_span!("sio_client", url = %config.url);
         tokio::spawn(task.run().instrument(span));
@@ -110,10 +169,14 @@ impl Manager {
             guard: Arc::new(CloseGuard { cmd: tx.clone() }),
             cmd: tx,
             sockets,
+            shared,
         }
     }
 
-    /// The socket of namespace `nsp` (the same one for repeated calls), not yet connected.
+    /// The socket of namespace `nsp` (the same one for repeated calls). With
+    /// [`ClientConfig::auto_connect`] (the default) it starts connecting, as socket.io-client's
+    /// `manager.socket(nsp)` does; handlers registered right after, before any `.await`,
+    /// see the connection.
     pub fn socket(&self, nsp: &str) -> Socket {
         let nsp = normalize_nsp(nsp);
         let inner = lock(&self.sockets)
@@ -127,15 +190,48 @@ impl Manager {
                 )
             })
             .clone();
-        Socket {
+        let socket = Socket {
             inner,
             _guard: self.guard.clone(),
+        };
+        if self.config.auto_connect {
+            socket.connect();
         }
+        socket
     }
 
-    /// Disconnects every namespace and closes the connection for good.
-    pub fn close(&self) {
-        let _ = self.cmd.send(Cmd::Close);
+    /// Disconnects every namespace (their sockets see [`DisconnectReason::ForcedClose`], as
+    /// with socket.io-client's `manager._close()`) and closes the connection for good.
+    /// Await the result to know the packets queued before were written and the connection
+    /// closed.
+    pub fn close(&self) -> Flushed {
+        let (done, flushed) = Flushed::pair();
+        if self.cmd.send(Cmd::Close(Some(done))).is_err() {
+            return Flushed::done();
+        }
+        flushed
+    }
+
+    /// Registers a listener for the manager's events (socket.io-client's `manager.on(...)`
+    /// for each of its events, and `manager.engine.on("upgrade")`). Listeners run on the
+    /// connection's task: keep them short. A panicking listener is caught and logged.
+    pub fn on_event<F>(&self, listener: F) -> HandlerId
+    where
+        F: Fn(&ManagerEvent) + Send + Sync + 'static,
+    {
+        self.shared.add(Arc::new(listener))
+    }
+
+    /// Removes a listener added with [`on_event`](Self::on_event). Returns whether it was
+    /// registered.
+    pub fn off_event(&self, id: HandlerId) -> bool {
+        self.shared.remove(id)
+    }
+
+    /// The transport of the open session (socket.io-client's
+    /// `manager.engine.transport.name`), `None` while there is none.
+    pub fn transport(&self) -> Option<TransportKind> {
+        self.shared.transport()
     }
 
     /// The options in use.
@@ -185,46 +281,10 @@ impl ClientConfig {
         socket.off(c);
         socket.off(e);
         if result.is_err() {
-            manager.close();
+            drop(manager.close());
         }
         result.map(|()| socket)
     }
-}
-
-/// Reconnection delays: exponential with jitter, as socket.io-client computes them.
-#[derive(Debug)]
-pub(crate) struct Backoff {
-    min: Duration,
-    max: Duration,
-    jitter: f64,
-}
-
-impl Backoff {
-    /// The delay before reconnection attempt `attempt` (1 for the first).
-    pub(crate) fn delay(&self, attempt: u32) -> Duration {
-        let base = self.min.as_secs_f64() * 2f64.powi(attempt.saturating_sub(1).min(62) as i32);
-        let mut ms = base;
-        if self.jitter > 0.0 {
-            let r = random_unit();
-            let deviation = r * self.jitter * base;
-            // Half the draws shorten the delay, half lengthen it.
-            ms = if random_unit() < 0.5 {
-                base - deviation
-            } else {
-                base + deviation
-            };
-        }
-        // NaN or infinite (absurd settings) fall back to the largest delay instead of panicking.
-        Duration::try_from_secs_f64(ms.clamp(0.0, self.max.as_secs_f64())).unwrap_or(self.max)
-    }
-}
-
-fn random_unit() -> f64 {
-    let mut b = [0u8; 8];
-    if getrandom::fill(&mut b).is_err() {
-        return 0.5;
-    }
-    (u64::from_le_bytes(b) >> 11) as f64 / (1u64 << 53) as f64
 }
 
 /// How a session ended.
@@ -241,7 +301,11 @@ struct Task {
     config: Arc<ClientConfig>,
     endpoint: Endpoint,
     cmd_rx: mpsc::UnboundedReceiver<Cmd>,
+    /// [`Manager::close`] calls waiting for the task to end. Declared after `cmd_rx`, so
+    /// they resolve once emitting fails with [`Error::Closed`].
+    on_exit: Vec<oneshot::Sender<()>>,
     sockets: Sockets,
+    shared: Arc<Shared>,
 }
 
 impl Task {
@@ -265,12 +329,15 @@ impl Task {
     }
 
     /// Handles a command while no session is open. Returns `false` to end the task.
-    fn offline_cmd(&self, cmd: Option<Cmd>) -> bool {
+    fn offline_cmd(&mut self, cmd: Option<Cmd>) -> bool {
         match cmd {
-            None | Some(Cmd::Close) => {
-                for s in self.all() {
-                    s.set_disconnected(true);
-                }
+            None => {
+                self.deactivate_all();
+                false
+            }
+            Some(Cmd::Close(done)) => {
+                self.deactivate_all();
+                self.on_exit.extend(done);
                 false
             }
             Some(Cmd::Connect(s)) => {
@@ -288,12 +355,19 @@ impl Task {
                 self.drop_volatile(p);
                 true
             }
-            Some(Cmd::Disconnect(nsp)) => {
+            Some(Cmd::Disconnect(nsp, _)) => {
                 if let Some(s) = self.get(&nsp) {
                     s.set_disconnected(true);
                 }
                 true
             }
+        }
+    }
+
+    /// Leaves every socket disconnected for good.
+    fn deactivate_all(&self) {
+        for s in self.all() {
+            s.set_disconnected(true);
         }
     }
 
@@ -303,6 +377,7 @@ impl Task {
             max: self.config.reconnection_delay_max,
             jitter: self.config.randomization_factor,
         };
+        // The reconnection attempt under way; 0 while not reconnecting.
         let mut attempt: u32 = 0;
         loop {
             if self.active().is_empty() {
@@ -313,11 +388,14 @@ impl Task {
                 }
                 continue;
             }
+            if attempt > 0 {
+                self.shared.emit(ManagerEvent::ReconnectAttempt(attempt));
+            }
             let opened = {
-                let open = tokio::time::timeout(
-                    self.config.connect_timeout,
-                    engine::open(&self.config, &self.endpoint),
-                );
+                // Owned, so that commands handled meanwhile may change the task.
+                let (config, endpoint) = (self.config.clone(), self.endpoint.clone());
+                let open =
+                    tokio::time::timeout(config.connect_timeout, engine::open(&config, &endpoint));
                 tokio::pin!(open);
                 loop {
                     tokio::select! {
@@ -335,8 +413,15 @@ impl Task {
             };
             match opened {
                 Ok(engine) => {
+                    self.shared.set_transport(Some(engine.transport));
+                    self.shared.emit(ManagerEvent::Open);
+                    if attempt > 0 {
+                        self.shared.emit(ManagerEvent::Reconnect(attempt));
+                    }
                     attempt = 0;
-                    match self.session(engine).await {
+                    let end = self.session(engine).await;
+                    self.shared.set_transport(None);
+                    match end {
                         SessionEnd::Closed => return,
                         SessionEnd::Idle => continue,
                         SessionEnd::Lost => {}
@@ -344,28 +429,37 @@ impl Task {
                 }
                 Err(e) => {
                     tracing::debug!(error = %e, url = %self.config.url, "connection attempt failed");
+                    self.shared.emit(ManagerEvent::Error(e.clone()));
                     for s in self.active() {
                         s.emit_error(&e);
+                    }
+                    if attempt > 0 {
+                        // socket.io-client decides to give up before it reports the attempt.
+                        let exhausted = self
+                            .config
+                            .reconnection_attempts
+                            .is_some_and(|max| attempt >= max);
+                        if exhausted {
+                            self.shared.emit(ManagerEvent::ReconnectFailed);
+                            self.deactivate_all();
+                        }
+                        self.shared.emit(ManagerEvent::ReconnectError(e));
+                        if exhausted {
+                            continue;
+                        }
                     }
                 }
             }
             if !self.config.reconnection {
-                for s in self.all() {
-                    s.set_disconnected(true);
-                }
+                self.deactivate_all();
+                continue;
+            }
+            if attempt == 0 && self.config.reconnection_attempts == Some(0) {
+                self.shared.emit(ManagerEvent::ReconnectFailed);
+                self.deactivate_all();
                 continue;
             }
             attempt = attempt.saturating_add(1);
-            if let Some(max) = self.config.reconnection_attempts
-                && attempt > max
-            {
-                let e = Error::Transport(format!("reconnection failed after {max} attempts"));
-                for s in self.active() {
-                    s.set_disconnected(true);
-                    s.emit_error(&e);
-                }
-                continue;
-            }
             let delay = backoff.delay(attempt);
             tracing::debug!(attempt, delay_ms = delay.as_millis() as u64, "reconnecting");
             let sleep = tokio::time::sleep(delay);
@@ -403,7 +497,7 @@ impl Task {
                 Frame::Text(t) => engineio::Packet::Message(t),
                 Frame::Binary(b) => engineio::Packet::Binary(b),
             };
-            let _ = engine.tx.send(p);
+            engine.send(p);
         }
     }
 
@@ -417,9 +511,16 @@ impl Task {
         }
     }
 
-    fn lost(&self, reason: DisconnectReason, error: Option<Error>) -> SessionEnd {
+    /// The session is gone: the manager's `close`, then each socket's `disconnect`, as in
+    /// socket.io-client. The error behind the reason also reaches the sockets' error
+    /// handlers, which are the only ones the helper listens to.
+    fn lost(&self, reason: DisconnectReason) -> SessionEnd {
+        if let DisconnectReason::TransportError(e) = &reason {
+            self.shared.emit(ManagerEvent::Error(e.clone()));
+        }
+        self.shared.emit(ManagerEvent::Close(reason.clone()));
         for s in self.all() {
-            if let Some(e) = &error
+            if let Some(e) = reason.description()
                 && lock(&s.state).active
             {
                 s.emit_error(e);
@@ -431,7 +532,31 @@ impl Task {
         SessionEnd::Lost
     }
 
-    async fn close_engine(mut engine: Engine) {
+    /// Closes the session on purpose: `close` with `forced close`, as socket.io-client's
+    /// manager reports it.
+    async fn close_engine(&self, engine: Engine) {
+        self.announce_close();
+        Self::end_engine(engine).await;
+    }
+
+    /// The manager's `close` for a connection closed on purpose. socket.io-client emits it
+    /// before the event of the socket whose leaving caused it.
+    fn announce_close(&self) {
+        let reason = DisconnectReason::ForcedClose;
+        self.shared.emit(ManagerEvent::Close(reason));
+    }
+
+    /// After a socket left: whether no socket is left to serve, in which case the
+    /// connection closes and its `close` is announced now.
+    fn left_idle(&self) -> bool {
+        let idle = self.active().is_empty();
+        if idle {
+            self.announce_close();
+        }
+        idle
+    }
+
+    async fn end_engine(mut engine: Engine) {
         engine.close();
         // Give the CLOSE packet a moment to leave before the session task is dropped.
         let _ = tokio::time::timeout(Duration::from_secs(1), async {
@@ -450,7 +575,7 @@ impl Task {
         let active = self.active();
         if active.is_empty() {
             // Every socket left while the connection was opening.
-            Self::close_engine(engine).await;
+            self.close_engine(engine).await;
             return SessionEnd::Idle;
         }
         for s in active {
@@ -462,26 +587,25 @@ impl Task {
                     let decoded = match ev {
                         Some(EngineEvent::Text(t)) => decoder.decode_text(&t),
                         Some(EngineEvent::Binary(b)) => decoder.decode_binary(b),
-                        Some(EngineEvent::Closed(None)) | None => {
-                            return self.lost(DisconnectReason::TransportClose, None);
+                        Some(EngineEvent::Upgrade) => {
+                            self.shared.set_transport(Some(TransportKind::Websocket));
+                            self.shared.emit(ManagerEvent::Upgrade(TransportKind::Websocket));
+                            continue;
                         }
-                        Some(EngineEvent::Closed(Some(e))) => {
-                            let reason = match &e {
-                                Error::PingTimeout(_) => DisconnectReason::PingTimeout,
-                                Error::Protocol(_) | Error::PayloadTooLarge { .. } => {
-                                    DisconnectReason::ParseError(e.to_string())
-                                }
-                                Error::Transport(d) if d.contains("closed") => DisconnectReason::TransportClose,
-                                other => DisconnectReason::TransportError(other.to_string()),
-                            };
-                            return self.lost(reason, Some(e));
+                        Some(EngineEvent::UpgradeError(e)) => {
+                            self.shared.emit(ManagerEvent::UpgradeError(e));
+                            continue;
                         }
+                        Some(EngineEvent::Closed(reason)) => {
+                            return self.lost(reason.unwrap_or(DisconnectReason::TransportClose));
+                        }
+                        None => return self.lost(DisconnectReason::TransportClose),
                     };
                     match decoded {
                         Ok(Some(packet)) => {
                             // A refused or server-closed namespace may leave nothing to serve.
-                            if self.dispatch(&engine, packet) && self.active().is_empty() {
-                                Self::close_engine(engine).await;
+                            if self.dispatch(&engine, packet) {
+                                Self::end_engine(engine).await;
                                 return SessionEnd::Idle;
                             }
                         }
@@ -489,22 +613,14 @@ impl Task {
                         Err(e) => {
                             let err = Error::Protocol(format!("socket.io packet: {e}"));
                             tracing::warn!(error = %err, "closing the connection");
-                            Self::close_engine(engine).await;
-                            return self.lost(DisconnectReason::ParseError(err.to_string()), Some(err));
+                            Self::end_engine(engine).await;
+                            return self.lost(DisconnectReason::ParseError(err));
                         }
                     }
                 }
                 cmd = self.cmd_rx.recv() => match cmd {
-                    None | Some(Cmd::Close) => {
-                        for s in self.all() {
-                            if s.set_disconnected(true) {
-                                self.write(&engine, Packet::disconnect(s.nsp.clone()));
-                                s.emit_disconnect(&DisconnectReason::IoClientDisconnect);
-                            }
-                        }
-                        Self::close_engine(engine).await;
-                        return SessionEnd::Closed;
-                    }
+                    None => return self.close_all(engine, None).await,
+                    Some(Cmd::Close(done)) => return self.close_all(engine, done).await,
                     Some(Cmd::Connect(s)) => {
                         self.register(s.clone());
                         let s = self.get(&s.nsp).unwrap_or(s);
@@ -525,21 +641,42 @@ impl Task {
                             self.drop_volatile(p);
                         }
                     }
-                    Some(Cmd::Disconnect(nsp)) => {
-                        if let Some(s) = self.get(&nsp)
-                            && s.set_disconnected(true)
-                        {
+                    Some(Cmd::Disconnect(nsp, done)) => {
+                        let left = self.get(&nsp).filter(|s| s.set_disconnected(true));
+                        if left.is_some() {
                             self.write(&engine, Packet::disconnect(nsp));
+                        }
+                        let idle = self.left_idle();
+                        if let Some(s) = left {
                             s.emit_disconnect(&DisconnectReason::IoClientDisconnect);
                         }
-                        if self.active().is_empty() {
-                            Self::close_engine(engine).await;
+                        if idle {
+                            // The CLOSE goes after everything queued; `done` drops after it.
+                            Self::end_engine(engine).await;
                             return SessionEnd::Idle;
+                        }
+                        if let Some(done) = done {
+                            let _ = engine.tx.send(Outgoing::Flush(done));
                         }
                     }
                 },
             }
         }
+    }
+
+    /// [`Manager::close`]: every socket leaves with `forced close`, then the connection
+    /// closes; `done` is answered when the task ends, after the CLOSE, queued last, went out.
+    async fn close_all(&mut self, engine: Engine, done: Done) -> SessionEnd {
+        self.announce_close();
+        for s in self.all() {
+            if s.set_disconnected(true) {
+                self.write(&engine, Packet::disconnect(s.nsp.clone()));
+                s.emit_disconnect(&DisconnectReason::ForcedClose);
+            }
+        }
+        Self::end_engine(engine).await;
+        self.on_exit.extend(done);
+        SessionEnd::Closed
     }
 
     /// Sends the CONNECT of `s` unless it is connected or waiting for an answer already.
@@ -554,8 +691,8 @@ impl Task {
         self.write(engine, s.connect_packet());
     }
 
-    /// Routes a packet to its socket. Returns whether a socket left (then the connection
-    /// may have nothing left to serve).
+    /// Routes a packet to its socket. Returns whether the last socket left, so the
+    /// connection is to close (its `close` is announced already).
     fn dispatch(&self, engine: &Engine, packet: Packet) -> bool {
         let Some(s) = self.get(&packet.nsp) else {
             tracing::debug!(nsp = %packet.nsp, "packet for a namespace without socket ignored");
@@ -567,7 +704,7 @@ impl Task {
                     // Disconnected meanwhile: leave again.
                     lock(&s.state).connecting = false;
                     self.write(engine, Packet::disconnect(s.nsp.clone()));
-                    return true;
+                    return self.left_idle();
                 }
                 let buffered = s.on_connected(payload.as_ref());
                 for p in buffered {
@@ -578,17 +715,20 @@ impl Task {
             }
             PacketData::ConnectError(err) => {
                 s.set_disconnected(true);
+                let idle = self.left_idle();
                 s.emit_error(&Error::ConnectRefused {
                     nsp: s.nsp.clone(),
                     message: err.message,
                 });
-                true
+                idle
             }
             PacketData::Disconnect => {
-                if s.set_disconnected(true) {
+                let was = s.set_disconnected(true);
+                let idle = self.left_idle();
+                if was {
                     s.emit_disconnect(&DisconnectReason::IoServerDisconnect);
                 }
-                true
+                idle
             }
             PacketData::Event { event, args, ack } => {
                 if lock(&s.state).connected {
@@ -609,32 +749,6 @@ impl Task {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn backoff_grows_and_caps() {
-        let b = Backoff {
-            min: Duration::from_secs(1),
-            max: Duration::from_secs(5),
-            jitter: 0.0,
-        };
-        let got: Vec<u64> = (1..=5).map(|a| b.delay(a).as_millis() as u64).collect();
-        assert_eq!(got, [1000, 2000, 4000, 5000, 5000]);
-        assert_eq!(b.delay(u32::MAX), Duration::from_secs(5));
-        let nan = Backoff {
-            jitter: f64::NAN,
-            ..b
-        };
-        assert_eq!(
-            nan.delay(3),
-            Duration::from_secs(4),
-            "a NaN jitter is ignored"
-        );
-        let j = Backoff { jitter: 0.5, ..nan };
-        for _ in 0..100 {
-            let d = j.delay(2).as_millis();
-            assert!((1000..=3000).contains(&d), "{d}");
-        }
-    }
 
     #[test]
     fn namespaces_are_normalized() {
