@@ -68,6 +68,11 @@ pub struct Config {
     #[arg(long, env = "ADMIN_TOKEN", hide_env_values = true)]
     pub admin_token: Option<String>,
 
+    /// Opens the official Socket.IO Admin UI: the `/admin` namespace (user `admin`,
+    /// password ADMIN_TOKEN, which must be set) and the page itself at `/admin-ui/`.
+    #[arg(long, env = "ADMIN_UI", default_value_t = false)]
+    pub admin_ui: bool,
+
     /// Folder of the web npm project, whose node_modules hold the socket.io-client bundle.
     #[arg(long, env = "SIO_DEMO_WEB_DIR", default_value = concat!(env!("CARGO_MANIFEST_DIR"), "/web"))]
     pub web_dir: PathBuf,

@@ -56,12 +56,31 @@ const DRAIN: Duration = Duration::from_secs(5);
 pub fn router(config: &Config, realtime: Arc<Realtime>) -> Result<Router, String> {
     let assets = web::Assets::load(&config.web_dir);
     let socketio = realtime.layer()?;
-    Ok(Router::new()
+    let mut app = Router::new()
         .merge(web::routes(assets))
         .route("/healthz", get(api::healthz))
-        .nest("/api", api::routes(config.admin_token(), realtime))
-        // socket.io answers under /socket.io/, everything else reaches the router.
-        .layer(socketio))
+        .nest("/api", api::routes(config.admin_token(), realtime));
+    if config.admin_ui {
+        app = app.nest_service("/admin-ui", web::admin_ui(&config.web_dir));
+    }
+    // socket.io answers under /socket.io/, everything else reaches the router. The peer
+    // address axum knows reaches the handshake (`handshake.address`, the admin page's IP
+    // column) as the engine's RemoteAddr.
+    Ok(app
+        .layer(socketio)
+        .layer(axum::middleware::map_request(peer_address)))
+}
+
+async fn peer_address(mut req: axum::extract::Request) -> axum::extract::Request {
+    let peer = req
+        .extensions()
+        .get::<axum::extract::ConnectInfo<SocketAddr>>()
+        .map(|c| c.0);
+    if let Some(addr) = peer {
+        req.extensions_mut()
+            .insert(sio_server::handshake::RemoteAddr(addr));
+    }
+    req
 }
 
 /// Starts the demo on `config.addr()`, calls `ready` with the bound address, and serves

@@ -74,6 +74,9 @@ impl Realtime {
             .configure()
             .await
             .map_err(|e| format!("cannot start the socket.io server: {e}"))?;
+        if config.admin_ui {
+            admin_ui(&helper, config)?;
+        }
         let helper = Arc::new(helper);
         // Weak: the helper keeps its handlers, so a strong reference here would be a cycle.
         let relay = Arc::downgrade(&helper);
@@ -175,4 +178,20 @@ impl Realtime {
     pub async fn shutdown(&self) {
         self.helper.shutdown().await;
     }
+}
+
+/// Instruments the server for the official admin UI, behind the demo's admin credentials:
+/// user `admin`, password ADMIN_TOKEN (hashed here, since the admin UI checks bcrypt
+/// hashes as Node's does).
+fn admin_ui(helper: &ServerHelper, config: &Config) -> Result<(), String> {
+    use sio_server::admin::{self, AdminOptions, Auth};
+    let token = config
+        .admin_token()
+        .ok_or("ADMIN_UI needs ADMIN_TOKEN: it is the admin UI's password")?;
+    let hash = bcrypt::hash(token, bcrypt::DEFAULT_COST).map_err(|e| format!("admin UI: {e}"))?;
+    let auth = Auth::basic("admin", hash).map_err(|e| e.to_string())?;
+    let io = helper.io().map_err(|e| e.to_string())?;
+    admin::instrument(&io, AdminOptions::builder(auth).build()).map_err(|e| e.to_string())?;
+    tracing::info!("admin UI on: the page at /admin-ui/, namespace /admin, user `admin`");
+    Ok(())
 }

@@ -103,3 +103,16 @@ pub(crate) fn routes(assets: Arc<Assets>) -> Router {
             }),
         )
 }
+
+/// Where the official admin page lives inside the web npm project.
+const ADMIN_UI: &str = "node_modules/@socket.io/admin-ui/ui/dist";
+
+/// The official Socket.IO Admin UI page, as the `@socket.io/admin-ui` npm package builds
+/// it, served as files (tower-http's `ServeDir` keeps requests inside the folder).
+pub(crate) fn admin_ui(web_dir: &Path) -> tower_http::services::ServeDir {
+    let dir = web_dir.join(ADMIN_UI);
+    if !dir.join("index.html").is_file() {
+        tracing::warn!(path = %dir.display(), "admin UI page missing: run `cargo xtask demo` (npm ci in crates/sio-demo/web)");
+    }
+    tower_http::services::ServeDir::new(dir)
+}

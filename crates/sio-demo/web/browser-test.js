@@ -7,7 +7,8 @@
 // CHROMIUM: the browser (default /usr/bin/chromium).
 // SIO_DEMO_TEST_REDIS: the Redis of the cluster phase (default redis://127.0.0.1:6379).
 // The screenshot goes to PATH (default: <target dir>/browser-test/demo.png); pass
-// `--screenshot ../../../docs/demo.png` to refresh the one the README shows.
+// `--screenshot ../../../docs/demo.png` to refresh the one the README shows. The admin UI
+// phase's screenshot goes beside it as admin-ui.png (docs/admin-ui.png is one).
 'use strict';
 
 const { spawn } = require('node:child_process');
@@ -150,12 +151,49 @@ async function clusterPhase(context) {
   }
 }
 
+// The official admin page (the @socket.io/admin-ui package's ui/dist, served by the demo
+// at /admin-ui/ with ADMIN_UI on), logged in through its own form as an operator does:
+// it must list this server and the demo pages' sockets.
+async function adminUiPhase(context, url, pages, screenshot) {
+  const ids = await Promise.all(pages.map((p) => p.textContent('#socket-id')));
+  const admin = await context.newPage();
+  // Wide enough for the page's navigation drawer.
+  await admin.setViewportSize({ width: 1400, height: 800 });
+  admin.on('pageerror', (e) => console.error('admin page error:', e));
+  await admin.goto(new URL('/admin-ui/', url).href);
+  await admin.getByLabel('Server URL').fill(url);
+  await admin.getByLabel('Username').fill('admin');
+  await admin.getByLabel('Password').fill(ADMIN);
+  const connect = admin.getByRole('button', { name: /connect/i });
+  await connect.click();
+  await connect.waitFor({ state: 'hidden', timeout: STEP_TIMEOUT });
+  // Servers: this one, with its host name and pid from server_stats.
+  await admin.goto(new URL('/admin-ui/#/servers/', url).href);
+  await admin.waitForFunction(
+    (host) => document.body.innerText.includes(host),
+    os.hostname(),
+    { timeout: STEP_TIMEOUT },
+  );
+  // Sockets: both demo pages, with their transport and address.
+  await admin.goto(new URL('/admin-ui/#/sockets/', url).href);
+  await admin.waitForFunction(
+    (want) => want.every((id) => document.body.innerText.includes(id)) && document.body.innerText.includes('127.0.0.1'),
+    ids,
+    { timeout: STEP_TIMEOUT },
+  );
+  // The login dialog's overlay fades out; the picture is taken once it is gone.
+  await admin.waitForSelector('.v-overlay--active', { state: 'detached', timeout: STEP_TIMEOUT });
+  await admin.screenshot({ path: screenshot, fullPage: true });
+  console.log('browser-test: the admin UI lists the server and ' + ids.length + ' sockets; screenshot ' + screenshot);
+  await admin.close();
+}
+
 async function main() {
   const screenshot = path.resolve(
     arg('--screenshot') ||
       path.join(process.env.CARGO_TARGET_DIR || path.join(ROOT, 'target'), 'browser-test', 'demo.png'),
   );
-  const server = startServer();
+  const server = startServer({ ADMIN_UI: 'true' });
   let context;
   const profile = fs.mkdtempSync(path.join(os.tmpdir(), 'sio-demo-chromium-'));
   try {
@@ -233,6 +271,8 @@ async function main() {
     assert.ok(await intruder.isVisible('#notice'), 'the refusal is shown');
     assert.equal(await intruder.isDisabled('#join'), true, 'no rooms without authentication');
     console.log('browser-test: a bad token shows the unauthenticated state');
+
+    await adminUiPhase(context, url, [alice, bob], path.join(path.dirname(screenshot), 'admin-ui.png'));
 
     await clusterPhase(context);
 
