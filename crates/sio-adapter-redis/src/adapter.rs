@@ -263,7 +263,7 @@ impl RedisAdapterFactory {
         let tasks = vec![tokio::spawn(subscribe_cmds(cmd_rx, s.conn.clone()))];
         let shared = Arc::new(Shared {
             pub_conn: p.conn.clone(),
-            publisher: Publisher::start(p.conn.clone(), counters.clone()),
+            publisher: Publisher::start(p.conn.clone(), counters.clone(), config.fire_and_forget),
             subscriber: s.conn.clone(),
             config,
             limits,

@@ -65,6 +65,7 @@ pub struct RedisConfig {
     pub(crate) connect_timeout: Duration,
     pub(crate) max_message_size: usize,
     pub(crate) streams: StreamsOptions,
+    pub(crate) fire_and_forget: bool,
 }
 
 /// The options of [`Mode::Streams`], with `@socket.io/redis-streams-adapter`'s defaults
@@ -127,7 +128,19 @@ impl RedisConfig {
             connect_timeout: Duration::from_secs(5),
             max_message_size: 64 * 1024 * 1024,
             streams: StreamsOptions::default(),
+            fire_and_forget: false,
         }
+    }
+
+    /// Broadcasts (and emitter emits) return once queued instead of once Redis took them,
+    /// as Node's adapters and emitter do (default: off). A caller that awaits each
+    /// broadcast then pays no round trip, but one queued just before Redis becomes
+    /// unreachable is reported sent and lost; once the outage is noticed, callers wait and
+    /// get the error again. Off, a broadcast's `Ok` means Redis took it; concurrent
+    /// broadcasts still share round trips.
+    pub fn fire_and_forget(mut self, on: bool) -> Self {
+        self.fire_and_forget = on;
+        self
     }
 
     /// The options of [`Mode::Streams`] (ignored by the other modes).

@@ -97,7 +97,11 @@ impl Emitter {
         .await?;
         Ok(Emitter {
             conn: Arc::new(Conn {
-                publisher: Publisher::start(managed.conn.clone(), counters.clone()),
+                publisher: Publisher::start(
+                    managed.conn.clone(),
+                    counters.clone(),
+                    config.fire_and_forget,
+                ),
                 counters,
                 _managed: managed,
             }),
@@ -227,12 +231,12 @@ impl Emitter {
 
     /// Emits `event` with `args` to the targeted sockets of every server.
     ///
-    /// Like Node's emitter, this does not wait for Redis's answer while Redis takes
-    /// messages: the message is queued, and written with whatever else is queued, in call
-    /// order with this emitter's (and its clones') other publishes. A failure is then only
-    /// logged. While the connection is down or the last write failed, and when much is
-    /// queued, it waits and returns Redis's error. Messages still queued when the last
-    /// clone of the emitter is dropped are written by a task of their own.
+    /// The message is written with whatever else is queued, in call order with this
+    /// emitter's (and its clones') other publishes, and this returns Redis's answer: an
+    /// error when it may not have reached Redis. With
+    /// [`RedisConfig::fire_and_forget`] it returns once queued while Redis takes messages,
+    /// as Node's emitter does (a failure is then only logged); messages still queued when
+    /// the last clone of the emitter is dropped are written by a task of their own.
     pub async fn emit(&self, event: &str, args: Vec<Value>) -> Result<(), EmitError> {
         let (channel, bytes) = self.encode_emit(event, args)?;
         self.conn

@@ -1,22 +1,20 @@
-//! The one ordered way out to Redis for a connection's PUBLISH and SPUBLISH commands.
+//! The one ordered way out to Redis for a connection's commands (PUBLISH, SPUBLISH, XADD).
 //!
-//! A handler that broadcasts and then waits for Redis's answer before its next event turns
-//! every broadcast into a round trip, and the other servers receive the cluster's traffic
-//! one message per read: each message then costs them one `send()` per recipient instead of
-//! one per batch. So a broadcast (as Node's adapter and emitter do) only queues its publish
-//! and returns; a single task writes whatever is queued as one pipeline, waits for the
-//! answers, then takes the next batch. No timer: a batch is what piled up meanwhile.
+//! Every command of a connection goes through one queue, in call order, so a publish that
+//! is waited for (a request) never overtakes the broadcasts queued before it. A single task
+//! writes whatever is queued as one pipeline, waits for the answers, then takes the next
+//! batch: no timer, a batch is what piled up meanwhile, so concurrent callers share round
+//! trips and the other servers receive the cluster's traffic many messages per read.
 //!
-//! Every command of a connection goes through the same queue, in call order, so a publish
-//! that is waited for (a request) never overtakes the broadcasts queued before it.
-//!
-//! Errors of a publish nobody waits for can only be logged. To still tell callers that
-//! Redis is not taking messages, a caller waits for its own answer (and gets the error)
-//! while the connection is known to be down or the last pipeline failed, and, to bound
-//! memory, while too many bytes are queued.
-
+//! A broadcast waits for Redis's answer by default: a publish that may not have reached
+//! Redis is never reported sent. With `fire_and_forget` (Node's way: its adapters and
+//! emitter do not wait) a broadcast only queues its publish and returns while Redis takes
+//! messages; errors of a publish nobody waits for can then only be logged, so a caller
+//! still waits for its own answer (and gets the error) while the connection is known to be
+//! down or the last pipeline failed, and, to bound memory, while too many bytes are queued.
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
 
 use redis::aio::ConnectionManager;
 use tokio::sync::{mpsc, oneshot};
@@ -58,7 +56,13 @@ struct Item {
     bytes: usize,
     /// `None`: nobody waits, the bytes count towards the backlog.
     done: Option<Then>,
+    /// Sent again after a failure, until this instant, before anything queued after it
+    /// (XADDs, whose readers drop the copies: see `crate::streams`).
+    retry_until: Option<Instant>,
 }
+
+/// How long a retried command keeps being retried.
+pub(crate) const RETRY_FOR: Duration = Duration::from_secs(10);
 
 #[derive(Default)]
 struct State {
@@ -74,11 +78,16 @@ pub(crate) struct Publisher {
     tx: mpsc::UnboundedSender<Item>,
     state: Arc<State>,
     counters: Arc<Counters>,
+    fire_and_forget: bool,
 }
 
 impl Publisher {
     /// Starts the task that writes to `conn`. Must run inside a tokio runtime.
-    pub(crate) fn start(conn: ConnectionManager, counters: Arc<Counters>) -> Self {
+    pub(crate) fn start(
+        conn: ConnectionManager,
+        counters: Arc<Counters>,
+        fire_and_forget: bool,
+    ) -> Self {
         let (tx, rx) = mpsc::unbounded_channel();
         let state = Arc::new(State::default());
         tokio::spawn(run(rx, conn, state.clone()));
@@ -86,6 +95,7 @@ impl Publisher {
             tx,
             state,
             counters,
+            fire_and_forget,
         }
     }
 
@@ -126,22 +136,45 @@ impl Publisher {
     /// Queues a command now; `then` gets its answer, in queue order, on the writing task
     /// (so what it does keeps the order of the calls).
     pub(crate) fn query_then(&self, cmd: redis::Cmd, bytes: usize, then: Then) {
+        // Known to be down: not sent at all, so the error is not ambiguous.
+        if self.outage() {
+            return then(Err(Self::unreachable()));
+        }
+        self.enqueue(cmd, bytes, then, None);
+    }
+
+    /// Like [`query_then`](Self::query_then), but a failed command is sent again (for up to
+    /// [`RETRY_FOR`]) before anything queued after it, so a Redis blip only delays it. It may
+    /// then reach Redis twice: for commands whose copies the readers drop.
+    pub(crate) fn query_retrying(&self, cmd: redis::Cmd, bytes: usize, then: Then) {
+        self.enqueue(cmd, bytes, then, Some(Instant::now() + RETRY_FOR));
+    }
+
+    fn enqueue(&self, cmd: redis::Cmd, bytes: usize, then: Then, retry_until: Option<Instant>) {
         if let Err(mpsc::error::SendError(item)) = self.tx.send(Item {
             cmd,
             bytes,
             done: Some(then),
+            retry_until,
         }) && let Some(then) = item.done
         {
             then(Err(Self::stopped()));
         }
     }
 
+    fn unreachable() -> String {
+        "Redis is unreachable (reconnecting)".to_owned()
+    }
+
+    fn outage(&self) -> bool {
+        self.counters.disconnects.load(Ordering::Acquire)
+            > self.counters.reconnects.load(Ordering::Acquire)
+    }
+
     /// Whether a caller should wait for its own answer now (see the module docs).
     pub(crate) fn must_wait(&self, bytes: usize) -> bool {
-        let outage = self.counters.disconnects.load(Ordering::Acquire)
-            > self.counters.reconnects.load(Ordering::Acquire);
         let full = self.state.backlog.load(Ordering::Acquire) + bytes > MAX_BACKLOG;
-        outage || full || self.state.failing.load(Ordering::Acquire)
+        self.outage() || full || self.state.failing.load(Ordering::Acquire)
     }
 
     /// Queues a publish nobody waits for; a failure is only logged.
@@ -153,18 +186,19 @@ impl Publisher {
             cmd,
             bytes,
             done: None,
+            retry_until: None,
         });
     }
 
-    /// Queues a publish and returns at once while Redis takes messages; otherwise (see the
-    /// module docs) waits for the answer like [`publish`](Publisher::publish).
+    /// A broadcast's publish: waits for Redis's answer, unless fire-and-forget, where it
+    /// queues and returns at once while Redis takes messages (see the module docs).
     pub(crate) async fn publish_soon(
         &self,
         kind: Kind,
         channel: String,
         payload: Vec<u8>,
     ) -> Result<(), String> {
-        if self.must_wait(payload.len()) {
+        if !self.fire_and_forget || self.must_wait(payload.len()) {
             return self.publish(kind, channel, payload).await;
         }
         self.publish_later(kind, channel, payload);
@@ -177,10 +211,8 @@ async fn run(
     mut conn: ConnectionManager,
     state: Arc<State>,
 ) {
-    // Per command of the batch: who waits for its answer.
-    let mut waiters: Vec<Option<Then>> = Vec::new();
     while let Some(first) = rx.recv().await {
-        let mut pipe = redis::pipe();
+        let mut batch = Vec::new();
         let (mut bytes, mut unwaited) = (0usize, 0usize);
         let mut next = Some(first);
         while let Some(item) = next.take() {
@@ -188,44 +220,93 @@ async fn run(
             if item.done.is_none() {
                 unwaited += item.bytes;
             }
-            waiters.push(item.done);
-            pipe.add_command(item.cmd);
-            if waiters.len() < MAX_BATCH && bytes < MAX_BATCH_BYTES {
+            batch.push(item);
+            if batch.len() < MAX_BATCH && bytes < MAX_BATCH_BYTES {
                 next = rx.try_recv().ok();
             }
         }
-        let res: Result<Vec<redis::Value>, _> = pipe.query_async(&mut conn).await;
+        let res = send(&mut conn, pipeline(&batch)).await;
         state.backlog.fetch_sub(unwaited, Ordering::AcqRel);
         // Set before the waiters hear back, so that their next publish sees it.
         state.failing.store(res.is_err(), Ordering::Release);
         match res {
-            Ok(answers) => {
-                let mut answers = answers.into_iter();
-                for w in waiters.drain(..) {
-                    let a = answers.next().unwrap_or(redis::Value::Nil);
-                    if let Some(w) = w {
-                        // A server error for this one command (a wrong type, ...) is its own.
-                        let a = match a {
-                            redis::Value::ServerError(e) => Err(format!("{e:?}")),
-                            a => Ok(a),
-                        };
-                        w(a);
-                    }
-                }
-            }
+            Ok(answers) => answer(batch, answers),
             Err(e) => {
-                let e = e.to_string();
-                let n = waiters.len();
-                let lost = waiters.iter().filter(|w| w.is_none()).count();
+                let lost = batch.iter().filter(|i| i.done.is_none()).count();
                 tracing::warn!(
-                    commands = n,
+                    commands = batch.len(),
                     unwaited = lost,
                     "publishing to Redis failed: {e}"
                 );
-                for w in waiters.drain(..).flatten() {
+                let (retried, failed): (Vec<Item>, Vec<Item>) =
+                    batch.into_iter().partition(|i| i.retry_until.is_some());
+                for w in failed.into_iter().filter_map(|i| i.done) {
                     w(Err(e.clone()));
                 }
+                if !retried.is_empty() {
+                    retry(&mut conn, retried, &state).await;
+                }
             }
+        }
+    }
+}
+
+/// One pipeline of the batch's commands. Built before anything awaits: the batch holds
+/// callbacks that are `Send` but not `Sync`.
+fn pipeline(batch: &[Item]) -> redis::Pipeline {
+    let mut pipe = redis::pipe();
+    for item in batch {
+        pipe.add_command(item.cmd.clone());
+    }
+    pipe
+}
+
+async fn send(
+    conn: &mut ConnectionManager,
+    pipe: redis::Pipeline,
+) -> Result<Vec<redis::Value>, String> {
+    pipe.query_async(conn).await.map_err(|e| e.to_string())
+}
+
+fn answer(batch: Vec<Item>, answers: Vec<redis::Value>) {
+    let mut answers = answers.into_iter();
+    for item in batch {
+        let a = answers.next().unwrap_or(redis::Value::Nil);
+        if let Some(w) = item.done {
+            // A server error for this one command (a wrong type, ...) is its own.
+            w(match a {
+                redis::Value::ServerError(e) => Err(format!("{e:?}")),
+                a => Ok(a),
+            });
+        }
+    }
+}
+
+/// Sends `batch` again until it goes through or its time is up; nothing queued after it is
+/// written meanwhile, so order holds.
+async fn retry(conn: &mut ConnectionManager, batch: Vec<Item>, state: &State) {
+    let deadline = batch
+        .iter()
+        .filter_map(|i| i.retry_until)
+        .max()
+        .unwrap_or_else(Instant::now);
+    let mut pause = Duration::from_millis(25);
+    loop {
+        tokio::time::sleep(pause).await;
+        pause = (pause * 2).min(Duration::from_millis(400));
+        match send(conn, pipeline(&batch)).await {
+            Ok(answers) => {
+                state.failing.store(false, Ordering::Release);
+                return answer(batch, answers);
+            }
+            Err(e) if Instant::now() >= deadline => {
+                tracing::warn!(commands = batch.len(), "giving up on Redis: {e}");
+                for w in batch.into_iter().filter_map(|i| i.done) {
+                    w(Err(e.clone()));
+                }
+                return;
+            }
+            Err(_) => {}
         }
     }
 }

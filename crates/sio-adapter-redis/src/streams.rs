@@ -37,6 +37,8 @@ use crate::wire::{self, WireError};
 pub(crate) struct Readers {
     nodes: Mutex<HashMap<String, Weak<ClusterNode>>>,
     newest: Mutex<HashMap<String, (u64, u64)>>,
+    /// Per stream and writer uid, the last `mid` read (see [`Streams::xadd`]).
+    last_mid: Mutex<HashMap<(String, String), u64>>,
 }
 
 impl Readers {
@@ -51,6 +53,26 @@ impl Readers {
             let e = m.entry(stream.to_owned()).or_insert(id);
             *e = (*e).max(id);
         }
+    }
+
+    /// Whether an entry is a copy of one already read: a retried XADD that had reached
+    /// Redis before its connection broke. Entries without `mid` (Node's) are never copies.
+    fn is_copy(&self, stream: &str, fields: &Fields) -> bool {
+        let (Some(uid), Some(mid)) = (
+            field(fields, "uid"),
+            field(fields, "mid").and_then(|m| m.parse::<u64>().ok()),
+        ) else {
+            return false;
+        };
+        let Ok(mut m) = self.last_mid.lock() else {
+            return false;
+        };
+        let last = m.entry((stream.to_owned(), uid.to_owned())).or_insert(0);
+        if mid <= *last {
+            return true;
+        }
+        *last = mid;
+        false
     }
 
     fn newest(&self, stream: &str) -> Option<String> {
@@ -187,7 +209,9 @@ async fn read_stream(
         };
         let Some(sh) = shared.upgrade() else { return };
         for (id, fields) in read_entries(&reply) {
-            on_entry(&sh, &readers, &stream, &id, &fields);
+            if !readers.is_copy(&stream, &fields) {
+                on_entry(&sh, &readers, &stream, &id, &fields);
+            }
             readers.saw(&stream, &id);
             last = Some(id);
         }
@@ -339,6 +363,8 @@ pub(crate) struct Streams {
     /// `<prefix>#<nsp>#<uid>#`, known once the node exists.
     private: OnceLock<String>,
     sharded_pubsub: bool,
+    /// The `mid` of the next entry this node appends.
+    next_mid: std::sync::atomic::AtomicU64,
 }
 
 impl Streams {
@@ -358,6 +384,7 @@ impl Streams {
             public,
             private: OnceLock::new(),
             sharded_pubsub,
+            next_mid: std::sync::atomic::AtomicU64::new(1),
         }
     }
 
@@ -375,7 +402,10 @@ impl Streams {
         out
     }
 
-    /// The XADD of `msg`, and its size.
+    /// The XADD of `msg`, and its size. Beside Node's fields it carries `mid`, this node's
+    /// count of its entries: a blip may make an XADD reach Redis twice (it is sent again
+    /// when the answer was lost), and readers drop the copy. Node ignores the field.
+    /// Queue the command right away, so that `mid`s follow queue order.
     fn xadd(&self, msg: &Message) -> Result<(redis::Cmd, usize), AdapterError> {
         let opts = &self.shared.config.streams;
         let fields = encode_entry(msg, opts.only_plaintext)?;
@@ -389,6 +419,10 @@ impl Streams {
         for (k, v) in fields {
             cmd.arg(k).arg(v);
         }
+        let mid = self
+            .next_mid
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        cmd.arg("mid").arg(mid);
         Ok((cmd, bytes))
     }
 
@@ -614,8 +648,9 @@ impl Transport for Streams {
         let (done, outcome) = tokio::sync::oneshot::channel();
         let readers = self.readers.clone();
         let stream = self.stream.clone();
-        // Queued now, delivered locally in queue order with the entry id as offset.
-        self.shared.publisher.query_then(
+        // Queued now, delivered locally in queue order with the entry id as offset; sent
+        // again through a blip.
+        self.shared.publisher.query_retrying(
             cmd,
             bytes,
             Box::new(move |answer| {
@@ -639,11 +674,15 @@ impl Transport for Streams {
         Box::pin(async move {
             if !msg.is_ephemeral() {
                 let (cmd, bytes) = self.xadd(&msg)?;
-                let id = self
-                    .shared
-                    .publisher
-                    .query(cmd, bytes)
+                let (done, answer) = tokio::sync::oneshot::channel();
+                self.shared.publisher.query_retrying(
+                    cmd,
+                    bytes,
+                    Box::new(move |r| drop(done.send(r))),
+                );
+                let id = answer
                     .await
+                    .unwrap_or_else(|_| Err("the publisher task has stopped".into()))
                     .map_err(AdapterError::Transport)?;
                 if let Some(id) = text_of(&id) {
                     self.readers.saw(&self.stream, &id);

@@ -348,3 +348,130 @@ async fn a_redis_that_never_answers_is_a_timeout() {
         other => panic!("expected ConnectError::Timeout, got {other:?}"),
     }
 }
+
+/// Broadcasts from `b` until `a` hears one again (both servers' connections back).
+async fn probe(a: &RustNode, b: &RustNode, round: usize) {
+    let started = Instant::now();
+    for i in 0.. {
+        let name = format!("probe-{round}-{i}");
+        let _ = b
+            .adapter
+            .broadcast(
+                Packet::event("/", name.clone(), vec![]),
+                BroadcastOptions::default().to("room1"),
+            )
+            .await;
+        if tokio::time::timeout(
+            Duration::from_millis(100),
+            a.ns.wait_call("probe", |c| is_broadcast_of(c, &name)),
+        )
+        .await
+        .is_ok()
+        {
+            return;
+        }
+        assert!(started.elapsed() < WAIT, "cluster not back");
+    }
+}
+
+/// No false success: Redis killed (-9) twice and paused once while a server broadcasts.
+/// Every broadcast whose call returned `Ok` reaches the other server; the ones that could
+/// not be confirmed return an error; the sending server's own sockets get every one.
+async fn outage_suite(mode: Mode) {
+    init_tracing();
+    let port = free_port();
+    let url = format!("redis://127.0.0.1:{port}");
+    let mut redis = start_redis(port).await;
+    let prefix = unique_prefix("outage");
+    let cfg = RedisConfig::new(url.clone())
+        .key_prefix(&prefix)
+        .mode(mode)
+        .requests_timeout(Duration::from_secs(2));
+    let a = RustNode::start(cfg.clone(), &["r1:room1"]).await;
+    let b = RustNode::start(cfg, &["r2:room1"]).await;
+    let send = |name: String| {
+        b.adapter.broadcast(
+            Packet::event("/", name, vec![]),
+            BroadcastOptions::default().to("room1"),
+        )
+    };
+    let (mut confirmed, mut refused) = (Vec::new(), Vec::new());
+    let mut n = 0;
+    for round in 0..2 {
+        for _ in 0..5 {
+            let name = format!("send-{n}");
+            n += 1;
+            send(name.clone()).await.unwrap();
+            confirmed.push(name);
+        }
+        redis.kill().await.unwrap();
+        let _ = redis.wait().await;
+        // Each send is awaited, so none is in flight when Redis comes back (a publish
+        // accepted before the other server resubscribed would be pub/sub's own loss).
+        for _ in 0..10 {
+            let name = format!("send-{n}");
+            n += 1;
+            match send(name.clone()).await {
+                Ok(()) => confirmed.push(name),
+                Err(_) => refused.push(name),
+            }
+        }
+        redis = start_redis(port).await;
+        probe(&a, &b, round).await;
+    }
+    // Paused, Redis keeps the connections: sends wait, then go through.
+    let admin = redis::Client::open(url.as_str()).unwrap();
+    let mut admin = admin.get_multiplexed_async_connection().await.unwrap();
+    redis::cmd("CLIENT")
+        .arg("PAUSE")
+        .arg(400)
+        .arg("WRITE")
+        .exec_async(&mut admin)
+        .await
+        .unwrap();
+    for _ in 0..5 {
+        let name = format!("send-{n}");
+        n += 1;
+        send(name.clone()).await.unwrap();
+        confirmed.push(name);
+    }
+    for name in &confirmed {
+        a.ns.wait_call("a confirmed broadcast", |c| is_broadcast_of(c, name))
+            .await;
+    }
+    let local = b.ns.calls();
+    for name in confirmed.iter().chain(&refused) {
+        assert!(
+            local.iter().any(|c| is_broadcast_of(c, name)),
+            "the sending server's own sockets got {name}"
+        );
+    }
+    assert_eq!(
+        refused.len(),
+        20,
+        "every send during the outages was refused"
+    );
+    assert_eq!(confirmed.len(), n - 20);
+    eprintln!(
+        "{mode:?}: {} sends, {} confirmed and delivered, {} refused during 2 outages",
+        n,
+        confirmed.len(),
+        refused.len()
+    );
+    drop((a, b));
+    redis.kill().await.unwrap();
+    let _ = redis.wait().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn classic_reports_what_redis_did_not_take() {
+    outage_suite(Mode::Classic).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sharded_reports_what_redis_did_not_take() {
+    outage_suite(Mode::Sharded {
+        subscription_mode: SubscriptionMode::Dynamic,
+    })
+    .await;
+}
