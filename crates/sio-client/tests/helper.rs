@@ -333,3 +333,49 @@ async fn typed_and_async_subscriptions() {
     assert!(got.contains(&Value::from(7)), "{got:?}");
     helper.shutdown().await;
 }
+
+/// The helper does not remember rooms (as the seed's client and socket.io-client): after a
+/// reconnection only the rooms joined again in `on_authenticated` are back.
+#[tokio::test]
+async fn rooms_are_not_rejoined_unless_on_authenticated_asks() {
+    let server = NodeServer::start("seed-server.js", &[]).await;
+    let helper = ClientHelper::new(
+        ClientHelperOptions::new(config(&server, "good"))
+            .on_connected(|h| h.authenticate())
+            .on_authenticated(|h, _| h.join_rooms(&["always"])),
+    )
+    .unwrap();
+    let with_always = ["always", "io-default", "io-notification"];
+    eventually("authenticated, in `always`", 10, || {
+        let h = helper.clone();
+        async move {
+            (h.state() == ClientState::Authenticated && rooms(&h).await == with_always)
+                .then_some(())
+        }
+    })
+    .await;
+    helper.join_rooms(&["once"]);
+    eventually("in `once`", 5, || {
+        let h = helper.clone();
+        async move { (rooms(&h).await.contains(&"once".to_owned())).then_some(()) }
+    })
+    .await;
+    let first_id = helper.socket().id();
+    helper.emit("drop", vec![]).unwrap();
+    eventually(
+        "reconnected and authenticated again, in `always` only",
+        10,
+        || {
+            let h = helper.clone();
+            let first_id = first_id.clone();
+            async move {
+                let again = h.is_connected()
+                    && h.socket().id() != first_id
+                    && h.state() == ClientState::Authenticated;
+                (again && rooms(&h).await == with_always).then_some(())
+            }
+        },
+    )
+    .await;
+    helper.shutdown().await;
+}

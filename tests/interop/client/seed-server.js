@@ -33,6 +33,8 @@ io.on('connection', (socket) => {
       socket.on('leave', ({ rooms }) => rooms.forEach((r) => socket.leave(r)));
       socket.on('rooms', (cb) => cb([...socket.rooms].filter((r) => r !== socket.id).sort()));
       socket.on('message', (data) => socket.emit('message-back', data));
+      // Closes the connection: the client reconnects and authenticates again.
+      socket.on('drop', () => socket.conn.close());
       interval = setInterval(ping, PING_MS);
       socket.emit('authenticated', { id: socket.id, time: new Date().toISOString() });
     } else {

@@ -14,6 +14,8 @@ if (process.env.RECOVERY === '1') {
 const httpServer = http.createServer();
 const io = new Server(httpServer, opts);
 const seen = new Map(); // retries test: how often each id arrived
+const notes = new Map();
+const leftWith = new Map();
 
 function common(socket) {
   socket.emit('welcome', { id: socket.id, nsp: socket.nsp.name, auth: socket.handshake.auth });
@@ -62,6 +64,19 @@ function common(socket) {
     const end = Date.now() + ms;
     while (Date.now() < end) {}
   });
+  // Closing tests: how many `note`s of a tag reached the server, and why their socket
+  // left. Counted as engine.io packets: socket.io drops events read in the same chunk as
+  // the DISCONNECT after them (it dispatches events on the next tick, once disconnected).
+  const tag = socket.handshake.auth && socket.handshake.auth.tag;
+  if (tag) {
+    socket.conn.on('packet', (p) => {
+      if (p.type === 'message' && typeof p.data === 'string' && p.data.includes('"note"')) {
+        notes.set(tag, (notes.get(tag) || 0) + 1);
+      }
+    });
+    socket.on('disconnect', (reason) => leftWith.set(tag, reason));
+  }
+  socket.on('notes', (tag, cb) => cb(notes.get(tag) || 0, leftWith.get(tag) || null));
   socket.on('broadcast-offset', (msg) => io.of(socket.nsp.name).emit('news', msg));
   // flags tests: every event name this socket received, in order, and a burst of events.
   const received = [];

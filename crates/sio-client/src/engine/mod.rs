@@ -309,7 +309,9 @@ impl Session {
         let mut probe: Option<BoxFut<Result<WsStream, Error>>> = None;
         let mut upgraded: Option<WsStream> = None;
         let mut buffer: Vec<Packet> = Vec::new();
+        // A CLOSE was asked for; it goes out alone, after the buffer.
         let mut closing = false;
+        let mut close_sent = false;
 
         if let Some(ws_url) = upgrade_url {
             let limits = self.limits;
@@ -318,6 +320,10 @@ impl Session {
             }));
         }
         let reason = loop {
+            if closing {
+                // A closing session ends on polling.
+                upgraded = None;
+            }
             if upgraded.is_none() && poll.is_none() && !closing {
                 let (p, u) = (polling.clone(), url.clone());
                 poll = Some(Box::pin(async move { p.poll(&u).await }));
@@ -333,7 +339,18 @@ impl Session {
                 }
             }
             if closing && post.is_none() {
-                break None;
+                // The buffer is empty here: a POST would have started otherwise.
+                if close_sent {
+                    break None;
+                }
+                // Alone, as engine.io-client sends it once the packets before are written:
+                // socket.io handles a DISCONNECT on the next tick, so one sharing the
+                // CLOSE's body would be lost to the close.
+                close_sent = true;
+                let (p, u) = (polling.clone(), url.clone());
+                let body = engineio::encode_payload(&[Packet::Close]);
+                post = Some(Box::pin(async move { p.post(&u, body).await }));
+                continue;
             }
             if upgraded.is_some() && poll.is_none() && post.is_none() {
                 // Both HTTP requests are done: the websocket takes over.
@@ -384,12 +401,9 @@ impl Session {
                     }
                 }
                 p = out.recv(), if !closing => match p {
-                    None => { buffer.push(Packet::Close); closing = true; }
+                    None | Some(Outgoing::Packet(Packet::Close)) => closing = true,
                     Some(Outgoing::Flush(done)) => flushes.push(done),
-                    Some(Outgoing::Packet(p)) => {
-                        closing = matches!(p, Packet::Close);
-                        buffer.push(p);
-                    }
+                    Some(Outgoing::Packet(p)) => buffer.push(p),
                 },
                 _ = sleep_until(self.deadline) => break Some(DisconnectReason::PingTimeout),
             }
