@@ -459,6 +459,8 @@ impl Streams {
         const PAGE: usize = 1000;
         let mut missed = Vec::new();
         let mut from = start;
+        // Copies of retried XADDs are dropped here as the readers drop them.
+        let copies = Readers::default();
         // Bounded, as Node bounds it: a stream filled faster than it can be read must not
         // keep a reconnection waiting forever.
         for _ in 0..100 {
@@ -466,6 +468,10 @@ impl Streams {
             let page = self.range(&next, "+", PAGE).await?;
             let n = page.len();
             for (id, fields) in page {
+                if copies.is_copy(&self.stream, &fields) {
+                    from = parse_id(&id).unwrap_or(from);
+                    continue;
+                }
                 if let Some(p) = self.missed_packet(&id, &fields, rooms) {
                     missed.push(p);
                 }

@@ -4,7 +4,6 @@
 
 mod common;
 
-use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use common::*;
@@ -12,7 +11,6 @@ use sio_adapter_redis::{
     ConnectError, Emitter, Mode, RedisAdapterFactory, RedisConfig, SubscriptionMode,
 };
 use sio_types::{Adapter, BroadcastOptions, Packet, PacketData};
-use tokio::process::{Child, Command};
 
 fn is_broadcast_of(c: &Call, name: &str) -> bool {
     matches!(c, Call::Broadcast(p, _) if matches!(&p.data, PacketData::Event { event, .. } if event == name))
@@ -174,45 +172,6 @@ async fn connect_errors_name_the_connection() {
     drop(ok);
     redis.kill().await.unwrap();
     let _ = redis.wait().await;
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-async fn start_redis(port: u16) -> Child {
-    start_redis_with(port, &[]).await
-}
-
-async fn start_redis_with(port: u16, extra: &[&str]) -> Child {
-    let child = Command::new("redis-server")
-        .args([
-            "--port",
-            &port.to_string(),
-            "--save",
-            "",
-            "--appendonly",
-            "no",
-        ])
-        .args(extra)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .kill_on_drop(true)
-        .spawn()
-        .expect("redis-server on PATH");
-    let deadline = Instant::now() + WAIT;
-    while tokio::net::TcpStream::connect(("127.0.0.1", port))
-        .await
-        .is_err()
-    {
-        assert!(Instant::now() < deadline, "redis-server did not start");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    child
 }
 
 async fn restart_suite(mode: Mode) {

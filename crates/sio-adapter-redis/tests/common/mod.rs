@@ -644,3 +644,48 @@ pub async fn stream_entries(key: &str) -> Vec<std::collections::HashMap<String, 
         .map(|(_, kv)| kv.chunks(2).map(|c| (c[0].clone(), c[1].clone())).collect())
         .collect()
 }
+
+// ------------------------------------------------------------------ own redis-servers
+
+/// A redis-server of the test's own (no persistence), on `port`, killed when dropped.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+pub async fn start_redis(port: u16) -> Child {
+    start_redis_with(port, &[]).await
+}
+
+pub async fn start_redis_with(port: u16, extra: &[&str]) -> Child {
+    let child = Command::new("redis-server")
+        .args([
+            "--port",
+            &port.to_string(),
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+        ])
+        .args(extra)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("redis-server on PATH");
+    let deadline = std::time::Instant::now() + WAIT;
+    while tokio::net::TcpStream::connect(("127.0.0.1", port))
+        .await
+        .is_err()
+    {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "redis-server did not start"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    child
+}
