@@ -412,3 +412,23 @@ fn encode_errors() {
         Err(EncodeError::TooDeep(_))
     ));
 }
+
+/// Node's `JSON.parse` reads a number beyond `f64` as `Infinity` and socket.io keeps the
+/// client; so does this decoder (it used to refuse the packet and close the connection).
+#[test]
+fn sio_numbers_beyond_f64_are_infinity_not_an_error() {
+    let p = sio(r#"2["n",1e999999,-1e999999]"#).unwrap().unwrap();
+    match p.data {
+        sio_types::PacketData::Event { event, args, .. } => {
+            assert_eq!(event, "n");
+            assert_eq!(
+                args,
+                [
+                    sio_types::Value::Float(f64::INFINITY),
+                    sio_types::Value::Float(f64::NEG_INFINITY)
+                ]
+            );
+        }
+        other => panic!("not an event: {other:?}"),
+    }
+}

@@ -624,8 +624,7 @@ fn decode_header_and_payload(text: &str, limits: &Limits) -> Result<(Packet, usi
     let payload: Option<Value> = if rest.is_empty() {
         None
     } else {
-        let v: Value =
-            serde_json::from_str(rest).map_err(|e| DecodeError::InvalidJson(e.to_string()))?;
+        let v = crate::json::parse(rest).map_err(|e| DecodeError::InvalidJson(e.to_string()))?;
         let depth = v.depth();
         if depth > limits.max_depth {
             return Err(DecodeError::TooDeep {

@@ -170,7 +170,8 @@ pub struct SendMessage {
     pub topic: String,
     /// The payload.
     pub data: Value,
-    /// Log the message (the seed's `doLog`).
+    /// Log the message (the seed's `doLog`): destination, topic and size at INFO; the
+    /// payload itself only at TRACE, since it is application data.
     pub log: bool,
     /// Called once the emit was handed over (the seed's `cb`).
     pub callback: Option<Box<dyn FnOnce() + Send>>,
@@ -1009,7 +1010,10 @@ impl ServerHelper {
             return Ok(false);
         }
         if msg.log {
-            tracing::info!(parent: &self.inner.span, destination = ?msg.destination, topic = %msg.topic, data = ?msg.data, "send");
+            // Sizes, not contents: payloads are application data (and can be large). Their
+            // contents are logged only at TRACE, for whoever turns that on.
+            tracing::info!(parent: &self.inner.span, destination = ?msg.destination, topic = %msg.topic, bytes = msg.data.approx_size(), "send");
+            tracing::trace!(parent: &self.inner.span, data = ?msg.data, "send payload");
         }
         let args = vec![msg.data];
         match running.sender {

@@ -147,6 +147,40 @@ impl Value {
         }
     }
 
+    /// About how many bytes this value takes on the wire (its JSON text, binary counted
+    /// as raw bytes), for logs and limits that need a size without encoding.
+    ///
+    /// ```
+    /// use sio_types::Value;
+    /// let v = Value::from_iter([("text", Value::from("hello"))]);
+    /// assert_eq!(v.approx_size(), r#"{"text":"hello"}"#.len());
+    /// ```
+    pub fn approx_size(&self) -> usize {
+        match self {
+            Value::Null => 4,
+            Value::Bool(b) => {
+                if *b {
+                    4
+                } else {
+                    5
+                }
+            }
+            // Numbers: a typical short decimal; exactness is not the point.
+            Value::Int(_) | Value::UInt(_) | Value::Float(_) => 8,
+            Value::String(s) => s.len() + 2,
+            Value::Binary(b) => b.len(),
+            Value::Array(a) => {
+                2 + a.len().saturating_sub(1) + a.iter().map(Value::approx_size).sum::<usize>()
+            }
+            Value::Object(m) => {
+                2 + m.len().saturating_sub(1)
+                    + m.iter()
+                        .map(|(k, v)| k.len() + 3 + v.approx_size())
+                        .sum::<usize>()
+            }
+        }
+    }
+
     /// A short name of the variant, for error messages ("string", "binary", ...).
     pub fn kind(&self) -> &'static str {
         match self {
