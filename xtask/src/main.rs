@@ -93,7 +93,7 @@ struct Step {
     name: &'static str,
     program: &'static str,
     args: Vec<&'static str>,
-    envs: Vec<(&'static str, &'static str)>,
+    envs: Vec<(&'static str, String)>,
     dir: PathBuf,
 }
 
@@ -108,8 +108,8 @@ impl Step {
         }
     }
 
-    fn env(mut self, key: &'static str, value: &'static str) -> Self {
-        self.envs.push((key, value));
+    fn env(mut self, key: &'static str, value: impl Into<String>) -> Self {
+        self.envs.push((key, value.into()));
         self
     }
 
@@ -140,7 +140,7 @@ impl Step {
     fn run(&self) -> Result<(), String> {
         let status = Command::new(self.program)
             .args(&self.args)
-            .envs(self.envs.iter().copied())
+            .envs(self.envs.iter().map(|(k, v)| (k, v)))
             .current_dir(&self.dir)
             .status()
             .map_err(|e| format!("could not start `{}`: {e}", self.program))?;
@@ -308,11 +308,22 @@ fn ci(args: &[String]) -> Result<(), String> {
                 .dir(demo_web_dir()),
         );
     }
-    steps.push(Step::new(
-        "browser-test",
-        "node",
-        &["crates/sio-demo/web/browser-test.js"],
-    ));
+    // The test step built sio-demo (its tests run the binary) with the workspace's
+    // features; `cargo run -p sio-demo` would build it again with its own.
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| root().join("target"));
+    steps.push(
+        Step::new(
+            "browser-test",
+            "node",
+            &["crates/sio-demo/web/browser-test.js"],
+        )
+        .env(
+            "SIO_DEMO_BIN",
+            target.join("debug/sio-demo").to_string_lossy().into_owned(),
+        ),
+    );
     // Tiny sizes, asserts only that every server answered and nothing was lost.
     steps.push(Step::new(
         "bench smoke",
