@@ -7,11 +7,16 @@
 //! | 404 | `api_disabled` | the server was started without `ADMIN_TOKEN` |
 //! | 401 | `missing_token` | no `Authorization: Bearer …` header |
 //! | 401 | `invalid_token` | a bearer token that is not `ADMIN_TOKEN` |
+//! | 405 | `method_not_allowed` | a known path with another method (`GET /api/send`) |
+//! | 413 | `body_too_large` | a `POST /api/send` body over 64 KiB |
 //! | 415 | `unsupported_media_type` | `POST /api/send` without `Content-Type: application/json` |
 //! | 400 | `invalid_json` | a body that is not JSON, or not a JSON object |
 //! | 400 | `invalid_field` | `topic`, `destination` or `data` of the wrong type or empty |
 //! | 404 | `not_found` | any other path under `/api/` |
 //! | 502 | `cluster_unavailable` | the cluster (Redis) did not answer |
+//!
+//! The token is checked first, whatever else is wrong with a request: without it, every
+//! answer is the same 404 or 401.
 
 use std::sync::Arc;
 
@@ -88,19 +93,35 @@ pub fn routes(admin_token: Option<&str>, realtime: Arc<Realtime>) -> Router {
         .route("/clients", get(clients))
         .route("/send", post(send))
         .fallback(not_found)
+        .method_not_allowed_fallback(wrong_method)
+        // The body limit is the handler's, checked after the token: axum's own limit
+        // would answer an anonymous client first, in plain text.
+        .layer(axum::extract::DefaultBodyLimit::disable())
         .with_state(state)
 }
 
+/// `err`, once the token is right; the token's own error before that, so an anonymous
+/// client learns nothing about the API.
+fn behind_token(api: &Api, headers: &HeaderMap, err: ApiError) -> Response {
+    authorize(api, headers).err().unwrap_or(err).into_response()
+}
+
+async fn wrong_method(State(api): State<Api>, headers: HeaderMap) -> Response {
+    let err = ApiError::new(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "method_not_allowed",
+        "the API has GET /api/clients and POST /api/send",
+    );
+    behind_token(&api, &headers, err)
+}
+
 async fn not_found(State(api): State<Api>, headers: HeaderMap) -> Response {
-    if let Err(e) = authorize(&api, &headers) {
-        return e.into_response();
-    }
-    ApiError::new(
+    let err = ApiError::new(
         StatusCode::NOT_FOUND,
         "not_found",
         "no such endpoint: the API has GET /api/clients and POST /api/send",
-    )
-    .into_response()
+    );
+    behind_token(&api, &headers, err)
 }
 
 /// Compares in time independent of where the first difference is, so that response
@@ -110,6 +131,13 @@ fn same_secret(a: &[u8], b: &[u8]) -> bool {
         return false;
     }
     a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+/// The token of `Bearer <token>`: the scheme in any case (RFC 7235), one space, then the
+/// token exactly as sent (no trimming: `Bearer  tok` does not carry `tok`).
+fn bearer(header: &str) -> Option<&str> {
+    let (scheme, token) = header.split_at_checked(7)?;
+    scheme.eq_ignore_ascii_case("bearer ").then_some(token)
 }
 
 fn authorize(api: &Api, headers: &HeaderMap) -> Result<(), ApiError> {
@@ -127,14 +155,7 @@ fn authorize(api: &Api, headers: &HeaderMap) -> Result<(), ApiError> {
             "missing header `Authorization: Bearer <ADMIN_TOKEN>`",
         ));
     };
-    let given = value
-        .to_str()
-        .ok()
-        .and_then(|v| {
-            v.strip_prefix("Bearer ")
-                .or_else(|| v.strip_prefix("bearer "))
-        })
-        .map(str::trim);
+    let given = value.to_str().ok().and_then(bearer);
     match given {
         Some(t) if same_secret(t.as_bytes(), expected.as_bytes()) => Ok(()),
         Some(_) => Err(ApiError::new(
@@ -264,7 +285,7 @@ fn kind(v: &Json) -> &'static str {
     }
 }
 
-async fn send(State(api): State<Api>, headers: HeaderMap, body: Bytes) -> Response {
+async fn send(State(api): State<Api>, headers: HeaderMap, body: axum::body::Body) -> Response {
     if let Err(e) = authorize(&api, &headers) {
         return e.into_response();
     }
@@ -281,14 +302,18 @@ async fn send(State(api): State<Api>, headers: HeaderMap, body: Bytes) -> Respon
         )
         .into_response();
     }
-    if body.len() > MAX_BODY {
-        return ApiError::new(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            "body_too_large",
-            format!("the body is {} bytes; at most {MAX_BODY}", body.len()),
-        )
-        .into_response();
-    }
+    // Read at most one byte past the limit: a larger body is refused without being held.
+    let body: Bytes = match axum::body::to_bytes(body, MAX_BODY).await {
+        Ok(b) => b,
+        Err(_) => {
+            return ApiError::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "body_too_large",
+                format!("the body is over {MAX_BODY} bytes"),
+            )
+            .into_response();
+        }
+    };
     let req = match parse_send(&body) {
         Ok(r) => r,
         Err(e) => return e.into_response(),
@@ -343,6 +368,18 @@ mod tests {
             let body = format!(r#"{{"topic":"t","data":{falsy}}}"#);
             assert_eq!(code(body.as_bytes()), "invalid_field", "{falsy}");
         }
+    }
+
+    #[test]
+    fn bearer_tokens_are_taken_exactly() {
+        assert_eq!(bearer("Bearer tok"), Some("tok"));
+        assert_eq!(bearer("bearer tok"), Some("tok"));
+        assert_eq!(bearer("BEARER tok"), Some("tok"));
+        assert_eq!(bearer("Bearer  tok"), Some(" tok"));
+        assert_eq!(bearer("Bearer tok "), Some("tok "));
+        assert_eq!(bearer("Bearertok"), None);
+        assert_eq!(bearer("Basic dG9r"), None);
+        assert_eq!(bearer("Bear"), None);
     }
 
     #[test]

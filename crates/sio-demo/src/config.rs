@@ -21,6 +21,8 @@ use clap::Parser;
 #[command(
     name = "sio-demo",
     version,
+    // `--help` says what the demo is, not this type's rustdoc (clap's default long help).
+    long_about = None,
     about = "A ready-to-run sio server: a browser page at /, socket.io at /socket.io/, an admin HTTP API under /api/",
     after_help = "Open http://HOST:PORT/ in a browser and log in with one of the AUTH_TOKENS.\n\
                   Rooms whose name starts with `private-` are refused.\n\
@@ -73,8 +75,10 @@ pub struct Config {
     #[arg(long, env = "ADMIN_UI", default_value_t = false)]
     pub admin_ui: bool,
 
-    /// Folder of the web npm project, whose node_modules hold the socket.io-client bundle.
-    #[arg(long, env = "SIO_DEMO_WEB_DIR", default_value = concat!(env!("CARGO_MANIFEST_DIR"), "/web"))]
+    /// Folder of the web npm project, whose node_modules hold the socket.io-client bundle
+    /// (relative to the current directory: the default fits the repository's root, where
+    /// `cargo xtask demo` runs).
+    #[arg(long, env = "SIO_DEMO_WEB_DIR", default_value = "crates/sio-demo/web")]
     pub web_dir: PathBuf,
 }
 

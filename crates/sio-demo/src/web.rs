@@ -13,6 +13,7 @@ use axum::routing::get;
 const INDEX: &str = include_str!("../assets/index.html");
 const APP_JS: &str = include_str!("../assets/app.js");
 const STYLE: &str = include_str!("../assets/style.css");
+const FAVICON: &str = include_str!("../assets/favicon.svg");
 
 /// Where the bundle lives inside the web npm project.
 const BUNDLE: &str = "node_modules/socket.io-client/dist/socket.io.min.js";
@@ -69,6 +70,9 @@ pub(crate) fn routes(assets: Arc<Assets>) -> Router {
             "/style.css",
             get(|| async { text("text/css; charset=utf-8", STYLE) }),
         )
+        // The page links the SVG; browsers that ask for /favicon.ico anyway get it too.
+        .route("/favicon.svg", get(|| async { text("image/svg+xml", FAVICON) }))
+        .route("/favicon.ico", get(|| async { text("image/svg+xml", FAVICON) }))
         .route(
             "/vendor/socket.io.min.js",
             get(move || {

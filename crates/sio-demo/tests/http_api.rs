@@ -44,6 +44,10 @@ impl Demo {
         .env("PORT", "0")
         .env("HOST", "127.0.0.1")
         .env("AUTH_TOKENS", "alice,bob")
+        .env(
+            "SIO_DEMO_WEB_DIR",
+            concat!(env!("CARGO_MANIFEST_DIR"), "/web"),
+        )
         .envs(envs.iter().copied())
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())
@@ -240,6 +244,14 @@ async fn api_is_off_without_admin_token_but_healthz_answers() {
     demo.admin("POST", "/api/send", Some(json!({"topic": "t", "data": 1})))
         .await
         .error(404, "api_disabled");
+    // Whatever else is wrong (method, size), the API is off first.
+    demo.admin("GET", "/api/send", None)
+        .await
+        .error(404, "api_disabled");
+    let huge = json!({"topic": "t", "data": "x".repeat(70_000)});
+    demo.admin("POST", "/api/send", Some(huge))
+        .await
+        .error(404, "api_disabled");
     // A blank ADMIN_TOKEN counts as none: it must not make "Bearer " a valid credential.
     let blank = Demo::start(&[("ADMIN_TOKEN", "  ")]).await;
     blank
@@ -251,6 +263,12 @@ async fn api_is_off_without_admin_token_but_healthz_answers() {
     assert_eq!(page.status, 200);
     assert!(page.body.contains("/vendor/socket.io.min.js"));
     assert!(page.head.contains("content-type: text/html"));
+    assert!(page.body.contains(r#"rel="icon""#));
+    for icon in ["/favicon.svg", "/favicon.ico"] {
+        let r = demo.http("GET", icon, &[], "").await;
+        assert_eq!(r.status, 200, "{icon}");
+        assert!(r.head.contains("content-type: image/svg+xml"), "{icon}");
+    }
 }
 
 #[tokio::test]
@@ -298,6 +316,32 @@ async fn api_errors_are_clear_json() {
     )
     .await
     .error(401, "invalid_token");
+    // The token is taken as sent: no trimming. (The HTTP parser drops a trailing space of
+    // a header value, so only the inner one can reach the check.)
+    let padded = format!("Bearer  {ADMIN}");
+    demo.http("GET", "/api/clients", &[("Authorization", &padded)], "")
+        .await
+        .error(401, "invalid_token");
+    let lower = format!("bearer {ADMIN}");
+    assert_eq!(
+        demo.http("GET", "/api/clients", &[("Authorization", &lower)], "")
+            .await
+            .status,
+        200
+    );
+    // Nothing about the request is answered before the token: not its size, not its method.
+    let huge_body = json!({"topic": "t", "data": "x".repeat(70_000)}).to_string();
+    demo.http(
+        "POST",
+        "/api/send",
+        &[("Content-Type", "application/json")],
+        &huge_body,
+    )
+    .await
+    .error(401, "missing_token");
+    demo.http("GET", "/api/send", &[], "")
+        .await
+        .error(401, "missing_token");
 
     let auth = format!("Bearer {ADMIN}");
     demo.http(
@@ -346,7 +390,9 @@ async fn api_errors_are_clear_json() {
     demo.admin("POST", "/api/send", Some(huge))
         .await
         .error(413, "body_too_large");
-    assert_eq!(demo.admin("GET", "/api/send", None).await.status, 405);
+    demo.admin("GET", "/api/send", None)
+        .await
+        .error(405, "method_not_allowed");
 }
 
 #[tokio::test]
@@ -477,6 +523,12 @@ async fn help_lists_every_setting() {
         .unwrap();
     assert!(out.status.success());
     let help = String::from_utf8(out.stdout).unwrap();
+    // What the demo is, first; not the rustdoc of its Config type (clap's default).
+    assert!(help.starts_with("A ready-to-run sio server"), "{help}");
+    assert!(
+        !help.contains("```") && !help.contains("use clap"),
+        "{help}"
+    );
     for var in [
         "PORT",
         "HOST",

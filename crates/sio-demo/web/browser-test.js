@@ -265,6 +265,21 @@ async function main() {
     await bob.click(`#rooms li[data-room="${room}"] .leave`);
     await bob.waitForSelector(`#rooms li[data-room="${room}"]`, { state: 'detached', timeout: STEP_TIMEOUT });
 
+    // A phone (390 px wide): nothing wider than the screen, the login placeholder whole.
+    const phone = await context.newPage();
+    await phone.setViewportSize({ width: 390, height: 844 });
+    await phone.goto(url);
+    const fit = await phone.evaluate(() => {
+      const input = document.getElementById('token');
+      const ctx = document.createElement('canvas').getContext('2d');
+      ctx.font = getComputedStyle(input).font;
+      return { page: document.documentElement.scrollWidth, input: input.clientWidth, placeholder: ctx.measureText(input.placeholder).width };
+    });
+    assert.ok(fit.page <= 390, `the page is ${fit.page} px wide on a 390 px screen`);
+    assert.ok(fit.placeholder < fit.input, `the login placeholder is cut: ${JSON.stringify(fit)}`);
+    await phone.close();
+    console.log('browser-test: the page fits a phone');
+
     const intruder = await context.newPage();
     await login(intruder, url, 'wrong-' + RUN);
     await stateIs(intruder, 'unauthenticated');

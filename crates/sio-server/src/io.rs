@@ -9,7 +9,8 @@ use serde::Serialize;
 use sio_engine::{Engine, Refusal};
 use sio_protocol::Limits;
 use sio_protocol::socketio::Parser;
-use sio_types::{AdapterFactory, LocalAdapterFactory, Room, SocketInfo, Value};
+use sio_types::IntoRoom;
+use sio_types::{AdapterFactory, LocalAdapterFactory, SocketInfo, Value};
 
 use crate::config::{Cookie, Cors, RecoveryConfig, ServerConfig, SlowConsumerPolicy, Transports};
 use crate::engine::EngineHandler;
@@ -444,17 +445,17 @@ impl SocketIo {
     }
 
     /// A broadcast to `room` of the main namespace.
-    pub fn to(&self, room: impl Into<Room>) -> BroadcastOperator {
+    pub fn to(&self, room: impl IntoRoom) -> BroadcastOperator {
         self.main().to(room)
     }
 
     /// Same as [`to`](SocketIo::to).
-    pub fn within(&self, room: impl Into<Room>) -> BroadcastOperator {
+    pub fn within(&self, room: impl IntoRoom) -> BroadcastOperator {
         self.to(room)
     }
 
     /// A broadcast to the main namespace but `room`.
-    pub fn except(&self, room: impl Into<Room>) -> BroadcastOperator {
+    pub fn except(&self, room: impl IntoRoom) -> BroadcastOperator {
         self.main().except(room)
     }
 

@@ -117,6 +117,10 @@ pub use socket::{DisconnectReason, Socket};
 
 pub use sio_protocol::socketio::Parser;
 pub use sio_types;
+/// `Value::Binary` holds [`bytes::Bytes`]: re-exported so building one needs no extra
+/// dependency.
+pub use sio_types::bytes;
 pub use sio_types::{
-    AckError, AdapterError, BroadcastFlags, ConnectError, Handshake, Room, SocketId, Value,
+    AckError, AdapterError, BroadcastFlags, ConnectError, Handshake, IntoRoom, Room, SocketId,
+    Value,
 };

@@ -13,6 +13,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, RwLock, Weak};
 use std::time::Duration;
 
+use sio_types::IntoRoom;
 use sio_types::{
     AckResponse, Adapter, AdapterError, AdapterFactory, BroadcastOptions, ConnectError, LocalAcks,
     LocalNamespace, Packet, Room, ServerSideReply, SocketId, SocketInfo, Value,
@@ -332,6 +333,17 @@ impl NamespaceInner {
 
     pub(crate) fn len(&self) -> usize {
         self.read().sockets.len()
+    }
+
+    pub(crate) fn room_len(&self, room: &str) -> usize {
+        let st = self.read();
+        match st.rooms.get(room) {
+            Some(set) => set.len(),
+            None => room
+                .parse::<SocketId>()
+                .is_ok_and(|id| st.sockets.contains_key(&id))
+                .into(),
+        }
     }
 
     /// Runs the connect flow of a new socket: adapter ready, middlewares, table entry,
@@ -729,12 +741,12 @@ impl Namespace {
     }
 
     /// A broadcast to `room`.
-    pub fn to(&self, room: impl Into<Room>) -> BroadcastOperator {
+    pub fn to(&self, room: impl IntoRoom) -> BroadcastOperator {
         self.broadcast().to(room)
     }
 
     /// A broadcast to every socket but those in `room`.
-    pub fn except(&self, room: impl Into<Room>) -> BroadcastOperator {
+    pub fn except(&self, room: impl IntoRoom) -> BroadcastOperator {
         self.broadcast().except(room)
     }
 
@@ -751,5 +763,18 @@ impl Namespace {
     /// How many sockets are connected here (this process).
     pub fn local_len(&self) -> usize {
         self.inner.len()
+    }
+
+    /// How many of this process's sockets are in `room` (a socket id counts as its own
+    /// room): a lookup, not a `fetch_sockets` of every member. The cluster-wide count is
+    /// `to(room).fetch_sockets().await?.len()`.
+    ///
+    /// ```no_run
+    /// # fn f(ns: sio_server::Namespace) {
+    /// let here = ns.local_room_len("lobby");
+    /// # let _ = here; }
+    /// ```
+    pub fn local_room_len(&self, room: &str) -> usize {
+        self.inner.room_len(room)
     }
 }

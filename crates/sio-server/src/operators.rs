@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use futures_util::StreamExt;
 use serde::Serialize;
+use sio_types::IntoRoom;
 use sio_types::constants::is_reserved_event;
 use sio_types::value::to_value;
 use sio_types::{
@@ -50,18 +51,18 @@ impl BroadcastOperator {
     }
 
     /// Adds a target room.
-    pub fn to(mut self, room: impl Into<Room>) -> Self {
+    pub fn to(mut self, room: impl IntoRoom) -> Self {
         self.opts = self.opts.to(room);
         self
     }
 
     /// Same as [`to`](BroadcastOperator::to).
-    pub fn within(self, room: impl Into<Room>) -> Self {
+    pub fn within(self, room: impl IntoRoom) -> Self {
         self.to(room)
     }
 
     /// Adds several target rooms.
-    pub fn to_many(mut self, rooms: impl IntoIterator<Item = impl Into<Room>>) -> Self {
+    pub fn to_many(mut self, rooms: impl IntoIterator<Item = impl IntoRoom>) -> Self {
         for r in rooms {
             self.opts = self.opts.to(r);
         }
@@ -69,7 +70,7 @@ impl BroadcastOperator {
     }
 
     /// Leaves out the sockets of `room`.
-    pub fn except(mut self, room: impl Into<Room>) -> Self {
+    pub fn except(mut self, room: impl IntoRoom) -> Self {
         self.opts = self.opts.except(room);
         self
     }
@@ -197,9 +198,9 @@ impl BroadcastOperator {
     /// Makes the selected sockets join `rooms`.
     pub async fn sockets_join(
         &self,
-        rooms: impl IntoIterator<Item = impl Into<Room>>,
+        rooms: impl IntoIterator<Item = impl IntoRoom>,
     ) -> Result<(), AdapterError> {
-        let rooms: Vec<Room> = rooms.into_iter().map(Into::into).collect();
+        let rooms: Vec<Room> = rooms.into_iter().map(IntoRoom::into_room).collect();
         if self.opts.flags.local {
             sio_types::LocalNamespace::add_sockets(&*self.ns, &self.opts, &rooms);
             return Ok(());
@@ -210,9 +211,9 @@ impl BroadcastOperator {
     /// Makes the selected sockets leave `rooms`.
     pub async fn sockets_leave(
         &self,
-        rooms: impl IntoIterator<Item = impl Into<Room>>,
+        rooms: impl IntoIterator<Item = impl IntoRoom>,
     ) -> Result<(), AdapterError> {
-        let rooms: Vec<Room> = rooms.into_iter().map(Into::into).collect();
+        let rooms: Vec<Room> = rooms.into_iter().map(IntoRoom::into_room).collect();
         if self.opts.flags.local {
             sio_types::LocalNamespace::del_sockets(&*self.ns, &self.opts, &rooms);
             return Ok(());
@@ -291,7 +292,7 @@ impl RemoteSocket {
     /// Makes this socket join `rooms`.
     pub async fn join(
         &self,
-        rooms: impl IntoIterator<Item = impl Into<Room>>,
+        rooms: impl IntoIterator<Item = impl IntoRoom>,
     ) -> Result<(), AdapterError> {
         self.only().sockets_join(rooms).await
     }
@@ -299,7 +300,7 @@ impl RemoteSocket {
     /// Makes this socket leave `rooms`.
     pub async fn leave(
         &self,
-        rooms: impl IntoIterator<Item = impl Into<Room>>,
+        rooms: impl IntoIterator<Item = impl IntoRoom>,
     ) -> Result<(), AdapterError> {
         self.only().sockets_leave(rooms).await
     }

@@ -6,6 +6,7 @@ use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
 
 use serde::Serialize;
+use sio_types::IntoRoom;
 use sio_types::constants::is_reserved_event;
 use sio_types::value::to_value;
 use sio_types::{
@@ -223,7 +224,9 @@ impl Socket {
         )
     }
 
-    /// The auth payload the client sent with its CONNECT packet.
+    /// The auth payload the client sent with its CONNECT packet (`io({auth})`), or an
+    /// empty object `{}` when it sent none, as socket.io's `handshake.auth` is: a lookup
+    /// such as `socket.auth().get("token")` never needs to check for null first.
     pub fn auth(&self) -> &Value {
         &self.inner.auth
     }
@@ -406,23 +409,23 @@ impl Socket {
     }
 
     /// Joins `room` (adding it to the cluster through the adapter's room hooks).
-    pub fn join(&self, room: impl Into<Room>) {
+    pub fn join(&self, room: impl IntoRoom) {
         self.inner
             .ns
-            .join(self.inner.id, std::slice::from_ref(&room.into()));
+            .join(self.inner.id, std::slice::from_ref(&room.into_room()));
     }
 
     /// Joins several rooms.
-    pub fn join_many(&self, rooms: impl IntoIterator<Item = impl Into<Room>>) {
-        let rooms: Vec<Room> = rooms.into_iter().map(Into::into).collect();
+    pub fn join_many(&self, rooms: impl IntoIterator<Item = impl IntoRoom>) {
+        let rooms: Vec<Room> = rooms.into_iter().map(IntoRoom::into_room).collect();
         self.inner.ns.join(self.inner.id, &rooms);
     }
 
     /// Leaves `room`.
-    pub fn leave(&self, room: impl Into<Room>) {
+    pub fn leave(&self, room: impl IntoRoom) {
         self.inner
             .ns
-            .leave(self.inner.id, std::slice::from_ref(&room.into()));
+            .leave(self.inner.id, std::slice::from_ref(&room.into_room()));
     }
 
     /// Leaves every room but its own.
@@ -439,17 +442,17 @@ impl Socket {
     }
 
     /// A broadcast to `room`, leaving this socket out (socket.io's `socket.to(room)`).
-    pub fn to(&self, room: impl Into<Room>) -> BroadcastOperator {
+    pub fn to(&self, room: impl IntoRoom) -> BroadcastOperator {
         self.broadcast().to(room)
     }
 
     /// Same as [`to`](Socket::to).
-    pub fn within(&self, room: impl Into<Room>) -> BroadcastOperator {
+    pub fn within(&self, room: impl IntoRoom) -> BroadcastOperator {
         self.to(room)
     }
 
     /// A broadcast to every socket but those of `room` and this one.
-    pub fn except(&self, room: impl Into<Room>) -> BroadcastOperator {
+    pub fn except(&self, room: impl IntoRoom) -> BroadcastOperator {
         self.broadcast().except(room)
     }
 

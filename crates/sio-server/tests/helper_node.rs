@@ -157,6 +157,14 @@ async fn shutdown_with(transports: &str) {
         .unwrap();
     assert_eq!(ready.as_deref(), Some("READY"));
     assert_eq!(helper.clients().len(), 2);
+    assert_eq!(
+        helper.client_count(sio_server::sio_types::ClientState::Authenticated),
+        2
+    );
+    assert_eq!(
+        helper.client_count(sio_server::sio_types::ClientState::Unauthorized),
+        0
+    );
     helper.shutdown().await;
     assert!(helper.clients().is_empty());
     assert_eq!(helper.live_timers(), 0);

@@ -895,3 +895,38 @@ async fn bytes_held_before_the_connect_answer_are_bounded() {
     }
     assert_eq!(io.stats().full_dropped, 3);
 }
+
+/// Rooms named by a runtime string (not only a `&'static str`), counted locally without
+/// fetching every member, and a number beyond f64 that Node keeps as Infinity.
+#[tokio::test]
+async fn rooms_take_any_string_and_count_locally() {
+    let (io, h, _url) = start(false).await;
+    let port = h.local_addr().port();
+    let name = format!("room-{}", sio_server::SocketId::random());
+    let (mut a, sid_a) = Raw::connect_ns(port, "").await;
+    let (mut b, _) = Raw::connect_ns(port, "").await;
+    for c in [&mut a, &mut b] {
+        c.send(&format!(r#"20["join","{name}"]"#)).await;
+        assert_eq!(c.recv_text().await, "30[]");
+    }
+    let ns = io.of("/").unwrap();
+    assert_eq!(ns.local_room_len(&name), 2);
+    assert_eq!(ns.local_room_len(&sid_a), 1, "a socket id is its own room");
+    assert_eq!(ns.local_room_len("nobody-here"), 0);
+    io.to(name.as_str()).emit("hi", &1).await.unwrap();
+    assert_eq!(a.recv_text().await, r#"2["hi",1]"#);
+    assert_eq!(b.recv_text().await, r#"2["hi",1]"#);
+    io.to(&name).except(&sid_a).emit("hi", &2).await.unwrap();
+    assert_eq!(b.recv_text().await, r#"2["hi",2]"#);
+    // 1e999999 is Infinity in JavaScript; re-encoded, it is `null` as JSON.stringify writes.
+    a.send(r#"2["echo",1e999999]"#).await;
+    assert_eq!(a.recv_text().await, r#"2["echo-back",null]"#);
+    b.close().await;
+    for _ in 0..200 {
+        if ns.local_room_len(&name) == 1 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert_eq!(ns.local_room_len(&name), 1);
+}

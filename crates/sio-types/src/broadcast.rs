@@ -8,6 +8,64 @@ use crate::id::SocketId;
 /// A room name. Every socket is also in a room named after its id.
 pub type Room = Cow<'static, str>;
 
+/// What names a room where an API takes one: a string of any lifetime (`"lobby"`,
+/// `name.as_str()`, a `String`), a [`Room`], or a socket id (its private room).
+///
+/// ```
+/// use sio_types::{IntoRoom, SocketId};
+/// let name = String::from("lobby");
+/// assert_eq!(name.as_str().into_room(), "lobby");
+/// assert_eq!((&name).into_room(), "lobby");
+/// let id = SocketId::random();
+/// assert_eq!(id.into_room(), id.as_str());
+/// ```
+pub trait IntoRoom {
+    /// The room.
+    fn into_room(self) -> Room;
+}
+
+impl IntoRoom for &str {
+    fn into_room(self) -> Room {
+        Cow::Owned(self.to_owned())
+    }
+}
+
+impl IntoRoom for String {
+    fn into_room(self) -> Room {
+        Cow::Owned(self)
+    }
+}
+
+impl IntoRoom for &String {
+    fn into_room(self) -> Room {
+        Cow::Owned(self.clone())
+    }
+}
+
+impl IntoRoom for Room {
+    fn into_room(self) -> Room {
+        self
+    }
+}
+
+impl IntoRoom for &Room {
+    fn into_room(self) -> Room {
+        self.clone()
+    }
+}
+
+impl IntoRoom for SocketId {
+    fn into_room(self) -> Room {
+        Cow::Owned(self.as_str().to_owned())
+    }
+}
+
+impl IntoRoom for &SocketId {
+    fn into_room(self) -> Room {
+        Cow::Owned(self.as_str().to_owned())
+    }
+}
+
 /// The target of a broadcast: sockets in any of `rooms` (all sockets of the namespace when
 /// empty), minus the sockets in any of `except`.
 ///
@@ -31,14 +89,14 @@ pub struct BroadcastOptions {
 
 impl BroadcastOptions {
     /// Adds a target room (no duplicate is kept).
-    pub fn to(mut self, room: impl Into<Room>) -> Self {
-        push_unique(&mut self.rooms, room.into());
+    pub fn to(mut self, room: impl IntoRoom) -> Self {
+        push_unique(&mut self.rooms, room.into_room());
         self
     }
 
     /// Adds a room to leave out (no duplicate is kept).
-    pub fn except(mut self, room: impl Into<Room>) -> Self {
-        push_unique(&mut self.except, room.into());
+    pub fn except(mut self, room: impl IntoRoom) -> Self {
+        push_unique(&mut self.except, room.into_room());
         self
     }
 

@@ -33,7 +33,10 @@ pub use adapter::{
     AckResponse, AckStream, Adapter, AdapterFactory, LocalAcks, LocalAdapter, LocalAdapterFactory,
     LocalNamespace, PersistedSession, RestoredSession, ServerSideReply, SocketInfo,
 };
-pub use broadcast::{BroadcastFlags, BroadcastOptions, Room};
+pub use broadcast::{BroadcastFlags, BroadcastOptions, IntoRoom, Room};
+/// `Value::Binary` holds [`bytes::Bytes`]: re-exported so building one needs no extra
+/// dependency.
+pub use bytes;
 pub use error::{AckError, AdapterError, IdError, StateError, ValueError};
 pub use handshake::Handshake;
 pub use id::SocketId;

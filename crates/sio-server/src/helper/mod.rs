@@ -874,6 +874,23 @@ impl ServerHelper {
             .collect()
     }
 
+    /// How many clients of this server are in `state` (say, authenticated), without a
+    /// snapshot of each: one pass over the registry.
+    ///
+    /// ```no_run
+    /// # fn f(helper: sio_server::ServerHelper) {
+    /// use sio_types::ClientState;
+    /// let online = helper.client_count(ClientState::Authenticated);
+    /// # let _ = online; }
+    /// ```
+    pub fn client_count(&self, state: ClientState) -> usize {
+        self.inner
+            .registry
+            .iter()
+            .filter(|e| e.state == state)
+            .count()
+    }
+
     /// One client by id (the seed's `getClients({id})`).
     pub fn client(&self, id: SocketId) -> Option<ClientSnapshot> {
         let (st, s) = self
