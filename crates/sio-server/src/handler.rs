@@ -83,9 +83,8 @@ pub(crate) type BoxedConnectHandler = Arc<dyn Fn(Socket) -> BoxFuture<'static, (
 pub(crate) type BoxedMiddleware =
     Arc<dyn Fn(Socket) -> BoxFuture<'static, Result<(), ConnectError>> + Send + Sync>;
 pub(crate) type DisconnectFn = Box<dyn FnOnce(Socket, DisconnectReason) + Send>;
-pub(crate) type ServerSideHandler = Arc<
-    dyn Fn(Vec<Value>, Option<sio_types::ServerSideReply>) -> BoxFuture<'static, ()> + Send + Sync,
->;
+pub(crate) type ServerSideHandler =
+    Arc<dyn Fn(Args, Option<sio_types::ServerSideReply>) -> BoxFuture<'static, ()> + Send + Sync>;
 
 pub(crate) fn box_event<F, Fut>(f: F) -> BoxedEventHandler
 where

@@ -478,9 +478,24 @@ impl SocketIo {
         self.broadcast().fetch_sockets().await
     }
 
-    /// Emits to the other servers of the cluster (main namespace).
-    pub async fn server_side_emit(&self, args: Vec<Value>) -> Result<(), sio_types::AdapterError> {
-        self.main().server_side_emit(args).await
+    /// Emits `event` to the other servers of the cluster (main namespace); see
+    /// [`Namespace::server_side_emit`].
+    pub async fn server_side_emit(
+        &self,
+        event: &str,
+        args: Vec<Value>,
+    ) -> Result<(), sio_types::AdapterError> {
+        self.main().server_side_emit(event, args).await
+    }
+
+    /// Handles the server-side event `event` of the main namespace; see
+    /// [`Namespace::on_server_side`].
+    pub fn on_server_side<F, Fut>(&self, event: impl Into<String>, f: F)
+    where
+        F: Fn(crate::Args, Option<sio_types::ServerSideReply>) -> Fut + Send + Sync + 'static,
+        Fut: std::future::Future<Output = ()> + Send + 'static,
+    {
+        self.main().on_server_side(event, f);
     }
 
     /// Slow-consumer counters.

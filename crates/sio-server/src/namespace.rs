@@ -37,7 +37,8 @@ use crate::socket::Socket;
 pub(crate) struct NsHandlers {
     pub(crate) connect: RwLock<Option<BoxedConnectHandler>>,
     pub(crate) middlewares: RwLock<Vec<BoxedMiddleware>>,
-    pub(crate) server_side: RwLock<Option<ServerSideHandler>>,
+    /// Server-side event handlers, by event name.
+    pub(crate) server_side: RwLock<HashMap<Box<str>, ServerSideHandler>>,
     /// Event handlers shared by every socket of the namespace.
     pub(crate) events: RwLock<HashMap<Box<str>, crate::handler::BoxedEventHandler>>,
 }
@@ -602,19 +603,38 @@ impl LocalNamespace for NamespaceInner {
                 .is_ok_and(|id| st.sockets.contains_key(&id))
     }
 
-    fn server_side_emit(&self, args: Vec<Value>, reply: Option<ServerSideReply>) {
+    fn server_side_emit(&self, mut args: Vec<Value>, reply: Option<ServerSideReply>) {
+        // `[event, ...args]`, as socket.io's serverSideEmit sends it.
+        let Some(Value::String(event)) = (!args.is_empty()).then(|| args.remove(0)) else {
+            tracing::debug!(nsp = %self.path, "server-side emit without an event name, ignored");
+            return;
+        };
         let handler = self
             .handlers
             .server_side
             .read()
             .unwrap_or_else(|e| e.into_inner())
-            .clone();
-        if let Some(h) = handler {
-            tokio::spawn(async move {
-                run_guarded("server_side", h(args, reply)).await;
-            });
+            .get(event.as_str())
+            .cloned();
+        match handler {
+            Some(h) => {
+                tokio::spawn(async move {
+                    run_guarded(&event, h(crate::Args(args), reply)).await;
+                });
+            }
+            None => {
+                tracing::trace!(nsp = %self.path, event, "no handler for server-side event");
+            }
         }
     }
+}
+
+/// `[event, ...args]`: how a server-side emit travels between servers.
+fn with_event(event: &str, args: Vec<Value>) -> Vec<Value> {
+    let mut all = Vec::with_capacity(args.len() + 1);
+    all.push(Value::String(event.to_owned()));
+    all.extend(args);
+    all
 }
 
 /// A namespace handle. Cheap to clone.
@@ -699,25 +719,54 @@ impl Namespace {
             );
     }
 
-    /// Handles server-side emits from the other servers of the cluster. `reply` is set when
-    /// the sender waits for an answer.
-    pub fn on_server_side<F, Fut>(&self, f: F)
+    /// Handles the server-side event `event` that the other servers of the cluster emit
+    /// (socket.io's `io.on(event, (...args) => …)` for `serverSideEmit`). `reply` is set
+    /// when the sender waits for answers (Node's last-argument callback): call it with one
+    /// value, the answer (Node's callback carries one; other servers see only the first).
+    /// Registering the same event again replaces its handler.
+    ///
+    /// ```no_run
+    /// # fn f(ns: sio_server::Namespace) {
+    /// ns.on_server_side("cache:drop", |args, reply| async move {
+    ///     let key: String = args.decode().unwrap_or_default();
+    ///     if let Some(reply) = reply {
+    ///         reply(vec![sio_server::Value::from(key)]);
+    ///     }
+    /// });
+    /// # }
+    /// ```
+    pub fn on_server_side<F, Fut>(&self, event: impl Into<String>, f: F)
     where
-        F: Fn(Vec<Value>, Option<ServerSideReply>) -> Fut + Send + Sync + 'static,
+        F: Fn(crate::Args, Option<ServerSideReply>) -> Fut + Send + Sync + 'static,
         Fut: std::future::Future<Output = ()> + Send + 'static,
     {
         let h: ServerSideHandler = Arc::new(move |a, r| Box::pin(f(a, r)));
-        *self
-            .inner
+        self.inner
             .handlers
             .server_side
             .write()
-            .unwrap_or_else(|e| e.into_inner()) = Some(h);
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(event.into().into_boxed_str(), h);
     }
 
-    /// Emits to the other servers' [`on_server_side`](Namespace::on_server_side) handlers.
-    pub async fn server_side_emit(&self, args: Vec<Value>) -> Result<(), AdapterError> {
-        self.inner.adapter.server_side_emit(args).await
+    /// Emits `event` to the other servers' [`on_server_side`](Namespace::on_server_side)
+    /// handlers (Node's `io.serverSideEmit(event, ...args)`); this server's own handlers
+    /// are not called, as in Node.
+    ///
+    /// ```no_run
+    /// # async fn f(ns: sio_server::Namespace) -> Result<(), sio_server::AdapterError> {
+    /// ns.server_side_emit("cache:drop", vec!["user:42".into()]).await?;
+    /// # Ok(()) }
+    /// ```
+    pub async fn server_side_emit(
+        &self,
+        event: &str,
+        args: Vec<Value>,
+    ) -> Result<(), AdapterError> {
+        self.inner
+            .adapter
+            .server_side_emit(with_event(event, args))
+            .await
     }
 
     /// Emits to the other servers and collects one answer from each until `timeout`.
@@ -726,12 +775,13 @@ impl Namespace {
     /// [`AdapterError::PartialTimeout`], whose `received` holds the answers that did arrive.
     pub async fn server_side_emit_with_ack(
         &self,
+        event: &str,
         args: Vec<Value>,
         timeout: Duration,
     ) -> Result<Vec<Vec<Value>>, AdapterError> {
         self.inner
             .adapter
-            .server_side_emit_with_ack(args, timeout)
+            .server_side_emit_with_ack(with_event(event, args), timeout)
             .await
     }
 

@@ -93,3 +93,42 @@ async fn two_servers_behave_as_one() {
     a.close().await;
     b.close().await;
 }
+
+/// Server-side events by name, as Node registers them (`io.on("sse-echo", …)`): each
+/// server answers only the events it has a handler for, and not its own emits.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn server_side_events_are_handled_per_event_name() {
+    let prefix = format!("sio-server-sse-{}", sio_server::SocketId::random());
+    let (a, _ha, _) = cluster_member(&prefix).await;
+    let (b, _hb, _) = cluster_member(&prefix).await;
+    for (io, name) in [(&a, "a"), (&b, "b")] {
+        io.on_server_side("sse-echo", move |args, reply| async move {
+            if let Some(reply) = reply {
+                // One answer per server, as Node's serverSideEmit callback takes one.
+                let mut out = vec![Value::from(name)];
+                out.extend(args.into_vec());
+                reply(vec![Value::from(out)]);
+            }
+        });
+    }
+    let ns = a.of("/").unwrap();
+    let replies = ns
+        .server_side_emit_with_ack("sse-echo", vec![Value::from(7)], Duration::from_secs(5))
+        .await
+        .unwrap();
+    assert_eq!(
+        replies,
+        vec![vec![Value::from(vec![Value::from("b"), Value::from(7)])]]
+    );
+    // b has no handler for this one: it never answers, so the emit times out.
+    let err = ns
+        .server_side_emit_with_ack("nobody-listens", vec![], Duration::from_millis(300))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, sio_server::AdapterError::PartialTimeout { .. }),
+        "{err:?}"
+    );
+    a.close().await;
+    b.close().await;
+}

@@ -369,9 +369,11 @@ async fn operators_fetch_join_leave_disconnect() {
     echo_after_all(port).await;
     // With the in-memory adapter there is no other server: server-side emits reach nobody.
     let ns = io.of("/").unwrap();
-    ns.server_side_emit(vec![Value::from(1)]).await.unwrap();
+    ns.server_side_emit("nobody", vec![Value::from(1)])
+        .await
+        .unwrap();
     let replies = ns
-        .server_side_emit_with_ack(vec![Value::from(1)], Duration::from_millis(100))
+        .server_side_emit_with_ack("nobody", vec![Value::from(1)], Duration::from_millis(100))
         .await
         .unwrap();
     assert!(replies.is_empty());

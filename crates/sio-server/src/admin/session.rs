@@ -99,11 +99,9 @@ pub(super) fn guard(ns: &Namespace, auth: &Auth) {
     };
     let sessions = Arc::new(Sessions::default());
     let peers = sessions.clone();
-    ns.on_server_side(move |args, _reply| {
-        if let [Value::String(ev), Value::String(id)] = args.as_slice()
-            && ev == SHARE_EVENT
-        {
-            peers.insert(id.clone());
+    ns.on_server_side(SHARE_EVENT, move |args, _reply| {
+        if let Some(id) = args.get(0).and_then(Value::as_str) {
+            peers.insert(id.to_owned());
         }
         async {}
     });
@@ -131,8 +129,8 @@ pub(super) fn guard(ns: &Namespace, auth: &Auth) {
                 let ns = socket.namespace();
                 let shared = id.clone();
                 tokio::spawn(async move {
-                    let args = vec![Value::String(SHARE_EVENT.into()), Value::String(shared)];
-                    if let Err(e) = ns.server_side_emit(args).await {
+                    let args = vec![Value::String(shared)];
+                    if let Err(e) = ns.server_side_emit(SHARE_EVENT, args).await {
                         tracing::debug!(error = %e, "admin session not shared with the cluster");
                     }
                 });
