@@ -201,6 +201,26 @@ impl SendMessage {
         }
     }
 
+    /// A message to everyone whose payload is any serde type (a struct, a map, ...), in
+    /// one call; fails only when the type cannot be represented (a map with non-string
+    /// keys, say).
+    ///
+    /// ```
+    /// use sio_server::helper::SendMessage;
+    /// #[derive(serde::Serialize)]
+    /// struct News<'a> { title: &'a str, score: u32 }
+    ///
+    /// let msg = SendMessage::typed("news", &News { title: "hi", score: 3 })?.to("io-default");
+    /// assert_eq!(msg.data.get("score").and_then(|v| v.as_i64()), Some(3));
+    /// # Ok::<(), sio_server::sio_types::ValueError>(())
+    /// ```
+    pub fn typed<T: Serialize + ?Sized>(
+        topic: impl Into<String>,
+        data: &T,
+    ) -> Result<Self, sio_types::ValueError> {
+        Ok(Self::new(topic, sio_types::value::to_value(data)?))
+    }
+
     /// To a socket id or a room.
     pub fn to(mut self, destination: impl Into<String>) -> Self {
         self.destination = Some(destination.into());
