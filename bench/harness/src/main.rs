@@ -11,7 +11,9 @@
 //! (`sio-bench-ours --mount axum`), since per-socket memory depends on the HTTP server that
 //! holds the connection and most applications serve sio through axum.
 //!
-//! Sizes: `s1.sockets=2000 s1.inflight=200 s2.sockets=1000 s2.burst=2000 s2.size=100
+//! C1 (`client_load`) is the client side: sio-client and socket.io-client as the load.
+//!
+//! Sizes: `c1.sockets=500 c1.inflight=50 c1.acks=200 s1.sockets=2000 s1.inflight=200 s2.sockets=1000 s2.burst=2000 s2.size=100
 //! s3.sockets=10000 s4.sockets=1000 s4.burst=2000 s5.sockets=100 s5.acks=100`.
 
 use std::collections::BTreeMap;
@@ -23,6 +25,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use serde_json::{Value, json};
 
+mod client_load;
 mod report;
 
 type Res<T> = Result<T, String>;
@@ -447,6 +450,9 @@ fn scenarios(ctx: &mut Ctx, which: &[String]) -> Res<Vec<Value>> {
             }
         }
     }
+    if want("c1") {
+        lines.extend(client_load::run(ctx));
+    }
     Ok(lines)
 }
 
@@ -517,7 +523,7 @@ fn real_main() -> Res<()> {
                 let (k, v) = kv.split_once('=').unwrap_or_default();
                 sizes.insert(k.to_owned(), v.to_owned());
             }
-            s if s.len() == 2 && s.starts_with(['s', 'S']) => which.push(s.to_owned()),
+            s if s.len() == 2 && s.starts_with(['s', 'S', 'c', 'C']) => which.push(s.to_owned()),
             other => return Err(format!("unknown argument `{other}`")),
         }
     }

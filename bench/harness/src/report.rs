@@ -107,6 +107,22 @@ const SCENARIOS: &[Scenario] = &[
         ],
         lower_better: false,
     },
+    Scenario {
+        id: "C1",
+        title: "C1 — the client as the load",
+        what: "The client under test is the load, against our server (fresh per run, core 0); the `server` column names the client, pinned to core 1: `ours (sio-client)` is `bench/harness/src/bin/sio-bench-client.rs` on a current-thread runtime, `node` is socket.io-client 4.8.4 (`bench/node/client-load.js`). `sockets` clients, one WebSocket connection each, connect + authenticate `inflight` at a time; then every socket emits `acks` sequential `echo` events with an ack. Client CPU is the client process's own, per round trip and per authenticated socket.",
+        metrics: &[
+            m("round_trips_per_s", "acked round trips/s", 1.0),
+            m("client_cpu_us_per_rt", "client CPU µs / round trip", 1.0),
+            m("sockets_per_s", "connect + auth /s", 1.0),
+            m("client_cpu_ms_per_socket", "client CPU ms / socket", 1.0),
+            m("p50_ms", "ack p50 ms", 1.0),
+            m("p99_ms", "ack p99 ms", 1.0),
+            m("client_cpu_s", "client CPU s", 1.0),
+            m("server_cpu_s", "server CPU s", 1.0),
+        ],
+        lower_better: false,
+    },
 ];
 
 /// Median, min, max of the runs without error, and how many runs failed.
