@@ -19,6 +19,15 @@
 //! `DelayQueue`; [`live_timers`](ServerHelper::live_timers) and
 //! [`live_tasks`](ServerHelper::live_tasks) count them.
 //!
+//! | part | what it holds |
+//! |---|---|
+//! | this module | [`ServerHelper`], the facade: configure, handlers, send, clients, shutdown |
+//! | `builder` | [`ServerHelperBuilder`]: the seed's options and the server's |
+//! | `flow` | the per-client flow: registry, authentication, rooms, pings, disconnect |
+//! | `message` | [`SendMessage`] |
+//! | `rooms` | [`RoomLimits`] and the parsing of `join` / `leave` requests |
+//! | `timers` | the one timer queue of every client |
+//!
 //! ```no_run
 //! use sio_server::helper::{SendMessage, ServerHelper};
 //!
@@ -40,32 +49,36 @@
 //! # Ok(()) }
 //! ```
 
+mod builder;
+mod flow;
+mod message;
 mod rooms;
 mod timers;
 
 use std::future::Future;
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, RwLock, Weak};
+use std::sync::atomic::Ordering;
+use std::sync::{Arc, Weak};
 use std::time::Duration;
 
-use dashmap::DashMap;
 use futures_core::future::BoxFuture;
 use serde::Serialize;
-use sio_types::constants::{self, event};
-use sio_types::handshake::iso8601;
-use sio_types::{ClientState, Handshake, Room, SocketId, Value};
+use sio_types::constants::event;
+use sio_types::{ClientState, Handshake, SocketId, Value};
 use tracing::Instrument;
 
 use crate::ListenHandle;
-use crate::handler::run_guarded;
-use crate::io::{SocketIo, SocketIoBuilder};
+use crate::io::SocketIo;
 use crate::service::{SocketIoLayer, SocketIoService};
 use crate::socket::Socket;
 use crate::{AckSender, Args};
 
+pub use builder::ServerHelperBuilder;
+use flow::{Inner, Running, Sender};
+pub use message::SendMessage;
+use message::is_falsy;
 pub use rooms::RoomLimits;
-use timers::{OnFire, TaskGuard, TimerCounters, TimerKind, Timers};
+use timers::{OnFire, Timers};
 
 /// An error a user callback may return; it is logged, never fatal.
 pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
@@ -154,310 +167,6 @@ pub struct ClientSnapshot {
     pub rooms: Vec<String>,
 }
 
-/// What [`ServerHelper::send`] emits: the seed's `{destination, payload: {topic, data},
-/// doLog, cb}`.
-///
-/// ```
-/// use sio_server::helper::SendMessage;
-/// let msg = SendMessage::new("news", "hi").to("io-default").log(true);
-/// assert_eq!(msg.topic, "news");
-/// ```
-#[non_exhaustive]
-pub struct SendMessage {
-    /// A socket id or a room; `None` sends to every client.
-    pub destination: Option<String>,
-    /// The event name.
-    pub topic: String,
-    /// The payload.
-    pub data: Value,
-    /// Log the message (the seed's `doLog`): destination, topic and size at INFO; the
-    /// payload itself only at TRACE, since it is application data.
-    pub log: bool,
-    /// Called once the emit was handed over (the seed's `cb`).
-    pub callback: Option<Box<dyn FnOnce() + Send>>,
-}
-
-impl std::fmt::Debug for SendMessage {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("SendMessage")
-            .field("destination", &self.destination)
-            .field("topic", &self.topic)
-            .field("data", &self.data)
-            .field("log", &self.log)
-            .field("callback", &self.callback.is_some())
-            .finish()
-    }
-}
-
-impl SendMessage {
-    /// A message to everyone.
-    pub fn new(topic: impl Into<String>, data: impl Into<Value>) -> Self {
-        SendMessage {
-            destination: None,
-            topic: topic.into(),
-            data: data.into(),
-            log: false,
-            callback: None,
-        }
-    }
-
-    /// A message to everyone whose payload is any serde type (a struct, a map, ...), in
-    /// one call; fails only when the type cannot be represented (a map with non-string
-    /// keys, say).
-    ///
-    /// ```
-    /// use sio_server::helper::SendMessage;
-    /// #[derive(serde::Serialize)]
-    /// struct News<'a> { title: &'a str, score: u32 }
-    ///
-    /// let msg = SendMessage::typed("news", &News { title: "hi", score: 3 })?.to("io-default");
-    /// assert_eq!(msg.data.get("score").and_then(|v| v.as_i64()), Some(3));
-    /// # Ok::<(), sio_server::sio_types::ValueError>(())
-    /// ```
-    pub fn typed<T: Serialize + ?Sized>(
-        topic: impl Into<String>,
-        data: &T,
-    ) -> Result<Self, sio_types::ValueError> {
-        Ok(Self::new(topic, sio_types::value::to_value(data)?))
-    }
-
-    /// To a socket id or a room.
-    pub fn to(mut self, destination: impl Into<String>) -> Self {
-        self.destination = Some(destination.into());
-        self
-    }
-
-    /// Logs the message when sent.
-    pub fn log(mut self, log: bool) -> Self {
-        self.log = log;
-        self
-    }
-
-    /// Runs `f` once the emit was handed over.
-    pub fn callback(mut self, f: impl FnOnce() + Send + 'static) -> Self {
-        self.callback = Some(Box::new(f));
-        self
-    }
-}
-
-/// JavaScript falsiness, for the seed's "no-op when data is falsy".
-fn is_falsy(v: &Value) -> bool {
-    match v {
-        Value::Null => true,
-        Value::Bool(b) => !b,
-        Value::String(s) => s.is_empty(),
-        other => other.as_f64().is_some_and(|n| n == 0.0 || n.is_nan()),
-    }
-}
-
-struct Options {
-    identifier: String,
-    attachment: Attachment,
-    #[cfg(feature = "redis")]
-    redis: Option<sio_adapter_redis::RedisConfig>,
-    authenticate: AuthenticateFn,
-    validate_room: Option<ValidateRoomFn>,
-    client_connected: Option<ClientConnectedFn>,
-    authenticate_timeout: Duration,
-    ping_interval: Duration,
-    default_rooms: Vec<String>,
-    room_limits: RoomLimits,
-}
-
-/// Builds a [`ServerHelper`]; see the [module docs](self) for an example.
-pub struct ServerHelperBuilder {
-    identifier: String,
-    attachment: Attachment,
-    #[cfg(feature = "redis")]
-    redis: Option<sio_adapter_redis::RedisConfig>,
-    authenticate: Option<AuthenticateFn>,
-    validate_room: Option<ValidateRoomFn>,
-    client_connected: Option<ClientConnectedFn>,
-    authenticate_timeout: Duration,
-    ping_interval: Duration,
-    default_rooms: Vec<String>,
-    room_limits: RoomLimits,
-    server: SocketIoBuilder,
-}
-
-impl std::fmt::Debug for ServerHelperBuilder {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("ServerHelperBuilder")
-            .field("identifier", &self.identifier)
-            .field("attachment", &self.attachment)
-            .field("authenticate_timeout", &self.authenticate_timeout)
-            .field("ping_interval", &self.ping_interval)
-            .field("default_rooms", &self.default_rooms)
-            .finish_non_exhaustive()
-    }
-}
-
-impl ServerHelperBuilder {
-    /// A name for logs: every span of the helper carries it.
-    pub fn identifier(mut self, id: impl Into<String>) -> Self {
-        self.identifier = id.into();
-        self
-    }
-
-    /// How the endpoint is served (default [`Attachment::Layer`]).
-    pub fn attachment(mut self, a: Attachment) -> Self {
-        self.attachment = a;
-        self
-    }
-
-    /// Shorthand for `attachment(Attachment::Listen(addr))`.
-    pub fn listen(self, addr: SocketAddr) -> Self {
-        self.attachment(Attachment::Listen(addr))
-    }
-
-    /// Cluster mode through Redis at `url` (key prefix `socket.io`, Node's default).
-    #[cfg(feature = "redis")]
-    pub fn redis_url(self, url: impl Into<String>) -> Self {
-        self.redis(sio_adapter_redis::RedisConfig::new(url))
-    }
-
-    /// Cluster mode through Redis with this configuration (its connect timeout bounds
-    /// how long `configure` waits for each of the three connections).
-    #[cfg(feature = "redis")]
-    pub fn redis(mut self, config: sio_adapter_redis::RedisConfig) -> Self {
-        self.redis = Some(config);
-        self
-    }
-
-    /// The authenticate check (required). A panic counts as a refusal.
-    pub fn authenticate<F, Fut>(mut self, f: F) -> Self
-    where
-        F: Fn(Handshake) -> Fut + Send + Sync + 'static,
-        Fut: Future<Output = bool> + Send + 'static,
-    {
-        self.authenticate = Some(Arc::new(move |hs| Box::pin(f(hs))));
-        self
-    }
-
-    /// Which of the rooms a `join` / `leave` request names are allowed. Without it, no
-    /// room request is granted (only the default rooms are joined). An error or a panic
-    /// grants nothing and is logged.
-    pub fn validate_room<F, Fut>(mut self, f: F) -> Self
-    where
-        F: Fn(Socket, Vec<String>) -> Fut + Send + Sync + 'static,
-        Fut: Future<Output = Result<Vec<String>, BoxError>> + Send + 'static,
-    {
-        self.validate_room = Some(Arc::new(move |s, r| Box::pin(f(s, r))));
-        self
-    }
-
-    /// Called once a client is authenticated (after `authenticated` was sent); its errors
-    /// and panics are logged.
-    pub fn client_connected<F, Fut>(mut self, f: F) -> Self
-    where
-        F: Fn(Socket) -> Fut + Send + Sync + 'static,
-        Fut: Future<Output = Result<(), BoxError>> + Send + 'static,
-    {
-        self.client_connected = Some(Arc::new(move |s| Box::pin(f(s))));
-        self
-    }
-
-    /// How long a client may stay unauthenticated (default 10 s).
-    pub fn authenticate_timeout(mut self, d: Duration) -> Self {
-        self.authenticate_timeout = d;
-        self
-    }
-
-    /// The interval of the heartbeat `ping` event (default 30 s).
-    pub fn ping_interval(mut self, d: Duration) -> Self {
-        self.ping_interval = d.max(Duration::from_millis(1));
-        self
-    }
-
-    /// Rooms every authenticated client joins (default `io-default`, `io-notification`).
-    pub fn default_rooms(mut self, rooms: impl IntoIterator<Item = impl Into<String>>) -> Self {
-        self.default_rooms = rooms.into_iter().map(Into::into).collect();
-        self
-    }
-
-    /// Limits on `join` / `leave` requests.
-    pub fn room_limits(mut self, l: RoomLimits) -> Self {
-        self.room_limits = l;
-        self
-    }
-
-    /// Pass-through socket.io server options (path, engine.io ping, payload size, parser,
-    /// ...). The adapter is the helper's business and is set by `configure`.
-    ///
-    /// ```
-    /// use std::time::Duration;
-    /// let b = sio_server::helper::ServerHelper::builder()
-    ///     .server_options(|s| s.ping_timeout(Duration::from_secs(5)).max_payload(64_000));
-    /// # drop(b);
-    /// ```
-    pub fn server_options(mut self, f: impl FnOnce(SocketIoBuilder) -> SocketIoBuilder) -> Self {
-        self.server = f(self.server);
-        self
-    }
-
-    /// Builds the helper; fails without an `authenticate` function.
-    pub fn build(self) -> Result<ServerHelper, HelperError> {
-        let authenticate = self.authenticate.ok_or(HelperError::MissingAuthenticate)?;
-        let span = tracing::info_span!("sio_helper", id = %self.identifier);
-        let inner = Arc::new(Inner {
-            opts: Options {
-                identifier: self.identifier,
-                attachment: self.attachment,
-                #[cfg(feature = "redis")]
-                redis: self.redis,
-                authenticate,
-                validate_room: self.validate_room,
-                client_connected: self.client_connected,
-                authenticate_timeout: self.authenticate_timeout,
-                ping_interval: self.ping_interval,
-                default_rooms: self.default_rooms,
-                room_limits: self.room_limits,
-            },
-            server: Mutex::new(Some(self.server)),
-            running: RwLock::new(None),
-            listener: Mutex::new(None),
-            registry: DashMap::new(),
-            counters: Arc::default(),
-            timers: Mutex::new(None),
-            configured: AtomicBool::new(false),
-            shut: AtomicBool::new(false),
-            span,
-        });
-        Ok(ServerHelper { inner })
-    }
-}
-
-#[derive(Clone)]
-enum Sender {
-    Local,
-    #[cfg(feature = "redis")]
-    Redis(sio_adapter_redis::Emitter),
-}
-
-#[derive(Clone)]
-struct Running {
-    io: SocketIo,
-    sender: Sender,
-}
-
-struct ClientEntry {
-    state: ClientState,
-    socket: Socket,
-}
-
-struct Inner {
-    opts: Options,
-    server: Mutex<Option<SocketIoBuilder>>,
-    running: RwLock<Option<Running>>,
-    listener: Mutex<Option<ListenHandle>>,
-    registry: DashMap<SocketId, ClientEntry>,
-    counters: Arc<TimerCounters>,
-    timers: Mutex<Option<Arc<Timers>>>,
-    configured: AtomicBool,
-    shut: AtomicBool,
-    span: tracing::Span,
-}
-
 /// The seed's `SocketIOServerHelper`. Cheap to clone: every clone is the same helper.
 #[derive(Clone)]
 pub struct ServerHelper {
@@ -473,306 +182,10 @@ impl std::fmt::Debug for ServerHelper {
     }
 }
 
-fn iso_now() -> String {
-    iso8601(crate::handshake::now_ms())
-}
-
-fn obj(pairs: Vec<(&str, Value)>) -> Value {
-    Value::from_iter(pairs)
-}
-
-impl OnFire for Inner {
-    fn fire(&self, id: SocketId, kind: TimerKind) -> Option<Duration> {
-        let (state, socket) = {
-            let e = self.registry.get(&id)?;
-            (e.state, e.socket.clone())
-        };
-        match kind {
-            TimerKind::AuthTimeout => {
-                if state != ClientState::Authenticated {
-                    tracing::info!(sid = %id, %state, "authenticate timeout: disconnecting");
-                    self.disconnect_client(&socket);
-                }
-                None
-            }
-            TimerKind::Ping => {
-                self.ping_client(&socket, false);
-                Some(self.opts.ping_interval)
-            }
-        }
-    }
-
-    fn is_live(&self, id: SocketId) -> bool {
-        self.registry.contains_key(&id)
-    }
-}
-
-impl Inner {
-    fn timers(&self) -> Option<Arc<Timers>> {
-        self.timers
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .clone()
-    }
-
-    fn running(&self) -> Option<Running> {
-        self.running
-            .read()
-            .unwrap_or_else(|e| e.into_inner())
-            .clone()
-    }
-
-    fn set_state(&self, socket: &Socket, state: ClientState) {
-        // Mirrored into socket.data so that cluster-wide fetch_sockets reports it.
-        socket.set_data(obj(vec![("state", Value::from(state.as_str()))]));
-    }
-
-    fn ping_client(&self, socket: &Socket, ignore_auth: bool) {
-        let Some(state) = self.registry.get(&socket.id()).map(|e| e.state) else {
-            return;
-        };
-        if !ignore_auth && state != ClientState::Authenticated {
-            tracing::info!(sid = %socket.id(), %state, "ping to a client that is not authenticated: disconnecting");
-            self.disconnect_client(socket);
-            return;
-        }
-        let _ = socket.emit(event::PING, &obj(vec![("time", Value::from(iso_now()))]));
-    }
-
-    /// Removes the entry and its timers. Returns whether there was one.
-    fn forget(&self, id: SocketId) -> bool {
-        let removed = self.registry.remove(&id).is_some();
-        if removed && let Some(t) = self.timers() {
-            t.disarm_all(id);
-        }
-        removed
-    }
-
-    fn disconnect_client(&self, socket: &Socket) {
-        self.forget(socket.id());
-        // The seed's `socket.disconnect()`: a DISCONNECT packet queued behind whatever was
-        // emitted before (`unauthenticated`), after which socket.io-client closes its
-        // connection itself. Closing the engine.io connection here instead loses that
-        // packet on polling and can strand a client in the middle of an upgrade.
-        socket.disconnect(false);
-    }
-
-    fn on_client_connect(self: &Arc<Self>, socket: Socket) {
-        let id = socket.id();
-        if self.shut.load(Ordering::Acquire) {
-            socket.disconnect(false);
-            return;
-        }
-        if self.registry.contains_key(&id) {
-            return;
-        }
-        self.registry.insert(
-            id,
-            ClientEntry {
-                state: ClientState::Unauthorized,
-                socket: socket.clone(),
-            },
-        );
-        self.set_state(&socket, ClientState::Unauthorized);
-        if let Some(t) = self.timers() {
-            t.arm(id, TimerKind::AuthTimeout, self.opts.authenticate_timeout);
-        }
-        let weak = Arc::downgrade(self);
-        socket.on_disconnect(move |s, reason| {
-            if let Some(inner) = weak.upgrade() {
-                tracing::debug!(parent: &inner.span, sid = %s.id(), %reason, "client disconnected");
-                inner.forget(s.id());
-            }
-        });
-    }
-
-    fn is_authenticated(&self, id: SocketId) -> bool {
-        self.registry
-            .get(&id)
-            .is_some_and(|e| e.state == ClientState::Authenticated)
-    }
-
-    /// The flow's handlers, registered once on the namespace rather than on each socket
-    /// (idle sockets stay small): `authenticate` for registered clients, `join` / `leave`
-    /// for authenticated ones only.
-    fn register_flow_handlers(self: &Arc<Self>, ns: &crate::Namespace) {
-        let weak = Arc::downgrade(self);
-        ns.on(event::AUTHENTICATE, move |socket, _args, _ack| {
-            let weak = weak.clone();
-            async move {
-                if let Some(inner) = weak.upgrade() {
-                    let span = inner.span.clone();
-                    inner.on_authenticate(socket).instrument(span).await;
-                }
-            }
-        });
-        for (topic, join) in [(event::JOIN, true), (event::LEAVE, false)] {
-            let weak = Arc::downgrade(self);
-            ns.on(topic, move |socket, args, _ack| {
-                let weak = weak.clone();
-                async move {
-                    let Some(inner) = weak.upgrade() else { return };
-                    if !inner.is_authenticated(socket.id()) {
-                        tracing::debug!(parent: &inner.span, sid = %socket.id(), "room request before authentication ignored");
-                        return;
-                    }
-                    let span = inner.span.clone();
-                    inner.on_rooms(socket, args, join).instrument(span).await;
-                }
-            });
-        }
-    }
-
-    async fn on_authenticate(self: Arc<Self>, socket: Socket) {
-        let id = socket.id();
-        {
-            let Some(mut e) = self.registry.get_mut(&id) else {
-                return;
-            };
-            if e.state != ClientState::Unauthorized {
-                tracing::debug!(sid = %id, state = %e.state, "authenticate ignored: already {}", e.state);
-                return;
-            }
-            e.state = ClientState::Authenticating;
-        }
-        self.set_state(&socket, ClientState::Authenticating);
-        let ok = run_guarded("authenticate", (self.opts.authenticate)(socket.handshake()))
-            .await
-            .unwrap_or(false);
-        if !self.registry.contains_key(&id) {
-            return;
-        }
-        if ok {
-            self.on_client_authenticated(&socket);
-        } else {
-            tracing::info!(sid = %id, "authentication failed");
-            if let Some(mut e) = self.registry.get_mut(&id) {
-                e.state = ClientState::Unauthorized;
-            }
-            let payload = obj(vec![
-                ("id", Value::from(id.as_str())),
-                ("message", Value::from("Failed to authenticate connection")),
-            ]);
-            let _ = socket.emit(event::UNAUTHENTICATED, &payload);
-            self.disconnect_client(&socket);
-        }
-    }
-
-    fn on_client_authenticated(self: &Arc<Self>, socket: &Socket) {
-        let id = socket.id();
-        {
-            let Some(mut e) = self.registry.get_mut(&id) else {
-                tracing::debug!(sid = %id, "authenticated client is gone");
-                return;
-            };
-            e.state = ClientState::Authenticated;
-        }
-        self.set_state(socket, ClientState::Authenticated);
-        let timers = self.timers();
-        if let Some(t) = &timers {
-            t.disarm(id, TimerKind::AuthTimeout);
-        }
-        self.ping_client(socket, true);
-        socket.join_many(self.opts.default_rooms.iter().cloned());
-        // `join` / `leave` and the application's handlers live on the namespace and
-        // admit authenticated clients only: from here on, this one.
-        if let Some(t) = &timers {
-            t.arm(id, TimerKind::Ping, self.opts.ping_interval);
-        }
-        let payload = obj(vec![
-            ("id", Value::from(id.as_str())),
-            ("time", Value::from(iso_now())),
-        ]);
-        let _ = socket.emit(event::AUTHENTICATED, &payload);
-        tracing::info!(sid = %id, "client authenticated");
-        if let Some(cc) = self.opts.client_connected.clone() {
-            let guard = TaskGuard::new(&self.counters);
-            let socket = socket.clone();
-            tokio::spawn(
-                async move {
-                    let _guard = guard;
-                    match run_guarded("client_connected", cc(socket.clone())).await {
-                        Some(Ok(())) => {}
-                        Some(Err(e)) => {
-                            tracing::error!(sid = %socket.id(), error = %e, "client_connected failed")
-                        }
-                        None => {}
-                    }
-                }
-                .instrument(self.span.clone()),
-            );
-        }
-    }
-
-    async fn on_rooms(self: Arc<Self>, socket: Socket, args: Args, join: bool) {
-        let what = if join { event::JOIN } else { event::LEAVE };
-        let requested = match rooms::parse(args.get(0), &self.opts.room_limits) {
-            Ok(r) => r,
-            Err(bad) => {
-                tracing::warn!(sid = %socket.id(), request = what, reason = %bad, "room request ignored");
-                return;
-            }
-        };
-        if requested.is_empty() {
-            return;
-        }
-        let Some(validate) = self.opts.validate_room.clone() else {
-            tracing::warn!(sid = %socket.id(), request = what, "no validate_room function: room request refused");
-            return;
-        };
-        let allowed = match run_guarded(
-            "validate_room",
-            validate(socket.clone(), requested.clone()),
-        )
-        .await
-        {
-            Some(Ok(allowed)) => allowed,
-            Some(Err(e)) => {
-                tracing::error!(sid = %socket.id(), request = what, error = %e, "validate_room failed: nothing done");
-                return;
-            }
-            None => return,
-        };
-        // Only what was asked: a validator returning extra rooms grants nothing more.
-        let rooms: Vec<Room> = allowed
-            .into_iter()
-            .filter(|r| requested.contains(r))
-            .map(Room::from)
-            .collect();
-        if !self.registry.contains_key(&socket.id()) {
-            return;
-        }
-        tracing::debug!(sid = %socket.id(), request = what, rooms = ?rooms, "rooms");
-        if join {
-            socket.join_many(rooms);
-        } else {
-            for r in rooms {
-                socket.leave(r);
-            }
-        }
-    }
-}
-
 impl ServerHelper {
     /// A builder with the seed's defaults.
     pub fn builder() -> ServerHelperBuilder {
-        ServerHelperBuilder {
-            identifier: "socket-io-server".into(),
-            attachment: Attachment::default(),
-            #[cfg(feature = "redis")]
-            redis: None,
-            authenticate: None,
-            validate_room: None,
-            client_connected: None,
-            authenticate_timeout: constants::AUTHENTICATE_TIMEOUT,
-            ping_interval: constants::PING_INTERVAL,
-            default_rooms: constants::room::DEFAULTS
-                .iter()
-                .map(|r| (*r).to_owned())
-                .collect(),
-            room_limits: RoomLimits::default(),
-            server: SocketIo::builder(),
-        }
+        ServerHelperBuilder::with_seed_defaults()
     }
 
     /// The identifier given to the builder.
