@@ -16,7 +16,7 @@ use crate::config::ClientConfig;
 use crate::error::Error;
 use crate::manager::{CloseGuard, Cmd, Flushed};
 
-/// Why a socket or its connection closed, as socket.io-client 4.8 names it: [`Display`]
+/// Why a socket or its connection closed, as socket.io-client 4.8 names it: [`Display`](fmt::Display)
 /// and [`as_str`](Self::as_str) give exactly its string (`"transport close"`, ...), so code
 /// and logs ported from JavaScript compare the same; the error behind a
 /// [`TransportError`](Self::TransportError) or [`ParseError`](Self::ParseError) is kept
@@ -863,10 +863,8 @@ impl Socket {
     ///
     /// "Not connected" covers no connection, reconnecting, and a CONNECT not answered yet;
     /// it is checked when emitting and again when the connection task sends the packet.
-    /// Two differences from socket.io-client, which looks at the engine.io transport
-    /// instead: a packet is not dropped while the transport is busy (a polling request in
-    /// flight), it is queued like any other; and while the engine.io connection is open but
-    /// this namespace is not connected, socket.io-client buffers the packet where this drops it.
+    /// socket.io-client looks at the engine.io transport instead, so the two drop different
+    /// packets at the edges (docs/compatibility.md, client section).
     ///
     /// ```no_run
     /// # async fn demo() -> Result<(), sio_client::Error> {
@@ -964,9 +962,8 @@ impl Emitter<'_> {
     /// Sets the `compress` flag (default `true`).
     ///
     /// socket.io-client hands it to the transport, where only Node's WebSocket uses it, to
-    /// choose per-message deflate for the frame. This client's WebSocket (tokio-tungstenite)
-    /// never negotiates `permessage-deflate` and its polling requests are never compressed,
-    /// so every packet goes out uncompressed whatever the flag says: it is kept so code
+    /// choose per-message deflate for the frame. Here every packet goes out uncompressed
+    /// whatever the flag says (docs/compatibility.md, client section): it is kept so code
     /// ported from JavaScript compiles and reads the same, and [`is_compressed`](Self::is_compressed)
     /// reports it.
     pub fn compress(mut self, compress: bool) -> Self {
