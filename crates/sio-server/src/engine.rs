@@ -5,10 +5,9 @@ use std::sync::{Arc, Mutex, RwLock};
 
 use sio_engine::{CloseReason, Handler, Message, Session};
 use sio_protocol::socketio::Decoder;
-use sio_types::{ConnectError, Packet, PacketData};
+use sio_types::{Packet, PacketData};
 
 use crate::io::ServerInner;
-use crate::outbox;
 use crate::socket::{DisconnectReason, QueuedEvent, Socket};
 
 /// An engine.io connection of this server.
@@ -36,7 +35,7 @@ impl ConnData {
             .clone()
     }
 
-    fn socket(&self, nsp: &str) -> Option<Socket> {
+    pub(crate) fn socket(&self, nsp: &str) -> Option<Socket> {
         self.sockets
             .read()
             .unwrap_or_else(|e| e.into_inner())
@@ -102,7 +101,9 @@ impl EngineHandler {
     fn on_packet(&self, packet: Packet, conn: &Arc<Conn>) {
         let data = conn.data();
         match packet.data {
-            PacketData::Connect(auth) => self.on_connect_packet(&packet.nsp, auth, conn),
+            PacketData::Connect(auth) => {
+                crate::connect::on_connect_packet(&self.server, &packet.nsp, auth, conn)
+            }
             PacketData::Disconnect => {
                 if let Some(s) = data.socket(&packet.nsp) {
                     s.close(DisconnectReason::ClientNamespaceDisconnect);
@@ -128,25 +129,6 @@ impl EngineHandler {
                 self.reject(conn, &"CONNECT_ERROR is a server-to-client packet");
             }
         }
-    }
-
-    fn on_connect_packet(&self, nsp: &str, auth: Option<sio_types::Value>, conn: &Arc<Conn>) {
-        if conn.data().socket(nsp).is_some() {
-            tracing::debug!(sid = %conn.id(), nsp, "already connected to this namespace, CONNECT ignored");
-            return;
-        }
-        let Some(ns) = self.server.get_or_create_ns(nsp) else {
-            let packet = Packet::connect_error(nsp, ConnectError::invalid_namespace());
-            outbox::write_unsocketed(conn, &packet, &self.server.config, &self.server.counters);
-            return;
-        };
-        conn.set_idle(false);
-        // socket.io's handshake.auth is `{}` when the client sent no payload.
-        let auth = match auth {
-            None | Some(sio_types::Value::Null) => sio_types::Value::Object(Default::default()),
-            Some(v) => v,
-        };
-        ns.accept(conn.clone(), auth);
     }
 }
 

@@ -13,6 +13,7 @@
 //! | [`ack`] | [`AckSender`], acks both ways |
 //! | [`helper`] | [`ServerHelper`]: the seed's authenticate / rooms / ping helper |
 //! | [`handshake`] | how the handshake is built, [`RemoteAddr`](handshake::RemoteAddr) |
+//! | `connect` | the CONNECT sequence of a namespace, in one place (internal) |
 //! | `recovery` | connection state recovery (internal; options: [`RecoveryConfig`]) |
 //! | [`config`] | [`ServerConfig`] and its parts, the engine's [`Cors`](config::Cors), [`Cookie`](config::Cookie), [`Transports`] |
 //! | [`extensions`] | per-socket typed state |
@@ -86,6 +87,7 @@ pub mod ack;
 #[cfg_attr(docsrs, doc(cfg(feature = "admin")))]
 pub mod admin;
 pub mod config;
+mod connect;
 mod engine;
 pub mod error;
 pub mod extensions;

@@ -579,6 +579,7 @@ fn snapshot(state: ClientState, socket: &Socket) -> ClientSnapshot {
 
 #[cfg(test)]
 mod tests {
+    use super::flow::obj;
     use super::*;
 
     #[test]
