@@ -9,6 +9,29 @@
 // This crate is test support: a panic is how a check fails, with a message saying which.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+/// The README's example and the Rust blocks of the crate guides in `docs/guides/`,
+/// compiled and run as doctests of this crate, so that none of them can rot. They live
+/// here, with the rest of the test support, rather than in a crate they only use.
+#[cfg(doctest)]
+pub mod docs {
+    #[doc = include_str!("../../README.md")]
+    pub struct Readme;
+    #[doc = include_str!("../../docs/guides/sio-types.md")]
+    pub struct SioTypes;
+    #[doc = include_str!("../../docs/guides/sio-protocol.md")]
+    pub struct SioProtocol;
+    #[doc = include_str!("../../docs/guides/sio-adapter-redis.md")]
+    pub struct SioAdapterRedis;
+    #[doc = include_str!("../../docs/guides/sio-engine.md")]
+    pub struct SioEngine;
+    #[doc = include_str!("../../docs/guides/sio-server.md")]
+    pub struct SioServer;
+    #[doc = include_str!("../../docs/guides/sio-client.md")]
+    pub struct SioClient;
+    #[doc = include_str!("../../docs/guides/sio-demo.md")]
+    pub struct SioDemo;
+}
+
 pub mod server_process {
     //! The process contract of the test server binaries (`src/bin/*.rs`), which
     //! [`conformance::Server`](crate::conformance::Server) drives: env `PORT` (0 = a free

@@ -27,28 +27,6 @@ use axum::routing::get;
 pub use config::Config;
 pub use realtime::{ClientView, Realtime};
 
-/// The workspace README's example, compiled and run as a doctest so it cannot rot.
-#[cfg(doctest)]
-#[doc = include_str!("../../../README.md")]
-pub struct ReadmeDoctests;
-
-/// The Rust examples of the crate guides in `docs/guides/`, compiled as doctests.
-#[cfg(doctest)]
-pub mod guides {
-    #[doc = include_str!("../../../docs/guides/sio-types.md")]
-    pub struct SioTypes;
-    #[doc = include_str!("../../../docs/guides/sio-protocol.md")]
-    pub struct SioProtocol;
-    #[doc = include_str!("../../../docs/guides/sio-adapter-redis.md")]
-    pub struct SioAdapterRedis;
-    #[doc = include_str!("../../../docs/guides/sio-engine.md")]
-    pub struct SioEngine;
-    #[doc = include_str!("../../../docs/guides/sio-server.md")]
-    pub struct SioServer;
-    #[doc = include_str!("../../../docs/guides/sio-client.md")]
-    pub struct SioClient;
-}
-
 /// How long the HTTP server may take to finish its requests after a shutdown signal.
 const DRAIN: Duration = Duration::from_secs(5);
 
