@@ -379,3 +379,50 @@ async fn rooms_are_not_rejoined_unless_on_authenticated_asks() {
     .await;
     helper.shutdown().await;
 }
+
+/// An acked emit with several arguments, decoded with serde; a subscription that answers
+/// the server's ack and leaves a room through its context, with no helper captured.
+#[tokio::test]
+async fn acked_emits_and_handlers_acting_through_their_context() {
+    let server = NodeServer::start("seed-server.js", &[]).await;
+    let seen = Arc::new(Seen::default());
+    let helper = ClientHelper::new(options(config(&server, "good"), &seen)).unwrap();
+    wait_until("authenticated", 10, || {
+        helper.state() == ClientState::Authenticated
+    })
+    .await;
+    let (sum, count): (i64, usize) = helper
+        .emit_with_ack("sum", vec![Value::from(1), Value::from(2), Value::from(39)])
+        .await
+        .unwrap();
+    assert_eq!((sum, count), (42, 3));
+
+    helper.join_rooms(&["r1"]);
+    helper
+        .subscribe(
+            "question",
+            |mut ctx| {
+                assert_eq!(ctx.name(), "question");
+                let asked: String = ctx.arg(0)?;
+                assert!(ctx.reply(vec![Value::from(format!("answer to {asked}"))]));
+                ctx.helper().leave_rooms(&["r1"]);
+                Ok(())
+            },
+            true,
+        )
+        .unwrap();
+    let (answer,): (String,) = helper.emit_with_ack("ask", vec![]).await.unwrap();
+    assert_eq!(answer, "answer to q?");
+    eventually("r1 left from the handler", 5, || {
+        let h = helper.clone();
+        async move { (rooms(&h).await == ["io-default", "io-notification"]).then_some(()) }
+    })
+    .await;
+    // Not connected: the seed's 400, before anything is sent.
+    helper.disconnect().await;
+    let e = helper
+        .emit_with_ack::<Vec<Value>>("sum", vec![])
+        .await
+        .unwrap_err();
+    assert_eq!(e, HelperError::invalid_state());
+}

@@ -27,7 +27,7 @@ struct Seen {
 
 /// socket.io-client in `scenario`, against its own server.
 async fn node_client(scenario: &str, transports: &str) -> Seen {
-    let server = NodeServer::start("server.js", &[]).await;
+    let server = NodeServer::start("server.js", server_env(scenario)).await;
     let out = tokio::process::Command::new("node")
         .args([
             "client/client-events.js",
@@ -55,6 +55,15 @@ async fn node_client(scenario: &str, transports: &str) -> Seen {
     serde_json::from_value(v).unwrap()
 }
 
+/// The server's options for `scenario`.
+fn server_env(scenario: &str) -> &'static [(&'static str, &'static str)] {
+    if scenario == "upgrade-refused" {
+        &[("NO_UPGRADE", "1")]
+    } else {
+        &[]
+    }
+}
+
 /// Whether reconnection is over: it gave up and every attempt has its outcome.
 fn settled(manager: &[String]) -> bool {
     let count = |p: &str| manager.iter().filter(|e| e.starts_with(p)).count();
@@ -70,6 +79,7 @@ fn finished(scenario: &str, seen: &Seen) -> bool {
         "drop" | "freeze" => connects == 2,
         "die" => settled(&seen.manager),
         "upgrade" => connects > 0 && seen.manager.iter().any(|e| e.starts_with("upgrade:")),
+        "upgrade-refused" => connects > 0 && seen.manager.iter().any(|e| e == "upgradeError"),
         other => panic!("unknown scenario {other}"),
     }
 }
@@ -79,7 +89,7 @@ async fn sio_client(
     scenario: &'static str,
     transports: &[TransportKind],
 ) -> (Seen, Option<TransportKind>) {
-    let server = NodeServer::start("server.js", &[]).await;
+    let server = NodeServer::start("server.js", server_env(scenario)).await;
     let manager = Manager::new(
         ClientConfig::new(server.url())
             .transports(transports.iter().copied())
@@ -234,4 +244,20 @@ async fn polling_upgrades_to_websocket() {
     assert_eq!(ours.socket, node.socket);
     assert_eq!(ours.manager, ["open", "upgrade:websocket"]);
     assert_eq!(transport, Some(TransportKind::Websocket));
+}
+
+/// The server refuses the WebSocket of the upgrade: `upgradeError`, and the session stays
+/// on polling.
+#[tokio::test]
+async fn refused_upgrade_stays_on_polling() {
+    let both = [TransportKind::Polling, TransportKind::Websocket];
+    let names = "polling,websocket";
+    let (node, (ours, transport)) = tokio::join!(
+        node_client("upgrade-refused", names),
+        sio_client("upgrade-refused", &both)
+    );
+    assert_eq!(ours.manager, node.manager);
+    assert_eq!(ours.socket, node.socket);
+    assert_eq!(ours.manager, ["open", "upgradeError"]);
+    assert_eq!(transport, Some(TransportKind::Polling));
 }

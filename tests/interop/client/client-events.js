@@ -8,6 +8,7 @@
 //   die     the server process dies (SIGKILL)            ends when reconnection gives up
 //   freeze  the server stops answering for 6 s           ends at the second connect
 //   upgrade polling upgrades to websocket                ends at the upgrade
+//   upgrade-refused  the upgrade fails (server.js with NO_UPGRADE=1)  ends at upgradeError
 'use strict';
 const { Manager } = require('socket.io-client');
 
@@ -42,7 +43,10 @@ manager.on('open', () => {
     m('upgrade:' + t.name);
     if (scenario === 'upgrade' && connects > 0) finish();
   });
-  manager.engine.on('upgradeError', () => m('upgradeError'));
+  manager.engine.on('upgradeError', () => {
+    m('upgradeError');
+    if (scenario === 'upgrade-refused' && connects > 0) finish();
+  });
 });
 manager.on('close', (reason) => m('close:' + reason));
 manager.on('error', () => m('error'));
@@ -69,9 +73,8 @@ socket.on('connect', () => {
     if (scenario === 'drop') socket.emit('drop');
     if (scenario === 'die') socket.emit('die');
     if (scenario === 'freeze') socket.emit('freeze', 6000);
-    if (scenario === 'upgrade' && manager.engine.transport.name === 'websocket') {
-      if (out.manager.some((e) => e.startsWith('upgrade:'))) finish();
-    }
+    if (scenario === 'upgrade' && out.manager.some((e) => e.startsWith('upgrade:'))) finish();
+    if (scenario === 'upgrade-refused' && out.manager.includes('upgradeError')) finish();
   } else if (scenario === 'drop' || scenario === 'freeze') {
     finish();
   }

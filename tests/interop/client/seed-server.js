@@ -33,6 +33,19 @@ io.on('connection', (socket) => {
       socket.on('leave', ({ rooms }) => rooms.forEach((r) => socket.leave(r)));
       socket.on('rooms', (cb) => cb([...socket.rooms].filter((r) => r !== socket.id).sort()));
       socket.on('message', (data) => socket.emit('message-back', data));
+      // Acked, several arguments: their sum.
+      socket.on('sum', (...args) => {
+        const cb = args.pop();
+        cb(args.reduce((a, b) => a + b, 0), args.length);
+      });
+      // The server asks the client (emitWithAck) and hands back its answer.
+      socket.on('ask', async (cb) => {
+        try {
+          cb(await socket.timeout(5000).emitWithAck('question', 'q?'));
+        } catch (e) {
+          cb('no answer: ' + e);
+        }
+      });
       // Closes the connection: the client reconnects and authenticates again.
       socket.on('drop', () => socket.conn.close());
       interval = setInterval(ping, PING_MS);

@@ -1,5 +1,6 @@
 // socket.io 4.8 server for sio-client's interop tests.
-// Env: PORT (0 = any free port), PARSER=msgpack, RECOVERY=1, SIO_PATH (engine.io path).
+// Env: PORT (0 = any free port), PARSER=msgpack, RECOVERY=1, SIO_PATH (engine.io path),
+// NO_UPGRADE=1.
 // Prints "PORT <n>" once listening.
 'use strict';
 const http = require('http');
@@ -13,6 +14,13 @@ if (process.env.RECOVERY === '1') {
 }
 const httpServer = http.createServer();
 const io = new Server(httpServer, opts);
+// NO_UPGRADE=1: every WebSocket of a polling session (an upgrade) is refused.
+if (process.env.NO_UPGRADE === '1') {
+  io.engine.use((req, res, next) => {
+    const q = new URL(req.url, 'http://x').searchParams;
+    next(q.get('transport') === 'websocket' && q.get('sid') ? new Error('no upgrade') : undefined);
+  });
+}
 const seen = new Map(); // retries test: how often each id arrived
 const notes = new Map();
 const leftWith = new Map();
