@@ -34,8 +34,8 @@ const COMMANDS: &[Subcommand] = &[
     },
     Subcommand {
         name: "bench",
-        usage: "bench [--smoke] [--runs N] [sX.key=N..] [s1..s5]",
-        about: "ours vs Node socket.io vs socketioxide (release), writes docs/benchmarks.md; --smoke: tiny, checks delivery only",
+        usage: "bench [--smoke] [--sweep] [--runs N] [sX.key=N..] [sweep.key=V..] [s1..s5]",
+        about: "ours vs Node socket.io vs socketioxide (release), writes docs/benchmarks.md; --sweep: cost against 1k..100k sockets; --smoke: tiny (a tiny sweep too), checks delivery only",
         run: bench,
     },
     Subcommand {
@@ -317,7 +317,7 @@ fn ci(args: &[String]) -> Result<(), String> {
         Step::new(
             "browser-test",
             "node",
-            &["crates/sio-demo/web/browser-test.js"],
+            &["crates/sio-demo/tests/browser.js"],
         )
         .env(
             "SIO_DEMO_BIN",

@@ -1,13 +1,13 @@
 // Browser test of the sio demo, run by `cargo xtask ci`: a real sio-demo process, Debian's
 // chromium driven by playwright-core, the page's own socket.io-client bundle.
 //
-//   node browser-test.js [--screenshot PATH]
+//   node crates/sio-demo/tests/browser.js [--screenshot PATH]
 //
 // SIO_DEMO_BIN: the sio-demo binary (default: `cargo run -q -p sio-demo --`).
 // CHROMIUM: the browser (default /usr/bin/chromium).
 // SIO_DEMO_TEST_REDIS: the Redis of the cluster phase (default redis://127.0.0.1:6379).
 // The screenshot goes to PATH (default: <target dir>/browser-test/demo.png); pass
-// `--screenshot ../../../docs/demo.png` to refresh the one the README shows. The admin UI
+// `--screenshot docs/demo.png` (from the repository's root) to refresh the README's. The admin UI
 // phase's screenshot goes beside it as admin-ui.png (docs/admin-ui.png is one).
 'use strict';
 
@@ -16,7 +16,9 @@ const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
 const assert = require('node:assert/strict');
-const { chromium } = require('playwright-core');
+// playwright-core is in the page's npm project (crates/sio-demo/web), beside the bundle.
+const WEB = path.resolve(__dirname, '..', 'web');
+const { chromium } = require('node:module').createRequire(path.join(WEB, 'package.json'))('playwright-core');
 
 const ROOT = path.resolve(__dirname, '..', '..', '..');
 const STEP_TIMEOUT = 15000;
@@ -40,7 +42,7 @@ function startServer(extra = {}) {
     ADMIN_TOKEN: ADMIN,
     PING_INTERVAL_MS: '1000',
     AUTH_TIMEOUT_MS: '10000',
-    SIO_DEMO_WEB_DIR: __dirname,
+    SIO_DEMO_WEB_DIR: WEB,
   };
   delete env.REDIS_URL;
   Object.assign(env, extra);
