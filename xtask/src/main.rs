@@ -330,10 +330,48 @@ fn ci(args: &[String]) -> Result<(), String> {
         "cargo",
         &["xtask", "bench", "--smoke"],
     ));
-    steps.push(
-        Step::new("rustdoc", "cargo", &["doc", "--workspace", "--no-deps"])
-            .env("RUSTDOCFLAGS", "-D warnings"),
-    );
+    // The published crates' docs as docs.rs builds them: every feature, `--cfg docsrs`
+    // (feature badges need nightly rustdoc). Without a nightly toolchain, stable rustdoc
+    // still checks every crate's docs, without the badges.
+    let nightly = Command::new("cargo")
+        .args(["+nightly", "--version"])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    if nightly {
+        steps.push(
+            Step::new(
+                "rustdoc (docs.rs)",
+                "cargo",
+                &[
+                    "+nightly",
+                    "doc",
+                    "--no-deps",
+                    "--all-features",
+                    "-p",
+                    "sio-types",
+                    "-p",
+                    "sio-protocol",
+                    "-p",
+                    "sio-engine",
+                    "-p",
+                    "sio-server",
+                    "-p",
+                    "sio-client",
+                    "-p",
+                    "sio-adapter-redis",
+                ],
+            )
+            .env("RUSTDOCFLAGS", "--cfg docsrs -D warnings"),
+        );
+    } else {
+        eprintln!("==> no nightly toolchain: rustdoc runs on stable, without docs.rs's --cfg docsrs");
+        steps.push(
+            Step::new("rustdoc", "cargo", &["doc", "--workspace", "--no-deps"])
+                .env("RUSTDOCFLAGS", "-D warnings"),
+        );
+    }
     // `cargo publish --dry-run`, not `cargo package`: both package dependent workspace
     // members together (cargo >= 1.90, so unpublished sio-* dependencies resolve), but
     // only publish skips `publish = false` members (tests, xtask, bench, demo).

@@ -27,6 +27,8 @@
 //! # Ok(()) }
 //! ```
 #![deny(missing_docs)]
+// docs.rs builds with `--cfg docsrs`: badges for what each feature adds.
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
 pub mod config;
 mod engine;

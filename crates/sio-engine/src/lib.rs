@@ -65,6 +65,8 @@
 //! allocates on the first packet, is bounded in bytes and packets, and is written with as
 //! few system calls as the transport allows: every frame queued is written before a flush.
 #![deny(missing_docs)]
+// docs.rs builds with `--cfg docsrs`: badges for what each feature adds.
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
 pub mod config;
 pub mod engine;

@@ -11,6 +11,8 @@
 //! | [`msgpack`] | msgpack as notepack.io writes it, and the socket.io msgpack parser |
 //! | [`limits`] | the bounds every decoder enforces |
 #![deny(missing_docs)]
+// docs.rs builds with `--cfg docsrs`: badges for what each feature adds.
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
 pub mod engineio;
 mod json;

@@ -80,11 +80,11 @@
 //! The repository's `docs/compatibility.md` lists what differs from Node's socket.io and
 //! engine.io, and the tests that pin each behaviour.
 #![deny(missing_docs)]
+// docs.rs builds with `--cfg docsrs`: badges for what each feature adds.
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 pub mod ack;
 #[cfg(feature = "admin")]
-#[cfg_attr(docsrs, doc(cfg(feature = "admin")))]
 pub mod admin;
 pub mod config;
 mod connect;

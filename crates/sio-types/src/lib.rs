@@ -17,6 +17,7 @@
 //! | [`adapter`] | the [`Adapter`] trait that spreads broadcasts over a cluster |
 //! | [`error`] | the error enums shared by every layer |
 #![deny(missing_docs)]
+// docs.rs builds with `--cfg docsrs`: badges for what each feature adds.
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 pub mod adapter;

@@ -32,7 +32,7 @@ pub(super) struct Options {
     pub(super) room_limits: RoomLimits,
 }
 
-/// Builds a [`ServerHelper`]; see the [module docs](self) for an example.
+/// Builds a [`ServerHelper`]; see the [helper module](super) for an example.
 pub struct ServerHelperBuilder {
     identifier: String,
     attachment: Attachment,

@@ -4,7 +4,7 @@
 use serde::Serialize;
 use sio_types::Value;
 
-/// What [`ServerHelper::send`] emits: the seed's `{destination, payload: {topic, data},
+/// What [`ServerHelper::send`](super::ServerHelper::send) emits: the seed's `{destination, payload: {topic, data},
 /// doLog, cb}`.
 ///
 /// ```
