@@ -23,7 +23,7 @@ const COMMANDS: &[Subcommand] = &[
     Subcommand {
         name: "ci",
         usage: "ci",
-        about: "the whole CI: npm ci (when stale), fmt, clippy, tests, doctests, conformance vs Node, browser test, bench smoke, rustdoc, publish --dry-run",
+        about: "the whole CI: npm ci (when stale), fmt, clippy, tests, doctests, conformance vs Node, browser test, bench smoke, cargo deny, rustdoc, publish --dry-run",
         run: ci,
     },
     Subcommand {
@@ -329,6 +329,13 @@ fn ci(args: &[String]) -> Result<(), String> {
         "bench smoke",
         "cargo",
         &["xtask", "bench", "--smoke"],
+    ));
+    // Licenses, duplicate versions and sources of the published crates' dependencies
+    // (deny.toml). `.ci/run` installs cargo-deny when it is missing.
+    steps.push(Step::new(
+        "deny",
+        "cargo",
+        &["deny", "check", "licenses", "bans", "sources"],
     ));
     // The published crates' docs as docs.rs builds them: every feature, `--cfg docsrs`
     // (feature badges need nightly rustdoc). Without a nightly toolchain, stable rustdoc
