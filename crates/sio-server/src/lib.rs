@@ -13,6 +13,8 @@
 //! | [`ack`] | [`AckSender`], acks both ways |
 //! | [`helper`] | [`ServerHelper`]: the seed's authenticate / rooms / ping helper |
 //! | [`handshake`] | how the handshake is built, [`RemoteAddr`](handshake::RemoteAddr) |
+//! | `admin` | the official Socket.IO Admin UI's protocol: `admin::instrument` (feature `admin`) |
+//! | `observe` | the seam through which a monitor (the admin UI) sees the server (internal) |
 //! | `connect` | the CONNECT sequence of a namespace, in one place (internal) |
 //! | `recovery` | connection state recovery (internal; options: [`RecoveryConfig`]) |
 //! | [`config`] | [`ServerConfig`] and its parts, the engine's [`Cors`](config::Cors), [`Cookie`](config::Cookie), [`Transports`] |
