@@ -117,7 +117,10 @@ fn client(helper: &ServerHelper, auth: Value, seen: &Arc<Seen>, auto_auth: bool)
         h.subscribe(
             ev,
             move |d| {
-                s.events.lock().unwrap().push((name.clone(), d));
+                s.events
+                    .lock()
+                    .unwrap()
+                    .push((name.clone(), d.data().clone()));
                 Ok(())
             },
             false,
