@@ -1004,3 +1004,45 @@ pub mod node {
         }
     }
 }
+
+pub mod wait {
+    //! Waiting for a condition in a test: a bound on how long, never a speed requirement.
+
+    use std::future::Future;
+    use std::time::Duration;
+
+    /// How often a condition is checked again.
+    const POLL: Duration = Duration::from_millis(20);
+
+    /// Waits until `cond` holds; the test fails, naming `what`, after `secs` seconds.
+    pub async fn until(what: &str, secs: u64, mut cond: impl FnMut() -> bool) {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(secs);
+        while !cond() {
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "timed out after {secs} s waiting for {what}"
+            );
+            tokio::time::sleep(POLL).await;
+        }
+    }
+
+    /// Runs `f` until it returns `Some`, and returns that; the test fails, naming `what`,
+    /// after `secs` seconds.
+    pub async fn eventually<T, F, Fut>(what: &str, secs: u64, mut f: F) -> T
+    where
+        F: FnMut() -> Fut,
+        Fut: Future<Output = Option<T>>,
+    {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(secs);
+        loop {
+            if let Some(v) = f().await {
+                return v;
+            }
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "timed out after {secs} s waiting for {what}"
+            );
+            tokio::time::sleep(POLL).await;
+        }
+    }
+}

@@ -13,18 +13,6 @@ use sio_server::sio_types::ClientState;
 use sio_server::{SocketId, Value};
 use tokio_tungstenite::tungstenite::Message;
 
-/// A bound on waiting, not a speed requirement.
-async fn wait_until(what: &str, secs: u64, mut cond: impl FnMut() -> bool) {
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(secs);
-    while !cond() {
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "timed out waiting for {what}"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-}
-
 #[derive(Default)]
 struct Counts {
     client_connected: AtomicUsize,
@@ -158,7 +146,7 @@ async fn authenticate_rooms_pings_handlers_and_send() {
     let helper = server(150, 10_000, counts.clone()).await;
     let seen = Arc::new(Seen::default());
     let c = client(&helper, token("good"), &seen, true);
-    wait_until("authenticated", 10, || {
+    sio_tests::wait::until("authenticated", 10, || {
         c.state() == ClientState::Authenticated
     })
     .await;
@@ -172,14 +160,14 @@ async fn authenticate_rooms_pings_handlers_and_send() {
     let snap = helper.client(id).unwrap();
     assert_eq!(snap.state, ClientState::Authenticated);
     assert_eq!(rooms_of(&helper, id), ["io-default", "io-notification"]);
-    wait_until("client_connected", 5, || {
+    sio_tests::wait::until("client_connected", 5, || {
         counts.client_connected.load(Ordering::SeqCst) == 1
     })
     .await;
     assert_eq!(helper.clients().len(), 1);
 
     // The first ping and the interval's.
-    wait_until("three pings", 10, || count(&seen, "ping") >= 3).await;
+    sio_tests::wait::until("three pings", 10, || count(&seen, "ping") >= 3).await;
     let ping = seen
         .events
         .lock()
@@ -193,13 +181,13 @@ async fn authenticate_rooms_pings_handlers_and_send() {
 
     // join / leave through validate_room.
     c.join_rooms(&["a", "private-x", "b"]);
-    wait_until("joined a and b", 5, || rooms_of(&helper, id).len() == 4).await;
+    sio_tests::wait::until("joined a and b", 5, || rooms_of(&helper, id).len() == 4).await;
     assert_eq!(
         rooms_of(&helper, id),
         ["a", "b", "io-default", "io-notification"]
     );
     c.leave_rooms(&["a", "io-notification"]);
-    wait_until("left", 5, || rooms_of(&helper, id).len() == 2).await;
+    sio_tests::wait::until("left", 5, || rooms_of(&helper, id).len() == 2).await;
     assert_eq!(rooms_of(&helper, id), ["b", "io-default"]);
 
     // Application handler, with ack.
@@ -245,8 +233,8 @@ async fn authenticate_rooms_pings_handlers_and_send() {
     );
     assert!(!helper.send(SendMessage::new("news", "")).await.unwrap());
     assert!(!helper.send(SendMessage::new("", "x")).await.unwrap());
-    wait_until("three news", 5, || count(&seen, "news") >= 3).await;
-    wait_until("callback", 5, || called.load(Ordering::SeqCst) == 1).await;
+    sio_tests::wait::until("three news", 5, || count(&seen, "news") >= 3).await;
+    sio_tests::wait::until("callback", 5, || called.load(Ordering::SeqCst) == 1).await;
     tokio::time::sleep(Duration::from_millis(200)).await;
     let news: Vec<Value> = seen
         .events
@@ -294,7 +282,7 @@ async fn authenticate_rooms_pings_handlers_and_send() {
     assert!(helper.clients().is_empty());
     assert_eq!(helper.live_timers(), 0);
     assert_eq!(helper.live_tasks(), 0);
-    wait_until("client disconnected", 5, || !c.is_connected()).await;
+    sio_tests::wait::until("client disconnected", 5, || !c.is_connected()).await;
     helper.shutdown().await;
     assert!(helper.is_shut_down());
     c.shutdown();
@@ -306,17 +294,17 @@ async fn a_bad_token_gets_unauthenticated_then_disconnect() {
     let helper = server(30_000, 10_000, counts.clone()).await;
     let seen = Arc::new(Seen::default());
     let c = client(&helper, token("bad"), &seen, true);
-    wait_until("unauthenticated", 10, || {
+    sio_tests::wait::until("unauthenticated", 10, || {
         !seen.unauthenticated.lock().unwrap().is_empty()
     })
     .await;
     let data = seen.unauthenticated.lock().unwrap()[0].clone();
     assert!(data.get("message").and_then(Value::as_str).is_some());
-    wait_until("disconnected", 10, || !c.is_connected()).await;
-    wait_until("registry empty", 5, || helper.clients().is_empty()).await;
+    sio_tests::wait::until("disconnected", 10, || !c.is_connected()).await;
+    sio_tests::wait::until("registry empty", 5, || helper.clients().is_empty()).await;
     assert_eq!(c.state(), ClientState::Unauthorized);
     assert_eq!(counts.client_connected.load(Ordering::SeqCst), 0);
-    wait_until("timers gone", 5, || helper.live_timers() == 0).await;
+    sio_tests::wait::until("timers gone", 5, || helper.live_timers() == 0).await;
     helper.shutdown().await;
     c.shutdown();
 }
@@ -327,7 +315,7 @@ async fn events_of_unauthenticated_sockets_never_reach_app_handlers_and_timeout_
     let helper = server(30_000, 800, counts.clone()).await;
     let seen = Arc::new(Seen::default());
     let c = client(&helper, token("good"), &seen, false);
-    wait_until("connected", 10, || c.is_connected()).await;
+    sio_tests::wait::until("connected", 10, || c.is_connected()).await;
     let id = sid(&c);
     assert_eq!(helper.client(id).unwrap().state, ClientState::Unauthorized);
     c.socket().emit("echo", vec![Value::from("x")]).unwrap();
@@ -336,10 +324,10 @@ async fn events_of_unauthenticated_sockets_never_reach_app_handlers_and_timeout_
     assert_eq!(count(&seen, "echo-back"), 0);
     assert!(rooms_of(&helper, id).is_empty());
     // Authenticate timeout: dropped.
-    wait_until("dropped at the timeout", 10, || !c.is_connected()).await;
+    sio_tests::wait::until("dropped at the timeout", 10, || !c.is_connected()).await;
     assert!(helper.client(id).is_none());
     assert_eq!(count(&seen, "echo-back"), 0);
-    wait_until("timers gone", 5, || helper.live_timers() == 0).await;
+    sio_tests::wait::until("timers gone", 5, || helper.live_timers() == 0).await;
     helper.shutdown().await;
     c.shutdown();
 }
@@ -480,7 +468,7 @@ async fn bad_room_requests_are_ignored_and_the_connection_kept() {
     assert_eq!(rooms_of(&helper, id), ["io-default", "io-notification"]);
     // A good request still works afterwards.
     raw.send("42[\"join\",{\"rooms\":[\"a\"]}]").await;
-    wait_until("joined a", 5, || {
+    sio_tests::wait::until("joined a", 5, || {
         rooms_of(&helper, id).contains(&"a".to_owned())
     })
     .await;
@@ -509,11 +497,11 @@ async fn client_connected_errors_and_panics_are_caught() {
         .unwrap();
         assert_eq!(f, "431[1]");
     }
-    wait_until("both calls", 5, || {
+    sio_tests::wait::until("both calls", 5, || {
         counts.client_connected.load(Ordering::SeqCst) == 2
     })
     .await;
-    wait_until("no task left but the timer task", 5, || {
+    sio_tests::wait::until("no task left but the timer task", 5, || {
         helper.live_tasks() == 1
     })
     .await;
@@ -545,7 +533,7 @@ async fn ping_and_disconnect_by_hand() {
     helper.disconnect(&socket);
     assert!(helper.client(id).is_none());
     raw.expect_disconnect().await;
-    wait_until("timers gone", 5, || helper.live_timers() == 0).await;
+    sio_tests::wait::until("timers gone", 5, || helper.live_timers() == 0).await;
     // Unknown sockets: silently ignored.
     helper.ping(&socket, false);
     helper.disconnect(&socket);
@@ -647,12 +635,12 @@ async fn connect_and_authenticate_handlers_called_by_hand() {
     assert_eq!(v["id"], id.as_str());
     assert_eq!(helper.client(id).unwrap().state, ClientState::Authenticated);
     assert_eq!(rooms_of(&helper, id), ["io-default", "io-notification"]);
-    wait_until("client_connected", 5, || {
+    sio_tests::wait::until("client_connected", 5, || {
         counts.client_connected.load(Ordering::SeqCst) == 1
     })
     .await;
     // The auth timeout was disarmed, the ping interval armed: one timer.
-    wait_until("one timer", 5, || helper.live_timers() == 1).await;
+    sio_tests::wait::until("one timer", 5, || helper.live_timers() == 1).await;
     raw.send("421[\"echo\",\"ok\"]").await;
     let f = tokio::time::timeout(Duration::from_secs(10), async {
         loop {

@@ -77,17 +77,6 @@ async fn client(url: String, authenticate: bool, tally: Arc<Tally>) {
     }
 }
 
-async fn wait_until(what: &str, secs: u64, mut cond: impl FnMut() -> bool) {
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(secs);
-    while !cond() {
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "timed out waiting for {what}"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_thousand_clients_half_never_authenticate() {
     let total: usize = std::env::var("HELPER_LOAD_CLIENTS")
@@ -133,13 +122,13 @@ async fn two_thousand_clients_half_never_authenticate() {
         tasks.push(tokio::spawn(client(url.clone(), true, tally.clone())));
         if i % 100 == 99 {
             let want = i + 1;
-            wait_until("a wave authenticated", 60, || {
+            sio_tests::wait::until("a wave authenticated", 60, || {
                 tally.authenticated.load(Ordering::Relaxed) >= want
             })
             .await;
         }
     }
-    wait_until("all authenticated", 120, || {
+    sio_tests::wait::until("all authenticated", 120, || {
         tally.authenticated.load(Ordering::Relaxed) == total - half
     })
     .await;
@@ -149,20 +138,20 @@ async fn two_thousand_clients_half_never_authenticate() {
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
     }
-    wait_until("all connected", 120, || {
+    sio_tests::wait::until("all connected", 120, || {
         tally.connected.load(Ordering::Relaxed) == total
     })
     .await;
 
     // Every non-authenticating client is dropped by its auth timeout, none of the others.
-    wait_until("the unauthenticated dropped", 120, || {
+    sio_tests::wait::until("the unauthenticated dropped", 120, || {
         tally.closed_unauth.load(Ordering::Relaxed) == half
     })
     .await;
     assert_eq!(tally.connected.load(Ordering::Relaxed), total);
     assert_eq!(tally.closed_auth.load(Ordering::Relaxed), 0);
     assert_eq!(tally.dropped_early.load(Ordering::Relaxed), 0);
-    wait_until("registry holds the authenticated only", 30, || {
+    sio_tests::wait::until("registry holds the authenticated only", 30, || {
         helper.clients().len() == total - half
     })
     .await;
@@ -173,7 +162,7 @@ async fn two_thousand_clients_half_never_authenticate() {
             .all(|c| c.state == ClientState::Authenticated)
     );
     // One ping timer per authenticated client, no auth timeout left.
-    wait_until("one timer per authenticated client", 30, || {
+    sio_tests::wait::until("one timer per authenticated client", 30, || {
         helper.live_timers() == total - half
     })
     .await;
@@ -181,7 +170,7 @@ async fn two_thousand_clients_half_never_authenticate() {
 
     // Pings keep coming: at least two more each (first ping + interval).
     let before = tally.pings.load(Ordering::Relaxed);
-    wait_until("more pings", 60, || {
+    sio_tests::wait::until("more pings", 60, || {
         tally.pings.load(Ordering::Relaxed) >= before + 2 * (total - half)
     })
     .await;
@@ -192,7 +181,7 @@ async fn two_thousand_clients_half_never_authenticate() {
             .await
             .unwrap();
     }
-    wait_until("room messages", 60, || {
+    sio_tests::wait::until("room messages", 60, || {
         tally.room_msgs.load(Ordering::Relaxed) == 3 * (total - half)
     })
     .await;
@@ -202,7 +191,7 @@ async fn two_thousand_clients_half_never_authenticate() {
     assert!(helper.clients().is_empty());
     assert_eq!(helper.live_timers(), 0);
     assert_eq!(helper.live_tasks(), 0);
-    wait_until("every client closed", 60, || {
+    sio_tests::wait::until("every client closed", 60, || {
         tally.closed_auth.load(Ordering::Relaxed) == total - half
     })
     .await;
