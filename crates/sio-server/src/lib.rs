@@ -73,9 +73,7 @@
 //! [`cookie`](SocketIoBuilder::cookie) (the `io` cookie for sticky sessions),
 //! [`http_compression`](SocketIoBuilder::http_compression) (gzip or deflate of polling
 //! responses from 1 KiB on, the default) and
-//! [`allow_request`](SocketIoBuilder::allow_request). WebSocket frames are not compressed:
-//! the [`compress`](BroadcastOperator::compress) flag is carried to the cluster, where
-//! Node servers honour it.
+//! [`allow_request`](SocketIoBuilder::allow_request).
 //!
 //! # Differences from socket.io 4.8
 //!
