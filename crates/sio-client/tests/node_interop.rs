@@ -579,3 +579,26 @@ async fn a_closed_manager_refuses_emits() {
         vec![DisconnectReason::ForcedClose]
     );
 }
+
+/// Messages far larger than one read of the WebSocket (8 KiB), within the default 1 MB
+/// packet limit, arrive whole, text and binary, in both directions.
+#[tokio::test]
+async fn large_messages_over_websocket() {
+    let server = NodeServer::start("server.js", &[]).await;
+    let socket = cfg(&server)
+        .transports([TransportKind::Websocket])
+        .connect()
+        .await
+        .unwrap();
+    let text = Value::from("é".repeat(300_000));
+    let bin = Value::from(
+        (0..600_000u32)
+            .map(|i| (i % 251) as u8)
+            .collect::<Vec<u8>>(),
+    );
+    let back = socket
+        .emit_with_ack("echo-ack", vec![text.clone(), bin.clone()])
+        .await
+        .unwrap();
+    assert_eq!(back, vec![text, bin]);
+}
