@@ -3,6 +3,7 @@
 //! the driver (`sio-bench`); see `docs/benchmarks.md` for what each scenario measures.
 #![deny(missing_docs)]
 
+use std::net::{Ipv4Addr, SocketAddr, SocketAddrV4};
 use std::time::Duration;
 
 /// CPU time (user + system) a process has used so far.
@@ -110,6 +111,166 @@ pub fn quantile(sorted: &[u64], q: f64) -> u64 {
     sorted[rank.clamp(1, sorted.len()) - 1]
 }
 
+/// How many connections one loopback source address takes before the load generator moves
+/// on to the next (127.0.0.2, 127.0.0.3, ...): below the 28,232 ports of this machine's
+/// default ephemeral range (32768-60999) with room for every other process that connects
+/// from 127.0.0.1 meanwhile.
+pub const PER_SOURCE: usize = 20_000;
+
+/// The first source port of a bound connection; ports count up from here per address, to
+/// 29,999 at most: below the ephemeral range, where no port the kernel hands out (nor
+/// another process's wildcard-bound socket there) can clash with one chosen here.
+const SOURCE_PORT_BASE: u16 = 10_000;
+
+/// The source of connection `i` of `n`: `None` (the kernel's choice from 127.0.0.1) while
+/// `n` fits in [`PER_SOURCE`], otherwise an address from 127.0.0.2 on, round robin over as
+/// many addresses as `n` needs, with a port of its own (`10000 + i / addresses`). All of
+/// 127.0.0.0/8 is loopback: nothing leaves the host. The port is chosen here, not by
+/// `bind(port 0)`: the kernel's search for a free port per `bind` cost 1.8 ms of CPU a
+/// socket at 25,000 sockets, and with `SO_REUSEADDR` it handed one port to two sockets.
+///
+/// ```
+/// use std::net::{Ipv4Addr, SocketAddrV4};
+/// assert_eq!(sio_bench::source_for(5, 1000), None);
+/// let at = |h, p| Some(SocketAddrV4::new(Ipv4Addr::new(127, 0, 0, h), p));
+/// assert_eq!(sio_bench::source_for(0, 100_000), at(2, 10_000));
+/// assert_eq!(sio_bench::source_for(4, 100_000), at(6, 10_000));
+/// assert_eq!(sio_bench::source_for(5, 100_000), at(2, 10_001));
+/// ```
+pub fn source_for(i: usize, n: usize) -> Option<SocketAddrV4> {
+    if n <= PER_SOURCE {
+        return None;
+    }
+    let k = n.div_ceil(PER_SOURCE);
+    let [_, a, b, c] = (0x7f00_0002u32 + (i % k) as u32).to_be_bytes();
+    let port = SOURCE_PORT_BASE.checked_add(u16::try_from(i / k).ok()?)?;
+    Some(SocketAddrV4::new(Ipv4Addr::new(127, a, b, c), port))
+}
+
+/// TCP connect to `127.0.0.1:port`, from `from` when given. Bound sockets close with a zero
+/// linger (RST): no TIME_WAIT holds their source port against the next run.
+pub async fn dial(from: Option<SocketAddrV4>, port: u16) -> std::io::Result<tokio::net::TcpStream> {
+    let to = SocketAddr::from((Ipv4Addr::LOCALHOST, port));
+    let Some(src) = from else {
+        return tokio::net::TcpStream::connect(to).await;
+    };
+    let s = tokio::net::TcpSocket::new_v4()?;
+    s.set_zero_linger()?;
+    s.bind(SocketAddr::V4(src))?;
+    s.connect(to).await
+}
+
+/// Runs `f(i)` for every `i` of `range`, at most `inflight` at a time (each of `inflight`
+/// tasks takes the next index when it is done), and returns `(i, output)` sorted by `i`.
+/// The load generators open their sockets this way: a fixed number in flight, as a
+/// browser fleet would, not all at once.
+pub async fn in_flight<T, Fut>(
+    range: std::ops::Range<usize>,
+    inflight: usize,
+    f: impl Fn(usize) -> Fut + Clone + Send + 'static,
+) -> Vec<(usize, T)>
+where
+    T: Send + 'static,
+    Fut: Future<Output = T> + Send + 'static,
+{
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let next = Arc::new(AtomicUsize::new(range.start));
+    let end = range.end;
+    let tasks: Vec<_> = (0..inflight.max(1))
+        .map(|_| {
+            let (next, f) = (next.clone(), f.clone());
+            tokio::spawn(async move {
+                let mut out = Vec::new();
+                loop {
+                    let i = next.fetch_add(1, Ordering::Relaxed);
+                    if i >= end {
+                        break out;
+                    }
+                    out.push((i, f(i).await));
+                }
+            })
+        })
+        .collect();
+    let mut all = Vec::with_capacity(range.len());
+    for t in tasks {
+        all.extend(t.await.unwrap_or_default());
+    }
+    all.sort_by_key(|(i, _)| *i);
+    all
+}
+
+/// One socket's opening as [`in_flight`] returns it: its index, the socket or why it
+/// failed, and its latency in µs.
+pub type Opened<S> = (usize, (Result<S, String>, u64));
+
+/// Splits what [`in_flight`] returned for opened sockets (each one's result and latency)
+/// into the sockets, their latencies and the errors.
+pub fn split_opened<S>(all: Vec<Opened<S>>) -> (Vec<S>, Vec<u64>, Vec<String>) {
+    let (mut socks, mut lats, mut errs) = (Vec::new(), Vec::new(), Vec::new());
+    for (_, (r, lat)) in all {
+        match r {
+            Ok(s) => {
+                socks.push(s);
+                lats.push(lat);
+            }
+            Err(e) => errs.push(e),
+        }
+    }
+    (socks, lats, errs)
+}
+
+/// Raises this process's soft and hard `RLIMIT_NOFILE` to `want` (root may raise the hard
+/// limit up to `fs.nr_open`; others get at most their hard limit); returns the soft limit
+/// in force afterwards. Only this process and its children are affected.
+pub fn raise_nofile(want: u64) -> u64 {
+    use rustix::process::{Resource, Rlimit, getrlimit, setrlimit};
+    let cur = getrlimit(Resource::Nofile);
+    let soft = cur.current.unwrap_or(u64::MAX);
+    if soft >= want {
+        return soft;
+    }
+    let both = Rlimit {
+        current: Some(want),
+        maximum: Some(want.max(cur.maximum.unwrap_or(0))),
+    };
+    if setrlimit(Resource::Nofile, both).is_err() {
+        // Not allowed past the hard limit: take what it allows.
+        let capped = Rlimit {
+            current: cur.maximum.map(|m| m.min(want)),
+            maximum: cur.maximum,
+        };
+        let _ = setrlimit(Resource::Nofile, capped);
+    }
+    getrlimit(Resource::Nofile).current.unwrap_or(u64::MAX)
+}
+
+/// The kernel limits that bound how many connections one host can hold on loopback, as
+/// `(name, value)`: the ephemeral port range and the file limits.
+pub fn kernel_limits() -> Vec<(&'static str, String)> {
+    [
+        (
+            "net.ipv4.ip_local_port_range",
+            "/proc/sys/net/ipv4/ip_local_port_range",
+        ),
+        ("fs.file-max", "/proc/sys/fs/file-max"),
+        ("fs.nr_open", "/proc/sys/fs/nr_open"),
+        ("net.ipv4.tcp_tw_reuse", "/proc/sys/net/ipv4/tcp_tw_reuse"),
+        ("net.core.somaxconn", "/proc/sys/net/core/somaxconn"),
+    ]
+    .into_iter()
+    .map(|(k, p)| {
+        let v = std::fs::read_to_string(p).map_or_else(
+            |_| "?".to_owned(),
+            |v| v.split_whitespace().collect::<Vec<_>>().join("-"),
+        );
+        (k, v)
+    })
+    .collect()
+}
+
+pub mod poll;
+
 /// Just enough WebSocket (RFC 6455) for the load generator and the echo server, so that
 /// neither is the bottleneck of a run.
 ///
@@ -188,6 +349,8 @@ pub mod ws {
         /// engine.io pings.
         client: bool,
         rng: u32,
+        /// engine.io pings answered so far (client side).
+        pings: u64,
     }
 
     impl Conn {
@@ -203,13 +366,23 @@ pub mod ws {
                 wbuf: Vec::new(),
                 client,
                 rng: SEED.fetch_add(0x6d2b_79f5, Ordering::Relaxed) | 1,
+                pings: 0,
             })
         }
 
         /// TCP connect to `127.0.0.1:port`, then the client handshake for `path` (with
         /// query); checks the `101` status and `Sec-WebSocket-Accept`.
         pub async fn connect(port: u16, path: &str) -> io::Result<Self> {
-            let stream = TcpStream::connect(("127.0.0.1", port)).await?;
+            Self::connect_from(None, port, path).await
+        }
+
+        /// [`Conn::connect`] from source address `from` (see [`crate::dial`]).
+        pub async fn connect_from(
+            from: Option<std::net::SocketAddrV4>,
+            port: u16,
+            path: &str,
+        ) -> io::Result<Self> {
+            let stream = crate::dial(from, port).await?;
             let mut c = Self::new(stream, true)?;
             let key = generate_key();
             let req = format!(
@@ -340,6 +513,7 @@ pub mod ws {
             while let Some((op, r)) = self.parse()? {
                 match op {
                     OP_TEXT if self.client && &self.rbuf[r.clone()] == b"2" => {
+                        self.pings += 1;
                         self.queue_frame(OP_TEXT, b"3")
                     }
                     OP_TEXT => return Ok(Some(r)),
@@ -412,6 +586,11 @@ pub mod ws {
         /// Queues a text frame; nothing is written before [`Conn::flush`].
         pub fn queue_text(&mut self, text: &str) {
             self.queue_frame(OP_TEXT, text.as_bytes());
+        }
+
+        /// How many engine.io pings this client connection has answered (queued the pong).
+        pub fn pings_answered(&self) -> u64 {
+            self.pings
         }
 
         /// Bytes queued and not written yet.
@@ -489,8 +668,9 @@ pub mod ws {
             assert_eq!(c.next_text().await?, "hello");
             c.send_text(&"é".repeat(100)).await?;
             let (got, pong) = server.await.map_err(io::Error::other)??;
-            // The engine.io ping was answered before the long frame was read.
+            // The engine.io ping was answered before the long frame was read, and counted.
             assert_eq!(got, "3");
+            assert_eq!(c.pings_answered(), 1);
             assert_eq!(pong, "é".repeat(100));
             Ok(())
         }

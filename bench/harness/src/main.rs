@@ -13,6 +13,10 @@
 //!
 //! C1 (`client_load`) is the client side: sio-client and socket.io-client as the load.
 //!
+//! `--sweep` runs the cost curves instead (1,000 to 100,000 sockets, see [`sweep`]) and
+//! rewrites their own section of `docs/benchmarks.md` ([`sweep_report`]); `--smoke` without
+//! scenario names also runs a tiny sweep.
+//!
 //! Sizes: `c1.sockets=500 c1.inflight=50 c1.acks=200 s1.sockets=2000 s1.inflight=200 s2.sockets=1000 s2.burst=2000 s2.size=100
 //! s3.sockets=10000 s4.sockets=1000 s4.burst=2000 s5.sockets=100 s5.acks=100`.
 
@@ -27,6 +31,8 @@ use serde_json::{Value, json};
 
 mod client_load;
 mod report;
+mod sweep;
+mod sweep_report;
 
 type Res<T> = Result<T, String>;
 
@@ -94,12 +100,16 @@ fn wait_port(port: u16, child: &mut Child) -> Res<()> {
     Err(format!("nothing listens on port {port} after 30 s"))
 }
 
-/// `sh -c` raises the soft open-files limit to the hard one (10,000 sockets need it) and
-/// pins the program to `core`.
+/// `sh -c` raises the open-files limit (10,000 sockets need it; the sweep's 100,000 too):
+/// to the kernel's `fs.nr_open` where allowed (root), else the soft limit to the hard one;
+/// then pins the program to `core`. Only the started process gets the limit.
 fn pinned(core: u32, program: &Path, args: &[String]) -> Command {
     let mut c = Command::new("sh");
     c.arg("-c")
-        .arg("ulimit -n \"$(ulimit -Hn)\" 2>/dev/null; exec taskset -c \"$0\" \"$@\"")
+        .arg(
+            "ulimit -n \"$(cat /proc/sys/fs/nr_open)\" 2>/dev/null || ulimit -n \"$(ulimit -Hn)\" 2>/dev/null; \
+             exec taskset -c \"$0\" \"$@\"",
+        )
         .arg(core.to_string())
         .arg(program)
         .args(args);
@@ -200,9 +210,14 @@ fn start_redis(ctx: &Ctx) -> Res<(Proc, String)> {
 }
 
 fn loadgen(ctx: &Ctx, scenario: &str, args: &[String]) -> Value {
+    loadgen_bin(ctx, "sio-bench-loadgen", scenario, args)
+}
+
+/// Runs load generator `binary` pinned to core 1; its last JSON line, or `{"error"}`.
+fn loadgen_bin(ctx: &Ctx, binary: &str, scenario: &str, args: &[String]) -> Value {
     let mut a = vec![scenario.to_owned()];
     a.extend(args.iter().cloned());
-    let out = pinned(1, &ctx.bin.join("sio-bench-loadgen"), &a)
+    let out = pinned(1, &ctx.bin.join(binary), &a)
         .stderr(Stdio::inherit())
         .output();
     match out {
@@ -504,6 +519,7 @@ fn main() -> std::process::ExitCode {
 
 fn real_main() -> Res<()> {
     let mut smoke = false;
+    let mut sweep = false;
     let mut runs = None;
     let mut sizes = BTreeMap::new();
     let mut which = Vec::new();
@@ -511,6 +527,7 @@ fn real_main() -> Res<()> {
     while let Some(a) = args.next() {
         match a.as_str() {
             "--smoke" => smoke = true,
+            "--sweep" => sweep = true,
             "--runs" => {
                 runs = Some(
                     args.next()
@@ -566,7 +583,17 @@ fn real_main() -> Res<()> {
         logs,
     };
     let started = Instant::now();
-    let lines = scenarios(&mut ctx, &which)?;
+    // `--sweep` alone runs only the sweep; the smoke run checks a tiny sweep too.
+    let lines = if sweep && which.is_empty() {
+        Vec::new()
+    } else {
+        scenarios(&mut ctx, &which)?
+    };
+    let swept = if sweep || (smoke && which.is_empty()) {
+        sweep::run(&mut ctx)?
+    } else {
+        Vec::new()
+    };
     eprintln!(
         "sio-bench: {} runs in {:.0} s, one JSON line each in {}",
         lines.len(),
@@ -575,7 +602,14 @@ fn real_main() -> Res<()> {
     );
     let _ = &ctx.out;
     if smoke {
-        return check_smoke(&lines);
+        check_smoke(&lines)?;
+        return sweep::check_smoke(&swept);
+    }
+    if sweep {
+        sweep_report::write(&root)?;
+        if lines.is_empty() {
+            return Ok(());
+        }
     }
     report::write(&root, &lines, ctx.runs, started.elapsed())
 }

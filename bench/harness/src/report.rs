@@ -127,13 +127,13 @@ const SCENARIOS: &[Scenario] = &[
 
 /// Median, min, max of the runs without error, and how many runs failed.
 #[derive(Clone, Copy)]
-struct Stat {
-    med: f64,
-    min: f64,
-    max: f64,
+pub(crate) struct Stat {
+    pub(crate) med: f64,
+    pub(crate) min: f64,
+    pub(crate) max: f64,
 }
 
-fn stat(mut v: Vec<f64>) -> Option<Stat> {
+pub(crate) fn stat(mut v: Vec<f64>) -> Option<Stat> {
     v.retain(|x| x.is_finite());
     if v.is_empty() {
         return None;
@@ -151,7 +151,7 @@ fn stat(mut v: Vec<f64>) -> Option<Stat> {
     })
 }
 
-fn fmt_num(x: f64) -> String {
+pub(crate) fn fmt_num(x: f64) -> String {
     let a = x.abs();
     if a >= 100_000.0 {
         let s = format!("{:.0}", x);
@@ -173,7 +173,7 @@ fn fmt_num(x: f64) -> String {
     }
 }
 
-fn cell(s: Option<Stat>) -> String {
+pub(crate) fn cell(s: Option<Stat>) -> String {
     match s {
         Some(s) if (s.max - s.min).abs() < f64::EPSILON => fmt_num(s.med),
         Some(s) => format!("{} ({}–{})", fmt_num(s.med), fmt_num(s.min), fmt_num(s.max)),
@@ -537,9 +537,8 @@ fn derive(lines: &[Value]) -> Vec<Value> {
     out
 }
 
-/// Runs of earlier invocations for the scenarios this one did not run: the newest
-/// `runs-*.jsonl` under `target/bench/` that holds the scenario.
-fn earlier_runs(root: &Path, have: &[Value]) -> Vec<Value> {
+/// The `<prefix>*.jsonl` files under `target/bench/`, oldest first (names carry the time).
+pub(crate) fn run_files(root: &Path, prefix: &str) -> Vec<std::path::PathBuf> {
     let Ok(dir) = std::fs::read_dir(root.join("target/bench")) else {
         return Vec::new();
     };
@@ -549,10 +548,17 @@ fn earlier_runs(root: &Path, have: &[Value]) -> Vec<Value> {
         .filter(|p| {
             p.file_name()
                 .and_then(|n| n.to_str())
-                .is_some_and(|n| n.starts_with("runs-") && n.ends_with(".jsonl"))
+                .is_some_and(|n| n.starts_with(prefix) && n.ends_with(".jsonl"))
         })
         .collect();
     files.sort();
+    files
+}
+
+/// Runs of earlier invocations for the scenarios this one did not run: the newest
+/// `runs-*.jsonl` under `target/bench/` that holds the scenario.
+fn earlier_runs(root: &Path, have: &[Value]) -> Vec<Value> {
+    let files = run_files(root, "runs-");
     let mut out: Vec<Value> = Vec::new();
     for f in files.iter().rev() {
         let Ok(text) = std::fs::read_to_string(f) else {
@@ -761,7 +767,7 @@ pub(crate) fn write(
     Ok(())
 }
 
-fn node_version() -> String {
+pub(crate) fn node_version() -> String {
     std::process::Command::new("node")
         .arg("--version")
         .output()

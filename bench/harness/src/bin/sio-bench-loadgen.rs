@@ -14,7 +14,6 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::OnceLock;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use std::fmt::Write as _;
@@ -116,43 +115,18 @@ fn keep(mut ws: Ws, mut stop: watch::Receiver<bool>) -> tokio::task::JoinHandle<
 /// Opens `n` authenticated sockets, `inflight` at a time, spread over `ports`; returns the
 /// sockets, each one's connect-to-authenticated latency in µs, and the failures.
 async fn open_many(ports: &[u16], n: usize, inflight: usize) -> (Vec<Ws>, Vec<u64>, Vec<String>) {
-    let next = Arc::new(AtomicUsize::new(0));
     let ports: Arc<[u16]> = ports.into();
-    let mut workers = Vec::new();
-    for _ in 0..inflight.max(1) {
-        let (next, ports) = (next.clone(), ports.clone());
-        workers.push(tokio::spawn(async move {
-            let mut out = Vec::new();
-            loop {
-                let i = next.fetch_add(1, Ordering::Relaxed);
-                if i >= n {
-                    break out;
-                }
-                let t0 = now_us();
-                let r = open(ports[i % ports.len()]).await;
-                out.push((i, r.map_err(|e| e.to_string()), now_us() - t0));
-            }
-        }));
-    }
-    let mut all = Vec::with_capacity(n);
-    for w in workers {
-        if let Ok(v) = w.await {
-            all.extend(v);
+    // Socket i goes to port i % len, in order: callers split by port.
+    let all = sio_bench::in_flight(0..n, inflight, move |i| {
+        let ports = ports.clone();
+        async move {
+            let t0 = now_us();
+            let r = open(ports[i % ports.len()]).await;
+            (r.map_err(|e| e.to_string()), now_us() - t0)
         }
-    }
-    // Socket i goes to port i % len: keep that order for callers that split by port.
-    all.sort_by_key(|(i, _, _)| *i);
-    let (mut socks, mut lats, mut errs) = (Vec::new(), Vec::new(), Vec::new());
-    for (_, r, lat) in all {
-        match r {
-            Ok(ws) => {
-                socks.push(ws);
-                lats.push(lat);
-            }
-            Err(e) => errs.push(e),
-        }
-    }
-    (socks, lats, errs)
+    })
+    .await;
+    sio_bench::split_opened(all)
 }
 
 /// CPU seconds of `pids` and of this process, read together.
