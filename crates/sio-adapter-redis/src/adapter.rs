@@ -13,7 +13,6 @@ use std::time::Duration;
 
 use futures_core::future::BoxFuture;
 use redis::PushKind;
-use redis::aio::ConnectionManager;
 use sio_protocol::Limits;
 use sio_types::{
     AckStream, Adapter, AdapterError, AdapterFactory, BroadcastOptions, LocalNamespace, Packet,
@@ -25,7 +24,7 @@ use tokio::task::JoinHandle;
 use crate::classic::{Classic, ClassicAdapter};
 use crate::cluster::{ClusterAdapter, ClusterNode, Message, Transport};
 use crate::config::{Mode, RedisConfig};
-use crate::conn::{ConnectError, ConnectionStats, Counters, Managed, connect};
+use crate::conn::{ConnectError, ConnectionStats, Counters, Managed, RedisConn, SubOp, connect};
 use crate::publisher::Publisher;
 use crate::sharded::Sharded;
 use crate::streams::{Readers, Streams, start_readers};
@@ -76,6 +75,21 @@ impl Routes {
     fn pattern(&self, pattern: &str) -> Option<Arc<Classic>> {
         self.patterns.lock().ok()?.get(pattern)?.upgrade()
     }
+
+    /// Every channel and pattern subscribed.
+    fn all(&self) -> (Vec<String>, Vec<String>) {
+        let exact = self
+            .exact
+            .lock()
+            .map(|m| m.keys().cloned().collect())
+            .unwrap_or_default();
+        let patterns = self
+            .patterns
+            .lock()
+            .map(|m| m.keys().cloned().collect())
+            .unwrap_or_default();
+        (exact, patterns)
+    }
 }
 
 /// What every adapter of a factory shares: the configuration, the connections and the
@@ -84,17 +98,19 @@ pub(crate) struct Shared {
     pub(crate) config: RedisConfig,
     pub(crate) limits: Limits,
     /// The `pub` connection, for the commands that are not publishes (NUMSUB, XADD, ...).
-    pub(crate) pub_conn: ConnectionManager,
+    pub(crate) pub_conn: RedisConn,
     /// Every PUBLISH/SPUBLISH of every namespace, in call order, on the `pub` connection.
     pub(crate) publisher: Publisher,
-    pub(crate) subscriber: ConnectionManager,
+    pub(crate) subscriber: RedisConn,
     pub(crate) routes: Arc<Routes>,
     pub(crate) counters: Arc<Counters>,
-    sub_cmds: mpsc::UnboundedSender<redis::Cmd>,
+    sub_cmds: mpsc::UnboundedSender<(SubOp, String)>,
     /// Streams mode: which namespace reads which entries.
     pub(crate) readers: Arc<Readers>,
     /// Streams mode: the readers' connections and tasks.
     reader_tasks: Mutex<Vec<(Managed, JoinHandle<()>)>>,
+    /// A Redis Cluster subscriber is being re-subscribed after losing a node.
+    healing: std::sync::atomic::AtomicBool,
     _pub: Managed,
     _sub: Managed,
     tasks: Vec<JoinHandle<()>>,
@@ -141,13 +157,20 @@ impl Shared {
     /// `PUBSUB <kind> <channel>`: the servers subscribed to a namespace's channel.
     pub(crate) async fn numsub(&self, kind: &str, channel: &str) -> Result<usize, AdapterError> {
         let mut conn = self.pub_conn.clone();
-        let reply: Vec<redis::Value> = redis::cmd("PUBSUB")
+        let reply: redis::Value = redis::cmd("PUBSUB")
             .arg(kind)
             .arg(channel)
             .query_async(&mut conn)
             .await
             .map_err(transport_error)?;
-        let count = match reply.get(1) {
+        // `[channel, n]` from one server; from a cluster client, every node's counts
+        // merged into `{channel: n}` (each subscriber is connected to exactly one node).
+        let n = match &reply {
+            redis::Value::Array(a) => a.get(1),
+            redis::Value::Map(m) => m.first().map(|(_, n)| n),
+            _ => None,
+        };
+        let count = match n {
             Some(redis::Value::Int(n)) => usize::try_from(*n).unwrap_or(0),
             _ => 0,
         };
@@ -156,14 +179,18 @@ impl Shared {
         Ok(count.max(1))
     }
 
-    /// SUBSCRIBEs (or SSUBSCRIBEs, one by one: each may live on another shard) `channels`.
+    /// SUBSCRIBEs (or SSUBSCRIBEs) `channels`.
     pub(crate) async fn subscribe(
         &self,
         channels: &[String],
         sharded: bool,
     ) -> Result<(), AdapterError> {
-        self.subscription("SUBSCRIBE", "SSUBSCRIBE", channels, sharded)
-            .await
+        let op = if sharded {
+            SubOp::SSubscribe
+        } else {
+            SubOp::Subscribe
+        };
+        self.subscription(op, channels).await
     }
 
     /// The reverse of [`subscribe`](Self::subscribe).
@@ -172,39 +199,76 @@ impl Shared {
         channels: &[String],
         sharded: bool,
     ) -> Result<(), AdapterError> {
-        self.subscription("UNSUBSCRIBE", "SUNSUBSCRIBE", channels, sharded)
-            .await
+        let op = if sharded {
+            SubOp::SUnsubscribe
+        } else {
+            SubOp::Unsubscribe
+        };
+        self.subscription(op, channels).await
     }
 
-    async fn subscription(
+    pub(crate) async fn subscription(
         &self,
-        plain: &str,
-        shard: &str,
+        op: SubOp,
         channels: &[String],
-        sharded: bool,
     ) -> Result<(), AdapterError> {
         let mut sub = self.subscriber.clone();
-        if !sharded {
-            return redis::cmd(plain)
-                .arg(channels)
-                .exec_async(&mut sub)
-                .await
-                .map_err(transport_error);
+        sub.subscription(op, channels)
+            .await
+            .map_err(transport_error)
+    }
+
+    /// Whether exact channels are subscribed with SSUBSCRIBE.
+    fn sharded_subscriptions(&self) -> bool {
+        matches!(
+            self.config.mode,
+            Mode::Sharded { .. }
+                | Mode::Streams {
+                    sharded_pubsub: true
+                }
+        )
+    }
+
+    /// A Redis Cluster node of the subscriber connection went away. The cluster client moves
+    /// subscriptions when it refreshes its slot map, but only a failing request makes it do
+    /// that, and this connection sends none: so every subscription is sent again until all
+    /// go through, which happens once the failed node's slots have a new master (its replica
+    /// promoted), and the client's map says so.
+    fn heal_subscriptions(self: &Arc<Self>) {
+        if !self.subscriber.is_cluster() || self.healing.swap(true, Ordering::AcqRel) {
+            return;
         }
-        for c in channels {
-            redis::cmd(shard)
-                .arg(c)
-                .exec_async(&mut sub)
-                .await
-                .map_err(transport_error)?;
-        }
-        Ok(())
+        let weak = Arc::downgrade(self);
+        tokio::spawn(async move {
+            let deadline = std::time::Instant::now() + Duration::from_secs(60);
+            loop {
+                tokio::time::sleep(Duration::from_millis(250)).await;
+                let Some(sh) = weak.upgrade() else { return };
+                let (exact, patterns) = sh.routes.all();
+                let op = if sh.sharded_subscriptions() {
+                    SubOp::SSubscribe
+                } else {
+                    SubOp::Subscribe
+                };
+                let mut ok = sh.subscription(op, &exact).await.is_ok();
+                if ok && !patterns.is_empty() {
+                    ok = sh.subscription(SubOp::PSubscribe, &patterns).await.is_ok();
+                }
+                if ok || std::time::Instant::now() > deadline {
+                    if !ok {
+                        tracing::warn!("Redis Cluster subscriptions could not be restored");
+                    }
+                    sh.healing.store(false, Ordering::Release);
+                    return;
+                }
+            }
+        });
     }
 
     /// Queues a (un)subscription on the `sub` connection, in order (a room created then
     /// deleted must end unsubscribed).
-    pub(crate) fn subscribe_later(&self, command: &str, channel: String) {
-        let _ = self.sub_cmds.send(redis::cmd(command).arg(channel).clone());
+    pub(crate) fn subscribe_later(&self, op: SubOp, channel: String) {
+        let _ = self.sub_cmds.send((op, channel));
     }
 
     /// A message on a cluster transport's pub/sub channel: JSON or msgpack, by first byte.
@@ -250,11 +314,11 @@ impl RedisAdapterFactory {
     pub async fn connect(config: RedisConfig) -> Result<Self, ConnectError> {
         let counters = Arc::new(Counters::default());
         let (push_tx, push_rx) = mpsc::unbounded_channel();
-        let url = config.url.clone();
+        let target = config.target();
         let t = config.connect_timeout;
         let (p, s) = tokio::join!(
-            connect(&url, "pub", t, counters.clone(), None),
-            connect(&url, "sub", t, counters.clone(), Some(push_tx)),
+            connect(&target, "pub", t, counters.clone(), None),
+            connect(&target, "sub", t, counters.clone(), Some(push_tx)),
         );
         let (p, s) = (p?, s?);
         let routes = Arc::new(Routes::default());
@@ -272,6 +336,7 @@ impl RedisAdapterFactory {
             sub_cmds: cmd_tx,
             readers: Arc::default(),
             reader_tasks: Mutex::default(),
+            healing: std::sync::atomic::AtomicBool::new(false),
             _pub: p,
             _sub: s,
             tasks,
@@ -427,6 +492,7 @@ async fn dispatch(mut rx: mpsc::UnboundedReceiver<redis::PushInfo>, shared: Weak
                     None => {}
                 }
             }
+            PushKind::Disconnection => shared.heal_subscriptions(),
             PushKind::PMessage => {
                 let (Some(pattern), Some(channel), Some(payload)) =
                     (text(d.first()), text(d.get(1)), bytes(d.get(2)))
@@ -447,9 +513,9 @@ async fn dispatch(mut rx: mpsc::UnboundedReceiver<redis::PushInfo>, shared: Weak
 }
 
 /// Runs the dynamic SSUBSCRIBE/SUNSUBSCRIBE commands on the `sub` connection, in order.
-async fn subscribe_cmds(mut rx: mpsc::UnboundedReceiver<redis::Cmd>, mut conn: ConnectionManager) {
-    while let Some(cmd) = rx.recv().await {
-        if let Err(e) = cmd.exec_async(&mut conn).await {
+async fn subscribe_cmds(mut rx: mpsc::UnboundedReceiver<(SubOp, String)>, mut conn: RedisConn) {
+    while let Some((op, channel)) = rx.recv().await {
+        if let Err(e) = conn.subscription(op, &[channel]).await {
             tracing::warn!("room channel subscription failed: {e}");
         }
     }

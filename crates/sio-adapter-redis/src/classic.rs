@@ -16,9 +16,10 @@ use sio_types::{
 };
 use tokio::sync::mpsc;
 
-use crate::adapter::{Route, Shared, transport_error};
+use crate::adapter::{Route, Shared};
 use crate::cluster::opt_string;
 use crate::cluster::requests::{AckEvent, Pending, Registration, count_of, gather_acks};
+use crate::conn::SubOp;
 use crate::publisher::Kind;
 use crate::wire::{self, obj, req};
 
@@ -577,18 +578,19 @@ impl Classic {
         for c in self.exact_channels() {
             routes.set_exact(c.clone(), Route::Classic(Arc::downgrade(self)));
         }
-        let mut sub = self.shared.subscriber.clone();
-        sub.psubscribe(&pattern).await.map_err(transport_error)?;
-        sub.subscribe(&self.exact_channels())
+        self.shared
+            .subscription(SubOp::PSubscribe, std::slice::from_ref(&pattern))
+            .await?;
+        self.shared
+            .subscription(SubOp::Subscribe, &self.exact_channels())
             .await
-            .map_err(transport_error)
     }
 
-    fn exact_channels(&self) -> [&String; 3] {
+    fn exact_channels(&self) -> [String; 3] {
         [
-            &self.ch.request,
-            &self.ch.response,
-            &self.ch.specific_response,
+            self.ch.request.clone(),
+            self.ch.response.clone(),
+            self.ch.specific_response.clone(),
         ]
     }
 
@@ -600,14 +602,15 @@ impl Classic {
         let pattern = format!("{}*", self.ch.broadcast);
         routes.remove_pattern(&pattern);
         for c in self.exact_channels() {
-            routes.remove_exact(c);
+            routes.remove_exact(&c);
         }
-        let mut sub = self.shared.subscriber.clone();
-        sub.punsubscribe(&pattern).await.map_err(transport_error)?;
+        self.shared
+            .subscription(SubOp::PUnsubscribe, std::slice::from_ref(&pattern))
+            .await?;
         // One UNSUBSCRIBE for the three, as `init` subscribed them.
-        sub.unsubscribe(&self.exact_channels())
+        self.shared
+            .subscription(SubOp::Unsubscribe, &self.exact_channels())
             .await
-            .map_err(transport_error)
     }
 
     /// A message on one of this adapter's exact channels.

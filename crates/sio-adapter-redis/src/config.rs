@@ -58,6 +58,8 @@ pub enum SubscriptionMode {
 #[derive(Clone, Debug)]
 pub struct RedisConfig {
     pub(crate) url: String,
+    /// The seed nodes of a Redis Cluster; empty for one server at `url`.
+    pub(crate) cluster: Vec<String>,
     pub(crate) key_prefix: String,
     pub(crate) requests_timeout: Duration,
     pub(crate) publish_on_specific_response_channel: bool,
@@ -121,6 +123,7 @@ impl RedisConfig {
     pub fn new(url: impl Into<String>) -> Self {
         RedisConfig {
             url: url.into(),
+            cluster: Vec::new(),
             key_prefix: "socket.io".into(),
             requests_timeout: Duration::from_secs(5),
             publish_on_specific_response_channel: false,
@@ -141,6 +144,38 @@ impl RedisConfig {
     pub fn fire_and_forget(mut self, on: bool) -> Self {
         self.fire_and_forget = on;
         self
+    }
+
+    /// A configuration for a Redis Cluster, from some of its nodes' URLs (the others are
+    /// discovered), with the same defaults as [`new`](Self::new). Commands are routed by
+    /// key or channel slot, server counts add up every node's subscribers (NUMSUB and
+    /// SHARDNUMSUB only count a node's own), and failovers are followed.
+    ///
+    /// ```
+    /// use sio_adapter_redis::{Mode, RedisConfig, SubscriptionMode};
+    ///
+    /// let cfg = RedisConfig::cluster(["redis://10.0.0.1:7000", "redis://10.0.0.2:7000"])
+    ///     .mode(Mode::Sharded { subscription_mode: SubscriptionMode::Dynamic });
+    /// assert_eq!(cfg.get_cluster_nodes().len(), 2);
+    /// ```
+    pub fn cluster<S: Into<String>>(nodes: impl IntoIterator<Item = S>) -> Self {
+        let nodes: Vec<String> = nodes.into_iter().map(Into::into).collect();
+        let mut cfg = RedisConfig::new(nodes.first().cloned().unwrap_or_default());
+        cfg.cluster = nodes;
+        cfg
+    }
+
+    /// The seed nodes of a Redis Cluster configuration (empty for one server).
+    pub fn get_cluster_nodes(&self) -> &[String] {
+        &self.cluster
+    }
+
+    pub(crate) fn target(&self) -> crate::conn::Target {
+        if self.cluster.is_empty() {
+            crate::conn::Target::Single(self.url.clone())
+        } else {
+            crate::conn::Target::Cluster(self.cluster.clone())
+        }
     }
 
     /// The options of [`Mode::Streams`] (ignored by the other modes).

@@ -11,8 +11,10 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use redis::aio::{ConnectionManager, ConnectionManagerConfig};
-use redis::{Client, IntoConnectionInfo, ProtocolVersion, PushInfo, PushKind};
+use redis::aio::{ConnectionLike, ConnectionManager, ConnectionManagerConfig};
+use redis::cluster::ClusterClientBuilder;
+use redis::cluster_async::ClusterConnection;
+use redis::{Client, IntoConnectionInfo, ProtocolVersion, PushInfo, PushKind, RedisFuture};
 use tokio::sync::{Notify, mpsc};
 use tokio::task::JoinHandle;
 
@@ -114,39 +116,175 @@ fn client_for(url: &str) -> Result<Client, ConnectError> {
     Client::open(info).map_err(|e| invalid(e.to_string()))
 }
 
+/// Where Redis is: one server, or the seed nodes of a Redis Cluster.
+#[derive(Clone, Debug)]
+pub(crate) enum Target {
+    Single(String),
+    Cluster(Vec<String>),
+}
+
+impl Target {
+    /// For messages: the URL, or the first seed node.
+    fn shown(&self) -> String {
+        match self {
+            Target::Single(u) => redact(u),
+            Target::Cluster(nodes) => format!(
+                "cluster {}",
+                nodes.first().map(|u| redact(u)).unwrap_or_default()
+            ),
+        }
+    }
+}
+
+/// A connection to one Redis server (reconnecting by itself), or to a Redis Cluster (the
+/// `redis` crate's cluster client: commands routed by key or channel slot, the slot map
+/// refreshed on MOVED and failovers, subscriptions moved with their slots).
+#[derive(Clone)]
+pub(crate) enum RedisConn {
+    Single(ConnectionManager),
+    Cluster(ClusterConnection),
+}
+
+impl ConnectionLike for RedisConn {
+    fn req_packed_command<'a>(&'a mut self, cmd: &'a redis::Cmd) -> RedisFuture<'a, redis::Value> {
+        match self {
+            RedisConn::Single(c) => c.req_packed_command(cmd),
+            RedisConn::Cluster(c) => c.req_packed_command(cmd),
+        }
+    }
+
+    fn req_packed_commands<'a>(
+        &'a mut self,
+        cmd: &'a redis::Pipeline,
+        offset: usize,
+        count: usize,
+    ) -> RedisFuture<'a, Vec<redis::Value>> {
+        match self {
+            RedisConn::Single(c) => c.req_packed_commands(cmd, offset, count),
+            RedisConn::Cluster(c) => c.req_packed_commands(cmd, offset, count),
+        }
+    }
+
+    fn get_db(&self) -> i64 {
+        match self {
+            RedisConn::Single(c) => c.get_db(),
+            RedisConn::Cluster(c) => c.get_db(),
+        }
+    }
+}
+
+/// A subscription command.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum SubOp {
+    Subscribe,
+    Unsubscribe,
+    PSubscribe,
+    PUnsubscribe,
+    SSubscribe,
+    SUnsubscribe,
+}
+
+impl SubOp {
+    fn name(self) -> &'static str {
+        match self {
+            SubOp::Subscribe => "SUBSCRIBE",
+            SubOp::Unsubscribe => "UNSUBSCRIBE",
+            SubOp::PSubscribe => "PSUBSCRIBE",
+            SubOp::PUnsubscribe => "PUNSUBSCRIBE",
+            SubOp::SSubscribe => "SSUBSCRIBE",
+            SubOp::SUnsubscribe => "SUNSUBSCRIBE",
+        }
+    }
+}
+
+impl RedisConn {
+    /// Runs `op` on `channels`; both connection kinds replay subscriptions after a
+    /// reconnection. Sharded ones go one by one: each channel may live on another shard.
+    pub(crate) async fn subscription(
+        &mut self,
+        op: SubOp,
+        channels: &[String],
+    ) -> Result<(), redis::RedisError> {
+        match self {
+            RedisConn::Single(c) => {
+                if matches!(op, SubOp::SSubscribe | SubOp::SUnsubscribe) {
+                    for ch in channels {
+                        redis::cmd(op.name()).arg(ch).exec_async(c).await?;
+                    }
+                    return Ok(());
+                }
+                redis::cmd(op.name()).arg(channels).exec_async(c).await
+            }
+            RedisConn::Cluster(c) => {
+                for ch in channels {
+                    match op {
+                        SubOp::Subscribe => c.subscribe(ch).await?,
+                        SubOp::Unsubscribe => c.unsubscribe(ch).await?,
+                        SubOp::PSubscribe => c.psubscribe(ch).await?,
+                        SubOp::PUnsubscribe => c.punsubscribe(ch).await?,
+                        SubOp::SSubscribe => c.ssubscribe(ch).await?,
+                        SubOp::SUnsubscribe => c.sunsubscribe(ch).await?,
+                    }
+                }
+                Ok(())
+            }
+        }
+    }
+
+    pub(crate) fn is_cluster(&self) -> bool {
+        matches!(self, RedisConn::Cluster(_))
+    }
+}
+
 /// One managed connection and its monitor.
 pub(crate) struct Managed {
-    pub(crate) conn: ConnectionManager,
-    monitor: JoinHandle<()>,
+    pub(crate) conn: RedisConn,
+    monitor: Option<JoinHandle<()>>,
 }
 
 impl Drop for Managed {
     fn drop(&mut self) {
-        self.monitor.abort();
+        if let Some(m) = &self.monitor {
+            m.abort();
+        }
     }
 }
 
 /// Opens connection `name`, ready (a PING answered) within `timeout`. Push frames other
 /// than disconnections go to `pushes`.
 pub(crate) async fn connect(
-    url: &str,
+    target: &Target,
     name: &'static str,
     timeout: Duration,
     counters: Arc<Counters>,
     pushes: Option<mpsc::UnboundedSender<PushInfo>>,
 ) -> Result<Managed, ConnectError> {
-    connect_with(url, name, timeout, counters, pushes, Duration::from_secs(5)).await
+    connect_with(
+        target,
+        name,
+        timeout,
+        counters,
+        pushes,
+        Duration::from_secs(5),
+    )
+    .await
 }
 
 /// [`connect`], with commands that may take up to `response_timeout` (a blocking XREAD).
 pub(crate) async fn connect_with(
-    url: &str,
+    target: &Target,
     name: &'static str,
     timeout: Duration,
     counters: Arc<Counters>,
     pushes: Option<mpsc::UnboundedSender<PushInfo>>,
     response_timeout: Duration,
 ) -> Result<Managed, ConnectError> {
+    let url = match target {
+        Target::Single(url) => url.as_str(),
+        Target::Cluster(nodes) => {
+            return connect_cluster(nodes, name, timeout, pushes, response_timeout).await;
+        }
+    };
     let client = client_for(url)?;
     // The redis crate's own connection and response timeouts are also a Redis that did not
     // answer, so they are reported as `Timeout` like the deadline here.
@@ -213,7 +351,55 @@ pub(crate) async fn connect_with(
     pong.map_err(failed)?;
 
     let monitor = tokio::spawn(monitor(name, conn.clone(), lost, counters));
-    Ok(Managed { conn, monitor })
+    Ok(Managed {
+        conn: RedisConn::Single(conn),
+        monitor: Some(monitor),
+    })
+}
+
+/// A Redis Cluster connection from its seed nodes, ready (a PING answered) within `timeout`.
+async fn connect_cluster(
+    nodes: &[String],
+    name: &'static str,
+    timeout: Duration,
+    pushes: Option<mpsc::UnboundedSender<PushInfo>>,
+    response_timeout: Duration,
+) -> Result<Managed, ConnectError> {
+    let shown = Target::Cluster(nodes.to_vec()).shown();
+    let failed = |e: redis::RedisError| ConnectError::Failed {
+        name,
+        url: shown.clone(),
+        reason: e.to_string(),
+    };
+    let mut builder = ClusterClientBuilder::new(nodes.iter().map(String::as_str))
+        .use_protocol(ProtocolVersion::RESP3)
+        .connection_timeout(Duration::from_secs(1))
+        .response_timeout(response_timeout);
+    if let Some(p) = pushes {
+        builder = builder.push_sender(p);
+    }
+    let client = builder.build().map_err(|e| ConnectError::InvalidUrl {
+        url: shown.clone(),
+        reason: e.to_string(),
+    })?;
+    let timed_out = || ConnectError::Timeout {
+        name,
+        url: shown.clone(),
+        waited: timeout,
+    };
+    let mut conn = tokio::time::timeout(timeout, client.get_async_connection())
+        .await
+        .map_err(|_| timed_out())?
+        .map_err(failed)?;
+    let pong: Result<String, _> =
+        tokio::time::timeout(timeout, redis::cmd("PING").query_async(&mut conn))
+            .await
+            .map_err(|_| timed_out())?;
+    pong.map_err(failed)?;
+    Ok(Managed {
+        conn: RedisConn::Cluster(conn),
+        monitor: None,
+    })
 }
 
 async fn monitor(

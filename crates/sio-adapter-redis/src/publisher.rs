@@ -16,10 +16,9 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use redis::aio::ConnectionManager;
 use tokio::sync::{mpsc, oneshot};
 
-use crate::conn::Counters;
+use crate::conn::{Counters, RedisConn};
 
 /// Bytes queued without a waiter past which callers wait for their own publish. Redis
 /// absorbs far more than this per second; it is only reached when Redis stalls.
@@ -83,11 +82,7 @@ pub(crate) struct Publisher {
 
 impl Publisher {
     /// Starts the task that writes to `conn`. Must run inside a tokio runtime.
-    pub(crate) fn start(
-        conn: ConnectionManager,
-        counters: Arc<Counters>,
-        fire_and_forget: bool,
-    ) -> Self {
+    pub(crate) fn start(conn: RedisConn, counters: Arc<Counters>, fire_and_forget: bool) -> Self {
         let (tx, rx) = mpsc::unbounded_channel();
         let state = Arc::new(State::default());
         tokio::spawn(run(rx, conn, state.clone()));
@@ -206,11 +201,7 @@ impl Publisher {
     }
 }
 
-async fn run(
-    mut rx: mpsc::UnboundedReceiver<Item>,
-    mut conn: ConnectionManager,
-    state: Arc<State>,
-) {
+async fn run(mut rx: mpsc::UnboundedReceiver<Item>, mut conn: RedisConn, state: Arc<State>) {
     while let Some(first) = rx.recv().await {
         let mut batch = Vec::new();
         let (mut bytes, mut unwaited) = (0usize, 0usize);
@@ -251,20 +242,31 @@ async fn run(
     }
 }
 
-/// One pipeline of the batch's commands. Built before anything awaits: the batch holds
-/// callbacks that are `Send` but not `Sync`.
-fn pipeline(batch: &[Item]) -> redis::Pipeline {
-    let mut pipe = redis::pipe();
-    for item in batch {
-        pipe.add_command(item.cmd.clone());
-    }
-    pipe
+/// The batch's commands. Copied out before anything awaits: the batch holds callbacks that
+/// are `Send` but not `Sync`.
+fn pipeline(batch: &[Item]) -> Vec<redis::Cmd> {
+    batch.iter().map(|i| i.cmd.clone()).collect()
 }
 
-async fn send(
-    conn: &mut ConnectionManager,
-    pipe: redis::Pipeline,
-) -> Result<Vec<redis::Value>, String> {
+/// One pipeline to one server. A Redis Cluster refuses pipelines that span slots, so there
+/// the commands go one by one, all at once, in order (each node's connection keeps the
+/// order they were issued in); the batch fails if one does.
+async fn send(conn: &mut RedisConn, cmds: Vec<redis::Cmd>) -> Result<Vec<redis::Value>, String> {
+    if conn.is_cluster() {
+        let each = cmds.into_iter().map(|cmd| {
+            let mut conn = conn.clone();
+            async move { cmd.query_async::<redis::Value>(&mut conn).await }
+        });
+        return futures_util::future::join_all(each)
+            .await
+            .into_iter()
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| e.to_string());
+    }
+    let mut pipe = redis::pipe();
+    for cmd in cmds {
+        pipe.add_command(cmd);
+    }
     pipe.query_async(conn).await.map_err(|e| e.to_string())
 }
 
@@ -284,7 +286,7 @@ fn answer(batch: Vec<Item>, answers: Vec<redis::Value>) {
 
 /// Sends `batch` again until it goes through or its time is up; nothing queued after it is
 /// written meanwhile, so order holds.
-async fn retry(conn: &mut ConnectionManager, batch: Vec<Item>, state: &State) {
+async fn retry(conn: &mut RedisConn, batch: Vec<Item>, state: &State) {
     let deadline = batch
         .iter()
         .filter_map(|i| i.retry_until)

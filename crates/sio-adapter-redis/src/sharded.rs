@@ -11,6 +11,7 @@ use sio_types::{AdapterError, LocalNamespace, Room, SocketId};
 use crate::adapter::{Route, Shared};
 use crate::cluster::{ClusterNode, Deliver, Message, Transport};
 use crate::config::SubscriptionMode;
+use crate::conn::SubOp;
 use crate::publisher::Kind;
 use crate::wire;
 
@@ -98,10 +99,10 @@ impl Sharded {
             }
             dynamic.insert(channel.clone());
             routes.set_exact(channel.clone(), Route::Cluster(Arc::downgrade(node)));
-            self.shared.subscribe_later("SSUBSCRIBE", channel);
+            self.shared.subscribe_later(SubOp::SSubscribe, channel);
         } else if dynamic.remove(&channel) {
             routes.remove_exact(&channel);
-            self.shared.subscribe_later("SUNSUBSCRIBE", channel);
+            self.shared.subscribe_later(SubOp::SUnsubscribe, channel);
         }
     }
 }

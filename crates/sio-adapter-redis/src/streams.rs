@@ -18,7 +18,6 @@ use std::time::Duration;
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use futures_core::future::BoxFuture;
-use redis::aio::ConnectionManager;
 use sio_types::{
     AdapterError, BroadcastOptions, Packet, PacketData, PersistedSession, RestoredSession, Room,
     SocketId, Value,
@@ -27,7 +26,7 @@ use sio_types::{
 use crate::adapter::{Route, Shared, transport_error};
 use crate::cluster::{ClusterNode, Deliver, Message, SessionStore, Transport, opt_string};
 use crate::config::StreamsOptions;
-use crate::conn::{ConnectError, Managed, connect_with};
+use crate::conn::{ConnectError, Managed, RedisConn, connect_with};
 use crate::publisher::Kind;
 use crate::wire::{self, WireError};
 
@@ -126,7 +125,7 @@ pub(crate) async fn start_readers(
     let mut out = Vec::new();
     for stream in all_streams(opts) {
         let m = connect_with(
-            &cfg.url,
+            &cfg.target(),
             "stream-reader",
             cfg.connect_timeout,
             shared.counters.clone(),
@@ -146,7 +145,7 @@ pub(crate) async fn start_readers(
 }
 
 /// The last entry id of `stream`, `0-0` when it is empty or missing.
-async fn tail(conn: &mut ConnectionManager, stream: &str) -> Result<String, redis::RedisError> {
+async fn tail(conn: &mut RedisConn, stream: &str) -> Result<String, redis::RedisError> {
     let last: redis::Value = redis::cmd("XREVRANGE")
         .arg(stream)
         .arg("+")
@@ -167,7 +166,7 @@ async fn tail(conn: &mut ConnectionManager, stream: &str) -> Result<String, redi
 /// reconnection resumes where it stopped (Node's loop starts from `$` until its first entry,
 /// and skips what is appended between two empty reads then).
 async fn read_stream(
-    mut conn: ConnectionManager,
+    mut conn: RedisConn,
     stream: String,
     shared: Weak<Shared>,
     readers: Arc<Readers>,

@@ -308,9 +308,19 @@ async fn a_redis_that_never_answers_is_a_timeout() {
     }
 }
 
-/// Broadcasts from `b` until `a` hears one again (both servers' connections back).
+/// Broadcasts from `b` until `a` hears one again, once both servers' connections are back
+/// and settled (each reconnection replaces a connection and its subscriptions: what is
+/// published meanwhile is pub/sub's own loss, not a false success).
 async fn probe(a: &RustNode, b: &RustNode, round: usize) {
     let started = Instant::now();
+    let settled = |n: &RustNode| {
+        let s = n.factory.stats();
+        s.disconnects > 0 && s.reconnects == s.disconnects
+    };
+    while !(settled(a) && settled(b)) {
+        assert!(started.elapsed() < WAIT, "connections never settled");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
     for i in 0.. {
         let name = format!("probe-{round}-{i}");
         let _ = b
@@ -395,8 +405,10 @@ async fn outage_suite(mode: Mode) {
         confirmed.push(name);
     }
     for name in &confirmed {
-        a.ns.wait_call("a confirmed broadcast", |c| is_broadcast_of(c, name))
-            .await;
+        a.ns.wait_call(&format!("confirmed broadcast {name}"), |c| {
+            is_broadcast_of(c, name)
+        })
+        .await;
     }
     let local = b.ns.calls();
     for name in confirmed.iter().chain(&refused) {

@@ -5,7 +5,8 @@
 // server's cluster handlers receive is printed as one JSON line; the test sends commands
 // as JSON lines (`{id, op, ...}`) and gets `{type:"reply", id, result|error}` back.
 //
-// Usage: node node-cluster-node.js <redis-url> <key-prefix> <mode> <client-spec>...
+// Usage: node node-cluster-node.js <redis-url[,url...]> <key-prefix> <mode> <client-spec>...
+//   (several URLs: the seed nodes of a Redis Cluster)
 //   mode: classic | sharded-static | sharded-dynamic | sharded-dynamic-private | streams | streams-sharded
 //   client-spec: name[@port][:room1,room2]  (with @port: a client of the server on that port)
 // Binary values travel in JSON as {"$bin": "<hex>"}.
@@ -14,7 +15,7 @@
 const http = require("node:http");
 const { Server } = require("socket.io");
 const { io: connect } = require("socket.io-client");
-const { createClient } = require("redis");
+const { createClient, createCluster } = require("redis");
 const { createAdapter, createShardedAdapter } = require("@socket.io/redis-adapter");
 const { Emitter } = require("@socket.io/redis-emitter");
 const { out, serve, xreadWaiting } = require("./pipe");
@@ -50,7 +51,11 @@ function dec(v) {
 async function main() {
   // Named, so that the streams adapter's reader (a duplicate) can be seen in CLIENT LIST.
   const clientName = `${prefix}-node-${process.pid}`;
-  const pub = createClient({ url, name: clientName });
+  // Several comma-separated URLs: a Redis Cluster (its seed nodes).
+  const cluster = url.includes(",");
+  const pub = cluster
+    ? createCluster({ rootNodes: url.split(",").map((u) => ({ url: u })), defaults: { name: clientName } })
+    : createClient({ url, name: clientName });
   const sub = pub.duplicate();
   const emitterClient = pub.duplicate();
   for (const c of [pub, sub, emitterClient]) c.on("error", (e) => out({ type: "redis-error", error: String(e) }));
@@ -163,7 +168,8 @@ async function main() {
     await Promise.allSettled([pub.quit(), sub.quit(), emitterClient.quit()]);
     process.exit(0);
   }, enc);
-  if (mode.startsWith("streams")) {
+  // (On a cluster, the test itself waits for the reader: CLIENT LIST is per node.)
+  if (mode.startsWith("streams") && !cluster) {
     // The streams adapter reads from "$" until its first entry: what is appended before its
     // first XREAD blocks is never read. Ready only once that XREAD is waiting.
     await xreadWaiting(pub, clientName);
