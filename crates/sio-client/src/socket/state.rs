@@ -260,44 +260,34 @@ impl SocketInner {
 
     /// Tells the outgoing catch-all listeners about an event that is leaving the client now.
     pub(crate) fn notify_outgoing(&self, event: &str, args: &[Value]) {
-        let hs: Vec<AnyHandler> = lock(&self.handlers)
-            .any_outgoing
-            .iter()
-            .map(|(_, h)| h.clone())
-            .collect();
-        for h in hs {
+        for h in self.snapshot(|h| &h.any_outgoing) {
             call_guarded("any outgoing", || h(event, args));
         }
     }
 
-    pub(crate) fn emit_connect(&self) {
-        let hs: Vec<ConnectHandler> = lock(&self.handlers)
-            .connect
+    /// The handlers of one list, cloned so that none runs under the lock (a handler may
+    /// register or remove handlers).
+    fn snapshot<H: Clone>(&self, list: impl FnOnce(&Handlers) -> &Vec<(HandlerId, H)>) -> Vec<H> {
+        list(&lock(&self.handlers))
             .iter()
             .map(|(_, h)| h.clone())
-            .collect();
-        for h in hs {
+            .collect()
+    }
+
+    pub(crate) fn emit_connect(&self) {
+        for h in self.snapshot(|h| &h.connect) {
             call_guarded("connect", || h());
         }
     }
 
     pub(crate) fn emit_disconnect(&self, reason: &DisconnectReason) {
-        let hs: Vec<DisconnectHandler> = lock(&self.handlers)
-            .disconnect
-            .iter()
-            .map(|(_, h)| h.clone())
-            .collect();
-        for h in hs {
+        for h in self.snapshot(|h| &h.disconnect) {
             call_guarded("disconnect", || h(reason));
         }
     }
 
     pub(crate) fn emit_error(&self, error: &Error) {
-        let hs: Vec<ErrorHandler> = lock(&self.handlers)
-            .error
-            .iter()
-            .map(|(_, h)| h.clone())
-            .collect();
+        let hs = self.snapshot(|h| &h.error);
         if hs.is_empty() {
             tracing::warn!(nsp = %self.nsp, error = %error, "socket error without error handler");
         }
