@@ -3,6 +3,8 @@
 //! Standard library only, so that `cargo xtask` builds in seconds on a cold machine.
 //! Each subcommand is one function in [`COMMANDS`]; a CI run is a list of [`Step`]s.
 
+mod api;
+
 use std::env;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
@@ -23,7 +25,7 @@ const COMMANDS: &[Subcommand] = &[
     Subcommand {
         name: "ci",
         usage: "ci",
-        about: "the whole CI: npm ci (when stale), fmt, clippy, tests, doctests, conformance vs Node, browser test, bench smoke, cargo deny, rustdoc, publish --dry-run",
+        about: "the whole CI: npm ci (when stale), fmt, clippy, tests, doctests, conformance vs Node, browser test, bench smoke, public API, cargo deny, rustdoc, publish --dry-run",
         run: ci,
     },
     Subcommand {
@@ -37,6 +39,12 @@ const COMMANDS: &[Subcommand] = &[
         usage: "bench [--smoke] [--sweep] [--runs N] [sX.key=N..] [sweep.key=V..] [s1..s5]",
         about: "ours vs Node socket.io vs socketioxide (release), writes docs/benchmarks.md; --sweep: cost against 1k..100k sockets; --smoke: tiny (a tiny sweep too), checks delivery only",
         run: bench,
+    },
+    Subcommand {
+        name: "api",
+        usage: "api [--bless]",
+        about: "the published crates' public API (cargo public-api) against api/*.txt; --bless records it (no removal within a released version)",
+        run: api::run,
     },
     Subcommand {
         name: "fuzz",
@@ -330,6 +338,9 @@ fn ci(args: &[String]) -> Result<(), String> {
         "cargo",
         &["xtask", "bench", "--smoke"],
     ));
+    // Every public API change is a reviewed diff of api/*.txt, and none removes an item
+    // within a released version. `.ci/run` installs cargo-public-api when it is missing.
+    steps.push(Step::new("api", "cargo", &["xtask", "api"]));
     // Licenses, duplicate versions and sources of the published crates' dependencies
     // (deny.toml). `.ci/run` installs cargo-deny when it is missing.
     steps.push(Step::new(
