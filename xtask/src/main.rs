@@ -355,33 +355,18 @@ fn ci(args: &[String]) -> Result<(), String> {
         .status()
         .is_ok_and(|s| s.success());
     if nightly {
+        let mut args = vec!["+nightly", "doc", "--no-deps", "--all-features"];
+        for krate in api::PUBLISHED {
+            args.extend(["-p", krate]);
+        }
         steps.push(
-            Step::new(
-                "rustdoc (docs.rs)",
-                "cargo",
-                &[
-                    "+nightly",
-                    "doc",
-                    "--no-deps",
-                    "--all-features",
-                    "-p",
-                    "sio-types",
-                    "-p",
-                    "sio-protocol",
-                    "-p",
-                    "sio-engine",
-                    "-p",
-                    "sio-server",
-                    "-p",
-                    "sio-client",
-                    "-p",
-                    "sio-adapter-redis",
-                ],
-            )
-            .env("RUSTDOCFLAGS", "--cfg docsrs -D warnings"),
+            Step::new("rustdoc (docs.rs)", "cargo", &args)
+                .env("RUSTDOCFLAGS", "--cfg docsrs -D warnings"),
         );
     } else {
-        eprintln!("==> no nightly toolchain: rustdoc runs on stable, without docs.rs's --cfg docsrs");
+        eprintln!(
+            "==> no nightly toolchain: rustdoc runs on stable, without docs.rs's --cfg docsrs"
+        );
         steps.push(
             Step::new("rustdoc", "cargo", &["doc", "--workspace", "--no-deps"])
                 .env("RUSTDOCFLAGS", "-D warnings"),
