@@ -426,3 +426,24 @@ async fn acked_emits_and_handlers_acting_through_their_context() {
         .unwrap_err();
     assert_eq!(e, HelperError::invalid_state());
 }
+
+/// With `auto_connect(false)` the helper is built without connecting (its socket is not
+/// even trying), and `connect()` starts the usual flow.
+#[tokio::test]
+async fn auto_connect_off_waits_for_connect() {
+    let server = NodeServer::start("seed-server.js", &[]).await;
+    let seen = Arc::new(Seen::default());
+    let helper =
+        ClientHelper::new(options(config(&server, "good").auto_connect(false), &seen)).unwrap();
+    assert!(!helper.socket().active());
+    assert!(!helper.is_connected());
+    assert_eq!(helper.manager().transport(), None);
+    helper.connect();
+    wait_until("authenticated after connect()", 10, || {
+        helper.state() == ClientState::Authenticated
+    })
+    .await;
+    assert_eq!(seen.connected.load(Ordering::SeqCst), 1);
+    assert_eq!(helper.manager().transport(), Some(TransportKind::Websocket));
+    helper.shutdown().await;
+}
