@@ -314,7 +314,7 @@ impl RedisAdapterFactory {
     pub async fn connect(config: RedisConfig) -> Result<Self, ConnectError> {
         let counters = Arc::new(Counters::default());
         let (push_tx, push_rx) = mpsc::unbounded_channel();
-        let target = config.target();
+        let target = config.target()?;
         let t = config.connect_timeout;
         let (p, s) = tokio::join!(
             connect(&target, "pub", t, counters.clone(), None),

@@ -25,6 +25,35 @@ pub enum Mode {
     },
 }
 
+impl std::str::FromStr for Mode {
+    type Err = String;
+
+    /// `classic`, `sharded` (dynamic subscriptions), `sharded-static`,
+    /// `sharded-dynamic-private`, `streams`, `streams-sharded` (sharded pub/sub beside the
+    /// stream).
+    fn from_str(s: &str) -> Result<Self, String> {
+        let sharded = |subscription_mode| Mode::Sharded { subscription_mode };
+        Ok(match s {
+            "classic" => Mode::Classic,
+            "sharded" | "sharded-dynamic" => sharded(SubscriptionMode::Dynamic),
+            "sharded-static" => sharded(SubscriptionMode::Static),
+            "sharded-dynamic-private" => sharded(SubscriptionMode::DynamicPrivate),
+            "streams" => Mode::Streams {
+                sharded_pubsub: false,
+            },
+            "streams-sharded" => Mode::Streams {
+                sharded_pubsub: true,
+            },
+            other => {
+                return Err(format!(
+                    "unknown adapter {other:?} (classic, sharded, sharded-static, \
+                     sharded-dynamic-private, streams, streams-sharded)"
+                ));
+            }
+        })
+    }
+}
+
 /// The sharded adapter's `subscriptionMode`.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum SubscriptionMode {
@@ -68,6 +97,8 @@ pub struct RedisConfig {
     pub(crate) max_message_size: usize,
     pub(crate) streams: StreamsOptions,
     pub(crate) fire_and_forget: bool,
+    /// Why [`RedisConfig::from_url`] could not read its URL; connecting then fails with it.
+    pub(crate) invalid: Option<String>,
 }
 
 /// The options of [`Mode::Streams`], with `@socket.io/redis-streams-adapter`'s defaults
@@ -132,7 +163,46 @@ impl RedisConfig {
             max_message_size: 64 * 1024 * 1024,
             streams: StreamsOptions::default(),
             fire_and_forget: false,
+            invalid: None,
         }
+    }
+
+    /// A configuration from one URL that also names the adapter and, with several
+    /// comma-separated hosts, a Redis Cluster:
+    /// `redis://[user:password@]host[:port][,host[:port]...][/db][?adapter=<mode>]`, `<mode>`
+    /// one of [`Mode`]'s names (`classic`, the default, `sharded`, `sharded-static`,
+    /// `sharded-dynamic-private`, `streams`, `streams-sharded`). Every seed node of a
+    /// cluster gets the first one's scheme, credentials and database. A URL this cannot
+    /// read fails when connecting, as any invalid URL does.
+    ///
+    /// ```
+    /// use sio_adapter_redis::{Mode, RedisConfig};
+    ///
+    /// let cfg = RedisConfig::from_url("redis://:pw@10.0.0.1:7000,10.0.0.2:7001?adapter=streams");
+    /// assert_eq!(cfg.get_mode(), Mode::Streams { sharded_pubsub: false });
+    /// assert_eq!(
+    ///     cfg.get_cluster_nodes(),
+    ///     ["redis://:pw@10.0.0.1:7000", "redis://:pw@10.0.0.2:7001"]
+    /// );
+    /// assert_eq!(RedisConfig::from_url("redis://127.0.0.1").get_mode(), Mode::Classic);
+    /// ```
+    pub fn from_url(url: impl Into<String>) -> Self {
+        let url: String = url.into();
+        let (base, mode) = match split_adapter(&url) {
+            Ok(v) => v,
+            Err(reason) => {
+                let mut cfg = RedisConfig::new(url.clone());
+                cfg.invalid = Some(reason);
+                return cfg;
+            }
+        };
+        let nodes = cluster_nodes(&base);
+        let cfg = if nodes.len() > 1 {
+            RedisConfig::cluster(nodes)
+        } else {
+            RedisConfig::new(base)
+        };
+        cfg.mode(mode)
     }
 
     /// Broadcasts (and emitter emits) return once queued instead of once Redis took them,
@@ -170,12 +240,19 @@ impl RedisConfig {
         &self.cluster
     }
 
-    pub(crate) fn target(&self) -> crate::conn::Target {
-        if self.cluster.is_empty() {
+    /// Where to connect; the reason [`from_url`](Self::from_url) could not read its URL.
+    pub(crate) fn target(&self) -> Result<crate::conn::Target, crate::ConnectError> {
+        if let Some(reason) = &self.invalid {
+            return Err(crate::ConnectError::InvalidUrl {
+                url: crate::conn::redact(&self.url),
+                reason: reason.clone(),
+            });
+        }
+        Ok(if self.cluster.is_empty() {
             crate::conn::Target::Single(self.url.clone())
         } else {
             crate::conn::Target::Cluster(self.cluster.clone())
-        }
+        })
     }
 
     /// The options of [`Mode::Streams`] (ignored by the other modes).
@@ -252,5 +329,75 @@ impl RedisConfig {
             max_packet_size: self.max_message_size,
             ..sio_protocol::Limits::default()
         }
+    }
+}
+
+/// Takes `adapter=<mode>` out of a URL's query.
+fn split_adapter(url: &str) -> Result<(String, Mode), String> {
+    let Some((base, query)) = url.split_once('?') else {
+        return Ok((url.to_owned(), Mode::Classic));
+    };
+    let mut mode = Mode::Classic;
+    let mut kept = Vec::new();
+    for pair in query.split('&').filter(|p| !p.is_empty()) {
+        match pair.strip_prefix("adapter=") {
+            Some(name) => mode = name.parse()?,
+            None => kept.push(pair),
+        }
+    }
+    let base = if kept.is_empty() {
+        base.to_owned()
+    } else {
+        format!("{base}?{}", kept.join("&"))
+    };
+    Ok((base, mode))
+}
+
+/// `scheme://[auth@]h1,h2[/db][?query]` as one URL per host.
+fn cluster_nodes(url: &str) -> Vec<String> {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return vec![url.to_owned()];
+    };
+    let end = rest.find(['/', '?']).unwrap_or(rest.len());
+    let (authority, tail) = rest.split_at(end);
+    let (auth, hosts) = match authority.rsplit_once('@') {
+        Some((a, h)) => (format!("{a}@"), h),
+        None => (String::new(), authority),
+    };
+    hosts
+        .split(',')
+        .filter(|h| !h.is_empty())
+        .map(|h| format!("{scheme}://{auth}{h}{tail}"))
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn urls_name_the_adapter_and_the_cluster() {
+        let c = RedisConfig::from_url("redis://h:1/2?protocol=resp3&adapter=sharded-static");
+        assert_eq!(c.get_url(), "redis://h:1/2?protocol=resp3");
+        assert_eq!(
+            c.get_mode(),
+            Mode::Sharded {
+                subscription_mode: SubscriptionMode::Static
+            }
+        );
+        assert!(c.get_cluster_nodes().is_empty());
+        let c = RedisConfig::from_url("rediss://u:p@a:1,b:2/0?adapter=streams-sharded");
+        assert_eq!(
+            c.get_cluster_nodes(),
+            ["rediss://u:p@a:1/0", "rediss://u:p@b:2/0"]
+        );
+        assert_eq!(
+            c.get_mode(),
+            Mode::Streams {
+                sharded_pubsub: true
+            }
+        );
+        let bad = RedisConfig::from_url("redis://h?adapter=nope");
+        assert!(bad.invalid.as_deref().is_some_and(|r| r.contains("nope")));
     }
 }

@@ -88,7 +88,7 @@ impl Emitter {
     pub async fn connect(config: RedisConfig) -> Result<Self, ConnectError> {
         let counters = Arc::new(Counters::default());
         let managed = connect(
-            &config.target(),
+            &config.target()?,
             "emitter",
             config.connect_timeout,
             counters.clone(),

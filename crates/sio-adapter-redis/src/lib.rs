@@ -28,6 +28,7 @@
 //! # let _ = factory; Ok(()) }
 //! ```
 #![deny(missing_docs)]
+// docs.rs builds with `--cfg docsrs`: badges for what each feature adds.
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 mod adapter;

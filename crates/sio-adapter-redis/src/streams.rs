@@ -125,7 +125,7 @@ pub(crate) async fn start_readers(
     let mut out = Vec::new();
     for stream in all_streams(opts) {
         let m = connect_with(
-            &cfg.target(),
+            &cfg.target()?,
             "stream-reader",
             cfg.connect_timeout,
             shared.counters.clone(),

@@ -39,9 +39,19 @@ pub struct Config {
     pub port: u16,
 
     /// Redis URL. Unset: one process, in-memory adapter. Set: this process joins a cluster
-    /// through the Redis adapter and `send` goes through the Redis emitter.
+    /// through the Redis adapter (`send` goes through the Redis emitter with the classic
+    /// adapter, through the adapter otherwise). Several comma-separated hosts: a Redis
+    /// Cluster (`redis://h1:7000,h2:7001`).
     #[arg(long, env = "REDIS_URL")]
     pub redis_url: Option<String>,
+
+    /// Which Redis adapter: `classic` (Node's `createAdapter`), `sharded`
+    /// (`createShardedAdapter`, Redis 7), `streams` (`@socket.io/redis-streams-adapter`:
+    /// nothing lost through a Redis blip, connection state recovery across processes), or
+    /// `sharded-static`, `sharded-dynamic-private`, `streams-sharded`. Overrides an
+    /// `?adapter=` in the URL.
+    #[arg(long, env = "REDIS_ADAPTER")]
+    pub redis_adapter: Option<sio_adapter_redis::Mode>,
 
     /// Prefix of the Redis channels; processes share a cluster only with the same prefix
     /// (`socket.io` is the Node adapter's default, so Node servers can join).

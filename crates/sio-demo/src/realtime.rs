@@ -64,10 +64,12 @@ impl Realtime {
             .authenticate_timeout(config.auth_timeout())
             .ping_interval(config.ping_interval());
         if let Some(url) = &config.redis_url {
-            builder = builder.redis(
-                sio_adapter_redis::RedisConfig::new(url.clone())
-                    .key_prefix(config.redis_key_prefix.clone()),
-            );
+            let mut redis = sio_adapter_redis::RedisConfig::from_url(url.clone())
+                .key_prefix(config.redis_key_prefix.clone());
+            if let Some(mode) = config.redis_adapter {
+                redis = redis.mode(mode);
+            }
+            builder = builder.redis(redis);
         }
         let helper = builder.build().map_err(|e| e.to_string())?;
         helper

@@ -226,14 +226,24 @@ impl ServerHelper {
         let mut sender = Sender::Local;
         #[cfg(feature = "redis")]
         if let Some(cfg) = inner.opts.redis.clone() {
-            let (factory, emitter) = tokio::join!(
-                sio_adapter_redis::RedisAdapterFactory::connect(cfg.clone()),
-                sio_adapter_redis::Emitter::connect(cfg),
-            );
-            let (factory, emitter) = (factory?, emitter?);
-            tracing::info!("redis pub, sub and emitter connections ready");
-            builder = builder.adapter(factory);
-            sender = Sender::Redis(emitter);
+            if cfg.get_mode() == sio_adapter_redis::Mode::Classic {
+                let (factory, emitter) = tokio::join!(
+                    sio_adapter_redis::RedisAdapterFactory::connect(cfg.clone()),
+                    sio_adapter_redis::Emitter::connect(cfg),
+                );
+                let (factory, emitter) = (factory?, emitter?);
+                tracing::info!("redis pub, sub and emitter connections ready");
+                builder = builder.adapter(factory);
+                sender = Sender::Redis(emitter);
+            } else {
+                // The emitter speaks the classic protocol only: with the sharded or streams
+                // adapter, `send` goes through the adapter (so this server's own clients get
+                // a send even while Redis is unreachable, and the error says the rest of
+                // the cluster did not).
+                let factory = sio_adapter_redis::RedisAdapterFactory::connect(cfg).await?;
+                tracing::info!(mode = ?factory.config().get_mode(), "redis adapter ready");
+                builder = builder.adapter(factory);
+            }
         }
         let io = builder.build();
         let weak: Weak<Inner> = Arc::downgrade(&self.inner);
