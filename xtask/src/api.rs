@@ -51,7 +51,12 @@ fn version() -> Result<String, String> {
 
 fn released(version: &str) -> bool {
     Command::new("git")
-        .args(["rev-parse", "--verify", "--quiet", &format!("refs/tags/v{version}")])
+        .args([
+            "rev-parse",
+            "--verify",
+            "--quiet",
+            &format!("refs/tags/v{version}"),
+        ])
         .current_dir(root())
         .stdout(std::process::Stdio::null())
         .status()
@@ -68,7 +73,10 @@ fn current(krate: &str) -> Result<Vec<String>, String> {
         .output()
         .map_err(|e| format!("cargo public-api: {e}"))?;
     if !out.status.success() {
-        return Err(format!("cargo public-api -p {krate} failed ({})", out.status));
+        return Err(format!(
+            "cargo public-api -p {krate} failed ({})",
+            out.status
+        ));
     }
     Ok(String::from_utf8_lossy(&out.stdout)
         .lines()
@@ -114,7 +122,10 @@ pub(crate) fn run(args: &[String]) -> Result<(), String> {
         let added: Vec<&&String> = now_set.difference(&base_set).collect();
         let removed: Vec<&&String> = base_set.difference(&now_set).collect();
         if added.is_empty() && removed.is_empty() && base_version.as_deref() == Some(&version) {
-            eprintln!("==> [api] {krate}: {} items, as in api/{krate}.txt", now.len());
+            eprintln!(
+                "==> [api] {krate}: {} items, as in api/{krate}.txt",
+                now.len()
+            );
             continue;
         }
         let same_release = released && base_version.as_deref() == Some(&version);

@@ -36,7 +36,7 @@ const COMMANDS: &[Subcommand] = &[
     },
     Subcommand {
         name: "bench",
-        usage: "bench [--smoke] [--sweep] [--runs N] [sX.key=N..] [sweep.key=V..] [s1..s5]",
+        usage: "bench [--smoke] [--sweep] [--runs N] [sX.key=N..] [sweep.key=V..] [s1..s5 c1]",
         about: "ours vs Node socket.io vs socketioxide (release), writes docs/benchmarks.md; --sweep: cost against 1k..100k sockets; --smoke: tiny (a tiny sweep too), checks delivery only",
         run: bench,
     },
