@@ -44,4 +44,4 @@ pub use manager::{Flushed, Manager, ManagerEvent};
 pub use sio_protocol::Limits;
 pub use sio_protocol::socketio::Parser;
 pub use sio_types::{ClientState, Value};
-pub use socket::{AckSender, DisconnectReason, Emitter, Event, HandlerId, Socket};
+pub use socket::{AckSender, DisconnectReason, Event, FlaggedEmit, HandlerId, Socket};

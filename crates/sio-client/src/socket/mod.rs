@@ -1,7 +1,7 @@
 //! A socket: one namespace of a [`Manager`](crate::Manager)'s connection.
 
-mod emitter;
 mod event;
+mod flagged;
 mod reason;
 mod state;
 
@@ -13,8 +13,8 @@ use serde::Serialize;
 use sio_types::{Packet, Value};
 use tokio::sync::oneshot;
 
-pub use emitter::Emitter;
 pub use event::{AckSender, Event};
+pub use flagged::FlaggedEmit;
 pub use reason::DisconnectReason;
 use state::{Handlers, Queued, remove_any};
 pub(crate) use state::{SocketInner, call_guarded, lock};
@@ -336,8 +336,8 @@ impl Socket {
     /// socket.volatile().emit("cursor", vec![Value::from(10), Value::from(20)])?;
     /// # Ok(()) }
     /// ```
-    pub fn volatile(&self) -> Emitter<'_> {
-        Emitter {
+    pub fn volatile(&self) -> FlaggedEmit<'_> {
+        FlaggedEmit {
             socket: self,
             volatile: true,
             compress: true,
@@ -345,7 +345,7 @@ impl Socket {
     }
 
     /// An emit with socket.io-client's per-packet `compress` flag (`socket.compress(false)`).
-    /// See [`Emitter::compress`] for what it changes here: nothing on the wire.
+    /// See [`FlaggedEmit::compress`] for what it changes here: nothing on the wire.
     ///
     /// ```no_run
     /// # async fn demo() -> Result<(), sio_client::Error> {
@@ -355,8 +355,8 @@ impl Socket {
     /// socket.compress(false).volatile().emit("frame", vec![Value::from("...")])?;
     /// # Ok(()) }
     /// ```
-    pub fn compress(&self, compress: bool) -> Emitter<'_> {
-        Emitter {
+    pub fn compress(&self, compress: bool) -> FlaggedEmit<'_> {
+        FlaggedEmit {
             socket: self,
             volatile: false,
             compress,

@@ -10,14 +10,14 @@ use crate::error::Error;
 ///
 /// The flags apply to this emit only, as socket.io-client's do.
 #[derive(Debug, Clone, Copy)]
-#[must_use = "an Emitter sends nothing until `emit` is called"]
-pub struct Emitter<'a> {
+#[must_use = "a FlaggedEmit sends nothing until `emit` is called"]
+pub struct FlaggedEmit<'a> {
     pub(super) socket: &'a Socket,
     pub(super) volatile: bool,
     pub(super) compress: bool,
 }
 
-impl Emitter<'_> {
+impl FlaggedEmit<'_> {
     /// Makes this emit volatile: see [`Socket::volatile`].
     pub fn volatile(mut self) -> Self {
         self.volatile = true;
