@@ -919,7 +919,7 @@ pub mod http {
 pub mod node {
     //! Node scripts of `tests/interop/` that drive a server with the official npm
     //! packages: run to completion (they print `OK <summary>` and exit 0 when every check
-    //! passed), or kept running as a peer server (they print `listening <port>`).
+    //! passed), or kept running as a peer server ([`Peer`]: env `PORT` in, `PORT <n>` out).
 
     use std::path::PathBuf;
     use std::process::Stdio;
@@ -968,39 +968,102 @@ pub mod node {
         stdout
     }
 
-    /// A Node server started from `tests/interop/<rel>`; killed when dropped.
+    /// A Node server started from `tests/interop/<rel>` on a free port (or a given one),
+    /// killed when dropped. The script reads env `PORT` (0: any) and prints `PORT <n>` on
+    /// its first stdout line once it listens; its stderr is relayed, prefixed `[node]`.
     #[derive(Debug)]
     pub struct Peer {
-        /// The process (its stderr goes to the test's).
-        pub child: tokio::process::Child,
-        /// The port it printed as `listening <port>`.
+        child: tokio::process::Child,
+        /// The port it listens on.
         pub port: u16,
+        rel: String,
+        env: Vec<(String, String)>,
     }
 
     impl Peer {
-        /// Starts it and waits for its `listening <port>` line.
-        pub async fn start(rel: &str, args: &[&str]) -> Peer {
-            let mut child = command(rel, args)
-                .stdin(Stdio::piped())
-                .stderr(Stdio::inherit())
-                .spawn()
-                .expect("node is on PATH");
-            let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-            let line = tokio::time::timeout(PATIENCE, lines.next_line())
-                .await
-                .unwrap_or_else(|_| panic!("{rel} did not start within {PATIENCE:?}"))
-                .unwrap()
-                .unwrap_or_else(|| panic!("{rel} ended before listening"));
-            let port = line
-                .strip_prefix("listening ")
-                .and_then(|p| p.trim().parse().ok())
-                .unwrap_or_else(|| panic!("{rel} printed {line:?}, not `listening <port>`"));
-            Peer { child, port }
+        /// Starts `tests/interop/<rel>` with `env`, on a free port.
+        pub async fn start(rel: &str, env: &[(&str, &str)]) -> Peer {
+            Self::start_on(rel, 0, env).await
+        }
+
+        /// Starts `tests/interop/<rel>` with `env` on `port` (0: any free one).
+        pub async fn start_on(rel: &str, port: u16, env: &[(&str, &str)]) -> Peer {
+            let env: Vec<(String, String)> = env
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+                .collect();
+            let mut last_err = String::new();
+            // A port just freed by a killed server can take a moment to be reusable.
+            for _ in 0..50 {
+                let mut child = command(rel, &[])
+                    .env("PORT", port.to_string())
+                    .envs(env.iter().cloned())
+                    .stdin(Stdio::piped())
+                    .stderr(Stdio::piped())
+                    .spawn()
+                    .expect("node is on PATH");
+                let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+                let line = tokio::time::timeout(Duration::from_secs(15), lines.next_line()).await;
+                if let Ok(Ok(Some(line))) = line {
+                    if let Some(p) = line.strip_prefix("PORT ") {
+                        let port: u16 = p.trim().parse().unwrap();
+                        tokio::spawn(
+                            async move { while let Ok(Some(_)) = lines.next_line().await {} },
+                        );
+                        if let Some(stderr) = child.stderr.take() {
+                            tokio::spawn(async move {
+                                let mut l = BufReader::new(stderr).lines();
+                                while let Ok(Some(line)) = l.next_line().await {
+                                    eprintln!("[node] {line}");
+                                }
+                            });
+                        }
+                        return Peer {
+                            child,
+                            port,
+                            rel: rel.to_owned(),
+                            env,
+                        };
+                    }
+                    last_err = line;
+                } else if let Some(mut e) = child.stderr.take() {
+                    use tokio::io::AsyncReadExt;
+                    let mut s = String::new();
+                    let _ = tokio::time::timeout(Duration::from_secs(2), e.read_to_string(&mut s))
+                        .await;
+                    last_err = s;
+                }
+                let _ = child.kill().await;
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+            panic!("node {rel} did not start: {last_err}");
         }
 
         /// `http://127.0.0.1:<port>`.
         pub fn url(&self) -> String {
             format!("http://127.0.0.1:{}", self.port)
+        }
+
+        /// Kills the process and waits until it is gone.
+        pub async fn kill(&mut self) {
+            let _ = self.child.kill().await;
+        }
+
+        /// Starts the same script again, with the same environment, on the same port.
+        pub async fn restart(&mut self) {
+            self.kill().await;
+            let env: Vec<(&str, &str)> = self
+                .env
+                .iter()
+                .map(|(k, v)| (k.as_str(), v.as_str()))
+                .collect();
+            let fresh = Peer::start_on(&self.rel, self.port, &env).await;
+            *self = fresh;
+        }
+
+        /// The process id.
+        pub fn pid(&self) -> Option<u32> {
+            self.child.id()
         }
     }
 }

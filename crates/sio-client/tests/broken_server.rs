@@ -15,7 +15,7 @@ use tokio::sync::mpsc;
 
 #[tokio::test]
 async fn bad_input_is_reported_not_panicked() {
-    let server = NodeServer::start("broken-server.js", &[]).await;
+    let server = NodeServer::start("client/broken-server.js", &[]).await;
     let config = ClientConfig::new(server.url())
         .transports([TransportKind::Websocket])
         .reconnection_delay(Duration::from_millis(50))
@@ -102,7 +102,7 @@ async fn unreachable_server_reports_a_connection_error() {
 
 #[tokio::test]
 async fn bad_polling_input_is_reported_not_panicked() {
-    let server = NodeServer::start("broken-server.js", &[("MODE", "polling")]).await;
+    let server = NodeServer::start("client/broken-server.js", &[("MODE", "polling")]).await;
     let config = ClientConfig::new(server.url())
         .transports([TransportKind::Polling])
         .reconnection_delay(Duration::from_millis(50))

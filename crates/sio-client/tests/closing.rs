@@ -71,7 +71,7 @@ fn run_client(url: String, tag: &'static str, transport: TransportKind, how: How
 }
 
 async fn check(transport: TransportKind, how: How, tag: &'static str) {
-    let server = NodeServer::start("server.js", &[]).await;
+    let server = NodeServer::start("client/server.js", &[]).await;
     let url = server.url();
     tokio::task::spawn_blocking(move || run_client(url, tag, transport, how))
         .await

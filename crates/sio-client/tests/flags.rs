@@ -37,7 +37,7 @@ async fn received(socket: &sio_client::Socket) -> Vec<String> {
 
 #[tokio::test]
 async fn volatile_emit_while_disconnected_is_dropped_and_a_normal_one_is_buffered() {
-    let server = NodeServer::start("server.js", &[]).await;
+    let server = NodeServer::start("client/server.js", &[]).await;
     let socket = cfg(&server).connect().await.unwrap();
     let outgoing = Arc::new(Mutex::new(Vec::new()));
     let o = outgoing.clone();
@@ -83,7 +83,7 @@ async fn volatile_emit_while_disconnected_is_dropped_and_a_normal_one_is_buffere
 
 #[tokio::test]
 async fn volatile_emit_before_the_first_connection_is_dropped() {
-    let server = NodeServer::start("server.js", &[]).await;
+    let server = NodeServer::start("client/server.js", &[]).await;
     // Retries would queue a normal emit; a volatile one bypasses them.
     let manager = Manager::new(cfg(&server).retries(2)).unwrap();
     let socket = manager.socket("/");
@@ -134,7 +134,7 @@ type Seen = (&'static str, String, Vec<Value>);
 
 #[tokio::test]
 async fn on_any_sees_every_event_and_off_any_stops_it() {
-    let server = NodeServer::start("server.js", &[]).await;
+    let server = NodeServer::start("client/server.js", &[]).await;
     let manager = Manager::new(cfg(&server)).unwrap();
     let socket = manager.socket("/");
     let log: Arc<Mutex<Vec<Seen>>> = Arc::default();
@@ -228,7 +228,7 @@ async fn on_any_sees_every_event_and_off_any_stops_it() {
 
 #[tokio::test]
 async fn off_removes_catch_all_listeners_by_id() {
-    let server = NodeServer::start("server.js", &[]).await;
+    let server = NodeServer::start("client/server.js", &[]).await;
     let socket = cfg(&server).connect().await.unwrap();
     let seen = Arc::new(Mutex::new(Vec::new()));
     let s = seen.clone();

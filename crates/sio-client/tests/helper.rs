@@ -57,7 +57,7 @@ fn options(config: ClientConfig, seen: &Arc<Seen>) -> ClientHelperOptions {
 
 #[tokio::test]
 async fn authenticates_joins_rooms_and_reauthenticates_after_server_restart() {
-    let mut server = NodeServer::start("seed-server.js", &[("PING_MS", "200")]).await;
+    let mut server = NodeServer::start("client/seed-server.js", &[("PING_MS", "200")]).await;
     let seen = Arc::new(Seen::default());
     let helper = ClientHelper::new(options(config(&server, "good"), &seen)).unwrap();
     wait_until("authenticated", 10, || {
@@ -116,7 +116,7 @@ async fn authenticates_joins_rooms_and_reauthenticates_after_server_restart() {
 
 #[tokio::test]
 async fn a_bad_token_is_unauthenticated_and_disconnected() {
-    let server = NodeServer::start("seed-server.js", &[]).await;
+    let server = NodeServer::start("client/seed-server.js", &[]).await;
     let seen = Arc::new(Seen::default());
     let helper = ClientHelper::new(options(config(&server, "bad"), &seen)).unwrap();
     wait_until("unauthenticated", 10, || {
@@ -135,7 +135,7 @@ async fn a_bad_token_is_unauthenticated_and_disconnected() {
 
 #[tokio::test]
 async fn emit_subscribe_unsubscribe_and_shutdown() {
-    let server = NodeServer::start("seed-server.js", &[]).await;
+    let server = NodeServer::start("client/seed-server.js", &[]).await;
     let seen = Arc::new(Seen::default());
     let helper = ClientHelper::new(options(config(&server, "good"), &seen)).unwrap();
 
@@ -275,7 +275,7 @@ async fn typed_and_async_subscriptions() {
         id: String,
         time: String,
     }
-    let server = NodeServer::start("seed-server.js", &[]).await;
+    let server = NodeServer::start("client/seed-server.js", &[]).await;
     let seen = Arc::new(Seen::default());
     let helper = ClientHelper::new(options(config(&server, "good"), &seen)).unwrap();
     let (tx, mut rx) = mpsc::unbounded_channel();
@@ -338,7 +338,7 @@ async fn typed_and_async_subscriptions() {
 /// reconnection only the rooms joined again in `on_authenticated` are back.
 #[tokio::test]
 async fn rooms_are_not_rejoined_unless_on_authenticated_asks() {
-    let server = NodeServer::start("seed-server.js", &[]).await;
+    let server = NodeServer::start("client/seed-server.js", &[]).await;
     let helper = ClientHelper::new(
         ClientHelperOptions::new(config(&server, "good"))
             .on_connected(|h| h.authenticate())
@@ -384,7 +384,7 @@ async fn rooms_are_not_rejoined_unless_on_authenticated_asks() {
 /// the server's ack and leaves a room through its context, with no helper captured.
 #[tokio::test]
 async fn acked_emits_and_handlers_acting_through_their_context() {
-    let server = NodeServer::start("seed-server.js", &[]).await;
+    let server = NodeServer::start("client/seed-server.js", &[]).await;
     let seen = Arc::new(Seen::default());
     let helper = ClientHelper::new(options(config(&server, "good"), &seen)).unwrap();
     wait_until("authenticated", 10, || {
@@ -431,7 +431,7 @@ async fn acked_emits_and_handlers_acting_through_their_context() {
 /// even trying), and `connect()` starts the usual flow.
 #[tokio::test]
 async fn auto_connect_off_waits_for_connect() {
-    let server = NodeServer::start("seed-server.js", &[]).await;
+    let server = NodeServer::start("client/seed-server.js", &[]).await;
     let seen = Arc::new(Seen::default());
     let helper =
         ClientHelper::new(options(config(&server, "good").auto_connect(false), &seen)).unwrap();

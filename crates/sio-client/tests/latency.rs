@@ -19,7 +19,7 @@ use sio_client::{ClientConfig, TransportKind};
 /// Nagle off, not most of them.
 #[tokio::test]
 async fn back_to_back_emits_arrive_together_over_websocket() {
-    let server = NodeServer::start("server.js", &[]).await;
+    let server = NodeServer::start("client/server.js", &[]).await;
     let socket = ClientConfig::new(server.url())
         .transports([TransportKind::Websocket])
         .ack_timeout(Duration::from_secs(10))

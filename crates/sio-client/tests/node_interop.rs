@@ -89,7 +89,7 @@ async fn binary_round_trip(socket: &sio_client::Socket) {
 
 #[tokio::test]
 async fn websocket_only() {
-    let server = NodeServer::start("server.js", &[]).await;
+    let server = NodeServer::start("client/server.js", &[]).await;
     let socket = cfg(&server)
         .transports([TransportKind::Websocket])
         .query("q", "a b&c")
@@ -106,7 +106,7 @@ async fn websocket_only() {
 
 #[tokio::test]
 async fn polling_only() {
-    let server = NodeServer::start("server.js", &[]).await;
+    let server = NodeServer::start("client/server.js", &[]).await;
     let socket = cfg(&server)
         .transports([TransportKind::Polling])
         .query("q", "a b&c")
@@ -124,7 +124,7 @@ async fn polling_only() {
 
 #[tokio::test]
 async fn polling_upgrades_to_websocket() {
-    let server = NodeServer::start("server.js", &[]).await;
+    let server = NodeServer::start("client/server.js", &[]).await;
     let socket = cfg(&server).connect().await.unwrap();
     let t = eventually("upgrade to websocket", 10, || {
         let s = socket.clone();
@@ -141,7 +141,7 @@ async fn polling_upgrades_to_websocket() {
 
 #[tokio::test]
 async fn answers_the_servers_emit_with_ack() {
-    let server = NodeServer::start("server.js", &[]).await;
+    let server = NodeServer::start("client/server.js", &[]).await;
     let socket = cfg(&server)
         .transports([TransportKind::Websocket])
         .connect()
@@ -177,7 +177,7 @@ async fn answers_the_servers_emit_with_ack() {
 
 #[tokio::test]
 async fn ack_timeout_and_reserved_events() {
-    let server = NodeServer::start("server.js", &[]).await;
+    let server = NodeServer::start("client/server.js", &[]).await;
     let socket = cfg(&server)
         .transports([TransportKind::Websocket])
         .connect()
@@ -200,7 +200,7 @@ async fn ack_timeout_and_reserved_events() {
 
 #[tokio::test]
 async fn two_namespaces_over_one_connection() {
-    let server = NodeServer::start("server.js", &[]).await;
+    let server = NodeServer::start("client/server.js", &[]).await;
     let manager = Manager::new(cfg(&server).transports([TransportKind::Websocket])).unwrap();
     let main = manager.socket("/");
     let admin = manager.socket("/admin");
@@ -266,7 +266,7 @@ async fn two_namespaces_over_one_connection() {
 #[cfg(feature = "msgpack")]
 #[tokio::test]
 async fn msgpack_parser() {
-    let server = NodeServer::start("server.js", &[("PARSER", "msgpack")]).await;
+    let server = NodeServer::start("client/server.js", &[("PARSER", "msgpack")]).await;
     for transports in [vec![TransportKind::Websocket], vec![TransportKind::Polling]] {
         let socket = cfg(&server)
             .transports(transports)
@@ -281,7 +281,7 @@ async fn msgpack_parser() {
 
 #[tokio::test]
 async fn retries_deliver_at_least_once_across_a_dropped_connection() {
-    let server = NodeServer::start("server.js", &[]).await;
+    let server = NodeServer::start("client/server.js", &[]).await;
     let socket = cfg(&server)
         .transports([TransportKind::Websocket])
         .retries(3)
@@ -331,7 +331,7 @@ async fn retries_deliver_at_least_once_across_a_dropped_connection() {
 #[tokio::test]
 async fn without_retries_a_dropped_packet_is_lost() {
     // The control for the test above: the same flow with retries off fails.
-    let server = NodeServer::start("server.js", &[]).await;
+    let server = NodeServer::start("client/server.js", &[]).await;
     let socket = cfg(&server)
         .transports([TransportKind::Websocket])
         .connect()
@@ -348,7 +348,7 @@ async fn without_retries_a_dropped_packet_is_lost() {
 
 #[tokio::test]
 async fn emits_while_disconnected_are_buffered() {
-    let server = NodeServer::start("server.js", &[]).await;
+    let server = NodeServer::start("client/server.js", &[]).await;
     let manager = Manager::new(
         cfg(&server)
             .transports([TransportKind::Websocket])
@@ -378,7 +378,7 @@ async fn emits_while_disconnected_are_buffered() {
 
 #[tokio::test]
 async fn server_disconnect_is_final_and_transport_loss_reconnects() {
-    let server = NodeServer::start("server.js", &[]).await;
+    let server = NodeServer::start("client/server.js", &[]).await;
     let socket = cfg(&server)
         .transports([TransportKind::Websocket])
         .connect()
@@ -408,7 +408,7 @@ async fn server_disconnect_is_final_and_transport_loss_reconnects() {
 
 #[tokio::test]
 async fn connection_state_recovery() {
-    let server = NodeServer::start("server.js", &[("RECOVERY", "1")]).await;
+    let server = NodeServer::start("client/server.js", &[("RECOVERY", "1")]).await;
     let recovered = Arc::new(Mutex::new(Vec::new()));
     let manager = Manager::new(cfg(&server).transports([TransportKind::Websocket])).unwrap();
     let socket = manager.socket("/");
@@ -437,7 +437,7 @@ async fn connection_state_recovery() {
 
 #[tokio::test]
 async fn dead_server_is_detected_by_ping_timeout() {
-    let server = NodeServer::start("server.js", &[]).await;
+    let server = NodeServer::start("client/server.js", &[]).await;
     let socket = cfg(&server)
         .transports([TransportKind::Websocket])
         .reconnection(false)
@@ -508,7 +508,7 @@ async fn reconnection_gives_up_after_the_configured_attempts() {
 
 #[tokio::test]
 async fn retries_give_up_after_retries_plus_one_tries() {
-    let server = NodeServer::start("server.js", &[]).await;
+    let server = NodeServer::start("client/server.js", &[]).await;
     let socket = cfg(&server)
         .transports([TransportKind::Websocket])
         .retries(2)
@@ -539,7 +539,7 @@ async fn retries_give_up_after_retries_plus_one_tries() {
 
 #[tokio::test]
 async fn custom_path_on_every_transport() {
-    let server = NodeServer::start("server.js", &[("SIO_PATH", "/custom-io/")]).await;
+    let server = NodeServer::start("client/server.js", &[("SIO_PATH", "/custom-io/")]).await;
     for transports in [vec![TransportKind::Websocket], vec![TransportKind::Polling]] {
         // The default path is not served: the handshake fails.
         let err = cfg(&server)
@@ -563,7 +563,7 @@ async fn custom_path_on_every_transport() {
 
 #[tokio::test]
 async fn a_closed_manager_refuses_emits() {
-    let server = NodeServer::start("server.js", &[]).await;
+    let server = NodeServer::start("client/server.js", &[]).await;
     let manager = Manager::new(cfg(&server).transports([TransportKind::Websocket])).unwrap();
     let socket = manager.socket("/");
     let reasons = Arc::new(Mutex::new(Vec::new()));
@@ -584,7 +584,7 @@ async fn a_closed_manager_refuses_emits() {
 /// packet limit, arrive whole, text and binary, in both directions.
 #[tokio::test]
 async fn large_messages_over_websocket() {
-    let server = NodeServer::start("server.js", &[]).await;
+    let server = NodeServer::start("client/server.js", &[]).await;
     let socket = cfg(&server)
         .transports([TransportKind::Websocket])
         .connect()

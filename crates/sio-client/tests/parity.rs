@@ -27,7 +27,7 @@ struct Seen {
 
 /// socket.io-client in `scenario`, against its own server.
 async fn node_client(scenario: &str, transports: &str) -> Seen {
-    let server = NodeServer::start("server.js", server_env(scenario)).await;
+    let server = NodeServer::start("client/server.js", server_env(scenario)).await;
     let out = tokio::process::Command::new("node")
         .args([
             "client/client-events.js",
@@ -89,7 +89,7 @@ async fn sio_client(
     scenario: &'static str,
     transports: &[TransportKind],
 ) -> (Seen, Option<TransportKind>) {
-    let server = NodeServer::start("server.js", server_env(scenario)).await;
+    let server = NodeServer::start("client/server.js", server_env(scenario)).await;
     let manager = Manager::new(
         ClientConfig::new(server.url())
             .transports(transports.iter().copied())

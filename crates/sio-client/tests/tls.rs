@@ -16,7 +16,11 @@ fn fixtures() -> PathBuf {
 
 async fn server() -> NodeServer {
     let dir = fixtures();
-    NodeServer::start("tls-server.js", &[("TLS_DIR", dir.to_str().unwrap())]).await
+    NodeServer::start(
+        "client/tls-server.js",
+        &[("TLS_DIR", dir.to_str().unwrap())],
+    )
+    .await
 }
 
 fn config(server: &NodeServer) -> ClientConfig {

@@ -104,6 +104,6 @@ async fn mixed_cluster_each_admin_sees_the_other_server() {
     let sio_url = format!("http://127.0.0.1:{}", h.local_addr().port());
     // A Node socket.io 4.8 server instrumented by `@socket.io/admin-ui` on the Redis
     // adapter with the same prefix.
-    let node = Peer::start("admin/node-server.js", &[&prefix]).await;
+    let node = Peer::start("admin/node-server.js", &[("KEY_PREFIX", &prefix)]).await;
     script("admin/cluster.js", &[&sio_url, &node.url()]).await;
 }
