@@ -78,6 +78,33 @@ fn metric(ps: &[&Value], key: &str) -> Option<super::report::Stat> {
     stat(ps.iter().filter_map(|p| p[key].as_f64()).collect())
 }
 
+/// A count with thousands separators: 100,000.
+fn int(x: f64) -> String {
+    let digits = format!("{:.0}", x.abs());
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    if x < 0.0 { format!("-{out}") } else { out }
+}
+
+/// A table cell: counts as counts, other figures as the scenarios' tables show them.
+fn cell_of(ps: &[&Value], key: &str) -> String {
+    match metric(ps, key) {
+        Some(s) if [s.med, s.min, s.max].iter().all(|x| x.fract() == 0.0) => {
+            if s.min == s.max {
+                int(s.med)
+            } else {
+                format!("{} ({}–{})", int(s.med), int(s.min), int(s.max))
+            }
+        }
+        other => cell(other),
+    }
+}
+
 fn med(ps: Option<&Vec<&Value>>, key: &str) -> Option<f64> {
     ps.and_then(|p| metric(p, key)).map(|s| s.med)
 }
@@ -285,9 +312,9 @@ fn grow_table(lines: &[Value], part: &str, cols: &[(&str, &str)]) -> String {
     for server in SERVERS {
         let ran = when(lines, part, server);
         for (n, ps) in points(lines, part, server) {
-            let _ = write!(t, "| {server} | {} |", fmt_num(n as f64));
+            let _ = write!(t, "| {server} | {} |", int(n as f64));
             for (k, _) in cols {
-                let _ = write!(t, " {} |", cell(metric(&ps, k)));
+                let _ = write!(t, " {} |", cell_of(&ps, k));
             }
             let _ = writeln!(t, " {} | {ran} |", ps.len());
         }
@@ -304,6 +331,7 @@ fn storm_table(lines: &[Value]) -> String {
         ("server_cpu_s", "server CPU s"),
         ("loadgen_cpu_s", "load-gen CPU s"),
         ("loadgen_core_pct", "load-gen core %"),
+        ("servers", "server processes"),
         ("sources", "source addresses"),
     ];
     let mut t = table_head(&cols);
@@ -324,9 +352,9 @@ fn storm_table(lines: &[Value]) -> String {
                 .copied()
                 .filter(|r| r.get("error").is_none())
                 .collect();
-            let _ = write!(t, "| {server} | {} |", fmt_num(n as f64));
+            let _ = write!(t, "| {server} | {} |", int(n as f64));
             for (k, _) in cols {
-                let _ = write!(t, " {} |", cell(metric(&ok, k)));
+                let _ = write!(t, " {} |", cell_of(&ok, k));
             }
             let _ = writeln!(t, " {} | {ran} |", rs.len());
         }
@@ -379,7 +407,7 @@ fn section(lines: &[Value], charts: &Path) -> Res<String> {
     let lg_nofile = lines
         .iter()
         .find_map(|l| l["result"]["loadgen_nofile"].as_u64())
-        .map_or("?".into(), |n| fmt_num(n as f64));
+        .map_or("?".into(), |n| int(n as f64));
     let srv_nofile = lines
         .iter()
         .find_map(|l| l["server_nofile"].as_str())
@@ -392,35 +420,49 @@ fn section(lines: &[Value], charts: &Path) -> Res<String> {
          `ran` column says when each row's runs ran and the 1-minute load average then. Same servers \
          and pinning as above (server on core 0, load generator `sio-bench-sweep-load` on core 1), a \
          fresh server process per run, Node {}.\n\n\
-         - **grow**: one load generator opens idle authenticated WebSocket sockets (S1's flow, 200 \
-         in flight) and grows through the sizes in one server process; at each size: RSS (after a \
-         settle time) minus the RSS before the first socket, per socket; server and load-generator \
-         CPU per socket opened; then an **idle window of 32 s** with the heartbeats running at every \
-         server's defaults (engine.io `pingInterval` 25 s, the seed helper's `ping` event every 30 s: \
-         every socket gets at least one of each inside the window, and the load generator answers \
-         and counts every PING and counts disconnects); then one broadcast (`io.to(\"io-default\").emit`, \
-         the room every authenticated socket is in, from a separate sender socket) to every socket, \
-         3 times, each waiting for the last delivery. A server that fails at a size (a socket not \
-         opened, a disconnect, a lost delivery, the process gone) stops there.\n\
-         - **poll**: the same with HTTP long-polling clients (two keep-alive connections each: the \
-         pending GET and the POSTs).\n\
-         - **storm**: S1's connect flow at 10,000 and 50,000 sockets with 1,000 in flight, median \
-         of 3 runs.\n\
-         - **Runs**: the `runs` column. A grow run takes from about 2 minutes (ours) to over 4 \
-         (Node: its connects are slower), so it is a single run; storms and all parts below a \
-         minute are the median of 3 (min–max in brackets).\n\
-         - **Loopback only, 100,000 sockets**: past {} connections the load generator binds its \
-         sockets to several loopback source addresses (127.0.0.2, 127.0.0.3, …; {} per address) \
-         before connecting, since one address has only the ephemeral range's ports towards one \
-         server port. Bound sockets close with a zero linger so that no TIME_WAIT holds their \
-         port. The load generator raises its own `RLIMIT_NOFILE` (to {lg_nofile} here); the \
-         servers are started through `ulimit -n` to `fs.nr_open` (their limit: {srv_nofile}). \
-         Kernel: {}.\n",
+         - **One process holds at most {per} sockets here.** This container's hard \
+         `RLIMIT_NOFILE` is 20,000 and cannot be raised: raising a hard limit needs \
+         `CAP_SYS_RESOURCE`, which the container withholds even from root. So a size past \
+         {per} runs on `ceil(size / {per})` server processes of the same kind, all on core 0, \
+         sharing a private `redis-server` (also on core 0) through their Redis adapter, as in \
+         S4 (ours: sio-adapter-redis; Node: @socket.io/redis-adapter; socketioxide: \
+         socketioxide-redis), and on as many load-generator workers (`sio-bench-sweep-load`, \
+         all on core 1). Server figures are the sum over the processes: RSS minus the RSS \
+         they had before the first socket, and CPU. The 1,000 and 10,000 points are one \
+         process; 50,000 and 100,000 are one cluster of 6 (the `server processes` column), \
+         so part of any bend between 10,000 and 50,000 is the cluster: a broadcast crosses \
+         Redis to reach the other 5 processes.\n\
+         - **grow**: the workers open idle authenticated WebSocket sockets (S1's flow, 200 \
+         in flight) and grow through the sizes on one set of server processes; at each size: \
+         RSS per socket (after a settle time of 3 s), server and load-generator CPU per \
+         socket opened; then an **idle window of 32 s** with the heartbeats running at every \
+         server's defaults (engine.io `pingInterval` 25 s, the seed helper's `ping` event \
+         every 30 s, so every socket gets at least one of each inside the window; the \
+         workers answer and count every PING and count disconnects); then one broadcast \
+         (`io.to(\"io-default\").emit`, the room every authenticated socket is in, from a \
+         separate sender socket on the first process) to every socket, 3 times, each round \
+         waiting for the last delivery. A server that fails at a size (a socket not opened, \
+         a disconnect, a lost delivery, a process gone) stops there.\n\
+         - **poll**: the same with HTTP long-polling clients (two keep-alive connections \
+         each: the pending GET and the POSTs).\n\
+         - **storm**: S1's connect flow at 10,000 and 50,000 sockets with 1,000 in flight \
+         over all workers (50,000: 3 server processes), median of 3 runs.\n\
+         - **Runs**: the `runs` column. A grow run takes over a minute (1,000 + 10,000: \
+         about 80 s; 50,000 + 100,000: 2.5 to 4 minutes), so it is a single run; storms are \
+         the median of 3 (min–max in brackets).\n\
+         - **Loopback only**: past {src} connections the workers bind each socket to a \
+         loopback source address (127.0.0.2, 127.0.0.3, …, {src} per address) and a port \
+         of its own from 10,000 up, below the ephemeral range, before connecting: one \
+         address has only the ephemeral range's ports. Bound sockets close with a zero \
+         linger so that no TIME_WAIT holds their port. Each worker raises its own \
+         `RLIMIT_NOFILE` (to {lg_nofile} here, the hard limit); the servers are started \
+         through `ulimit -n` to `fs.nr_open` where allowed (their limit here: {srv_nofile}). \
+         Kernel: {limits}.\n",
         humantime::format_rfc3339_seconds(std::time::SystemTime::now()),
         super::report::node_version(),
-        fmt_num(sio_bench::PER_SOURCE as f64),
-        fmt_num(sio_bench::PER_SOURCE as f64),
-        limits.join(", "),
+        per = int(super::sweep::PER_PROCESS as f64),
+        src = int(sio_bench::PER_SOURCE as f64),
+        limits = limits.join(", "),
     );
     md.push_str("### Goals of issue 16\n\n");
     md.push_str(&goals(lines));
@@ -471,6 +513,7 @@ fn section(lines: &[Value], charts: &Path) -> Res<String> {
         "grow",
         &[
             ("authenticated", "held"),
+            ("servers", "server processes"),
             ("kib_per_socket", "KiB per socket"),
             ("rss_mib", "RSS MiB"),
             ("open_server_us_per_socket", "open: server µs/socket"),

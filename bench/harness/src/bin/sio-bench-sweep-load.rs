@@ -182,17 +182,9 @@ async fn keep(
     match sock {
         Sock::Ws(mut ws) => {
             let why = loop {
-                let frame = async {
-                    match &mut out {
-                        Some(rx) => rx.recv().await,
-                        None => std::future::pending().await,
-                    }
-                };
-                tokio::select! {
-                    _ = stop.changed() => break None,
-                    Some(f) = frame => ws.queue_text(&f),
-                    r = ws.fill() => if let Err(e) = r { break Some(e.to_string()) },
-                }
+                // What is buffered first: the handshake may have read past `authenticated`
+                // (engineioxide sends its first PING at once), and a PING left there would
+                // wait for the next read, maybe past the server's ping timeout.
                 let mut closed = None;
                 loop {
                     match ws.try_text() {
@@ -213,6 +205,17 @@ async fn keep(
                 }
                 if let Err(e) = ws.flush().await {
                     break Some(e.to_string());
+                }
+                let frame = async {
+                    match &mut out {
+                        Some(rx) => rx.recv().await,
+                        None => std::future::pending().await,
+                    }
+                };
+                tokio::select! {
+                    _ = stop.changed() => break None,
+                    Some(f) = frame => ws.queue_text(&f),
+                    r = ws.fill() => if let Err(e) = r { break Some(e.to_string()) },
                 }
             };
             if let Some(w) = why {
