@@ -54,7 +54,24 @@ fn load(root: &Path) -> Vec<Value> {
             taken.entry(k).or_insert(v);
         }
     }
-    taken.into_values().flatten().collect()
+    let mut lines: Vec<Value> = taken.into_values().flatten().collect();
+    for l in &mut lines {
+        let ps = l["result"]["points"].as_array_mut();
+        for p in ps.into_iter().flatten() {
+            per_10k(p, "idle_server_core_pct", "idle_server_pct_per_10k");
+            per_10k(p, "idle_loadgen_core_pct", "idle_loadgen_pct_per_10k");
+        }
+    }
+    lines
+}
+
+/// `p[to]` = `p[from]` for every 10,000 sockets of the point: cost per socket, scaled.
+fn per_10k(p: &mut Value, from: &str, to: &str) {
+    if let (Some(x), Some(n)) = (p[from].as_f64(), p["size"].as_f64())
+        && n > 0.0
+    {
+        p[to] = serde_json::json!(x * 10_000.0 / n);
+    }
 }
 
 /// The points of `part` for `server`, by size, one entry per run.
@@ -141,7 +158,8 @@ fn line_chart(path: &Path, title: &str, y_desc: &str, series: &[Series]) -> Res<
     }
     let xmin = all.iter().map(|p| p.0).fold(f64::MAX, f64::min) / 1.5;
     let xmax = all.iter().map(|p| p.0).fold(0.0, f64::max) * 1.5;
-    let ymax = all.iter().map(|p| p.1).fold(0.0, f64::max) * 1.15 + f64::EPSILON;
+    // Headroom above the curves for the legend.
+    let ymax = all.iter().map(|p| p.1).fold(0.0, f64::max) * 1.5 + f64::EPSILON;
     let e = |e: &dyn std::fmt::Display| format!("chart {}: {e}", path.display());
     let root = SVGBackend::new(path, (760, 420)).into_drawing_area();
     root.fill(&WHITE).map_err(|x| e(&x))?;
@@ -483,10 +501,10 @@ fn section(lines: &[Value], charts: &Path) -> Res<String> {
         ),
         (
             "sweep-idle.svg",
-            "Idle CPU with heartbeats (% of one core); thin: the load generator's",
-            "% of one core",
-            "idle_server_core_pct",
-            Some("idle_loadgen_core_pct"),
+            "Idle CPU with heartbeats, % of one core per 10,000 sockets; thin: the load generator's",
+            "% of one core per 10,000 sockets",
+            "idle_server_pct_per_10k",
+            Some("idle_loadgen_pct_per_10k"),
         ),
         (
             "sweep-bcast-cpu.svg",
