@@ -16,7 +16,18 @@ async function main() {
   const io = new Server(httpServer, { transports: ['websocket', 'polling'] });
   let emitter = null;
   const clients = [];
-  if (redisUrl) {
+  // `?adapter=streams` in the URL: @socket.io/redis-streams-adapter (S4's `streams` rows);
+  // `send` then goes through it, as the redis emitter speaks the classic protocol only.
+  const streams = Boolean(redisUrl) && /[?&]adapter=streams\b/.test(redisUrl);
+  if (streams) {
+    const { createClient } = require('redis');
+    const { createAdapter } = require('@socket.io/redis-streams-adapter');
+    const pub = createClient({ url: redisUrl.replace(/\?.*$/, '') });
+    await pub.connect();
+    clients.push(pub);
+    // The stream keeps its default name (`socket.io`), as ours does; the channels take the run's prefix.
+    io.adapter(createAdapter(pub, { channelPrefix: prefix }));
+  } else if (redisUrl) {
     const { createClient } = require('redis');
     const { createAdapter } = require('@socket.io/redis-adapter');
     const { Emitter } = require('@socket.io/redis-emitter');

@@ -440,6 +440,32 @@ fn scenarios(ctx: &mut Ctx, which: &[String]) -> Res<Vec<Value>> {
                 ));
             }
         }
+        // The streams adapter, ours against Node's @socket.io/redis-streams-adapter: the
+        // first server broadcasts, its XADD reaches the other through the stream.
+        let streams_url = format!("{url}?adapter=streams");
+        let streams: [&[Kind]; 3] = [
+            &[Kind::Ours, Kind::Ours],
+            &[Kind::Node, Kind::Node],
+            &[Kind::Ours, Kind::Node],
+        ];
+        for servers in streams {
+            for r in 1..=runs {
+                let e = ["event=bcast".to_owned()];
+                lines.push(run_one(
+                    ctx,
+                    Job {
+                        scenario: "S4",
+                        variant: "streams",
+                        servers,
+                        redis_url: Some(&streams_url),
+                        loadgen: "fanout",
+                        params: &p,
+                        extra: &e,
+                    },
+                    r,
+                ));
+            }
+        }
         drop(redis);
     }
     if want("s5") {

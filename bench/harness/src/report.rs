@@ -80,7 +80,7 @@ const SCENARIOS: &[Scenario] = &[
     Scenario {
         id: "S4",
         title: "S4 — cluster: 2 servers + Redis",
-        what: "Two server processes on one private `redis-server`, half of `sockets` on each; the sender is on the first server. `adapter`: the first server broadcasts with `io.to(room).emit` (its adapter publishes to the other); `emitter`: the first server calls the helper's `send`, which publishes through the Redis emitter (both servers deliver). Server CPU is the sum of both.",
+        what: "Two server processes on one private `redis-server`, half of `sockets` on each; the sender is on the first server. `adapter`: the first server broadcasts with `io.to(room).emit` (its adapter publishes to the other); `emitter`: the first server calls the helper's `send`, which publishes through the Redis emitter (both servers deliver). `streams`: as `adapter`, on the Redis Streams adapter (ours against Node's `@socket.io/redis-streams-adapter`): the broadcast is appended to a stream the other server reads. Server CPU is the sum of both.",
         metrics: &[
             m("msgs_per_s", "delivered msgs/s", 1.0),
             m("p50_ms", "p50 ms", 1.0),

@@ -162,7 +162,7 @@ impl RedisConfig {
             connect_timeout: Duration::from_secs(5),
             max_message_size: 64 * 1024 * 1024,
             streams: StreamsOptions::default(),
-            fire_and_forget: false,
+            fire_and_forget: true,
             invalid: None,
         }
     }
@@ -205,12 +205,17 @@ impl RedisConfig {
         cfg.mode(mode)
     }
 
-    /// Broadcasts (and emitter emits) return once queued instead of once Redis took them,
-    /// as Node's adapters and emitter do (default: off). A caller that awaits each
-    /// broadcast then pays no round trip, but one queued just before Redis becomes
-    /// unreachable is reported sent and lost; once the outage is noticed, callers wait and
-    /// get the error again. Off, a broadcast's `Ok` means Redis took it; concurrent
-    /// broadcasts still share round trips.
+    /// Whether an adapter's broadcasts return once queued (default: on, as Node's adapters)
+    /// rather than once Redis took them. On, a handler that broadcasts in a burst pays no
+    /// round trip per message (sio runs a socket's handlers in order), and a broadcast
+    /// queued just before Redis becomes unreachable is reported sent and lost; once the
+    /// outage is noticed, callers wait and get the error. Off, `Ok` means Redis took it
+    /// (concurrent broadcasts still share round trips). The streams adapter sends an XADD
+    /// again through a blip either way. The same holds for
+    /// [`Emitter::emit`](crate::Emitter::emit). A burst of 2,000 broadcasting events from
+    /// one socket, each waiting, outgrows the server's `max_pending_events` (1,024): the
+    /// default keeps Node's behaviour, and an API that reports delivery (an HTTP `send`)
+    /// turns it off.
     pub fn fire_and_forget(mut self, on: bool) -> Self {
         self.fire_and_forget = on;
         self

@@ -232,11 +232,12 @@ impl Emitter {
     /// Emits `event` with `args` to the targeted sockets of every server.
     ///
     /// The message is written with whatever else is queued, in call order with this
-    /// emitter's (and its clones') other publishes, and this returns Redis's answer: an
-    /// error when it may not have reached Redis. With
-    /// [`RedisConfig::fire_and_forget`] it returns once queued while Redis takes messages,
-    /// as Node's emitter does (a failure is then only logged); messages still queued when
-    /// the last clone of the emitter is dropped are written by a task of their own.
+    /// emitter's (and its clones') other publishes. As Node's emitter, this returns once
+    /// queued while Redis takes messages (a failure is then only logged) and waits for
+    /// Redis's answer (and returns its error) once an outage is noticed; with
+    /// [`RedisConfig::fire_and_forget`]`(false)` it always returns Redis's answer, so a
+    /// message that may not have reached Redis is an error. Messages still queued when the
+    /// last clone of the emitter is dropped are written by a task of their own.
     pub async fn emit(&self, event: &str, args: Vec<Value>) -> Result<(), EmitError> {
         let (channel, bytes) = self.encode_emit(event, args)?;
         self.conn

@@ -6,12 +6,14 @@
 //! batch: no timer, a batch is what piled up meanwhile, so concurrent callers share round
 //! trips and the other servers receive the cluster's traffic many messages per read.
 //!
-//! A broadcast waits for Redis's answer by default: a publish that may not have reached
-//! Redis is never reported sent. With `fire_and_forget` (Node's way: its adapters and
-//! emitter do not wait) a broadcast only queues its publish and returns while Redis takes
-//! messages; errors of a publish nobody waits for can then only be logged, so a caller
-//! still waits for its own answer (and gets the error) while the connection is known to be
-//! down or the last pipeline failed, and, to bound memory, while too many bytes are queued.
+//! With `fire_and_forget` (the adapters' default, Node's way) a broadcast only queues its
+//! publish and returns while Redis takes messages: sio runs a socket's handlers in order,
+//! and a burst of broadcasting events must not pay a round trip each. Errors of a publish
+//! nobody waits for can then only be logged, so a caller still waits for its own answer
+//! (and gets the error) while the connection is known to be down or the last pipeline
+//! failed, and, to bound memory, while too many bytes are queued. Without it (the emitter,
+//! or `RedisConfig::fire_and_forget(false)`) a broadcast waits for Redis's answer: a
+//! publish that may not have reached Redis is never reported sent.
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
@@ -164,6 +166,11 @@ impl Publisher {
     fn outage(&self) -> bool {
         self.counters.disconnects.load(Ordering::Acquire)
             > self.counters.reconnects.load(Ordering::Acquire)
+    }
+
+    /// Whether broadcasts return once queued (see the module docs).
+    pub(crate) fn fire_and_forget(&self) -> bool {
+        self.fire_and_forget
     }
 
     /// Whether a caller should wait for its own answer now (see the module docs).

@@ -667,6 +667,12 @@ impl Transport for Streams {
                 let _ = done.send(answer.map(drop));
             }),
         );
+        if self.shared.publisher.fire_and_forget() {
+            // Queued, and sent again through a blip: only a Redis gone for longer fails it,
+            // and that is logged.
+            drop(outcome);
+            return Box::pin(async { Ok(()) });
+        }
         Box::pin(async move {
             outcome
                 .await

@@ -343,7 +343,8 @@ async fn probe(a: &RustNode, b: &RustNode, round: usize) {
     }
 }
 
-/// No false success: Redis killed (-9) twice and paused once while a server broadcasts.
+/// No false success (`fire_and_forget(false)`): Redis killed (-9) twice and paused once
+/// while a server broadcasts.
 /// Every broadcast whose call returned `Ok` reaches the other server; the ones that could
 /// not be confirmed return an error; the sending server's own sockets get every one.
 async fn outage_suite(mode: Mode) {
@@ -355,9 +356,12 @@ async fn outage_suite(mode: Mode) {
     let cfg = RedisConfig::new(url.clone())
         .key_prefix(&prefix)
         .mode(mode)
-        .requests_timeout(Duration::from_secs(2));
+        .requests_timeout(Duration::from_secs(2))
+        .fire_and_forget(false);
     let a = RustNode::start(cfg.clone(), &["r1:room1"]).await;
-    let b = RustNode::start(cfg, &["r2:room1"]).await;
+    let b = RustNode::start(cfg.clone(), &["r2:room1"]).await;
+    // The emitter (the helper's classic `send`) in the same mode.
+    let emitter = Emitter::connect(cfg).await.unwrap();
     let send = |name: String| {
         b.adapter.broadcast(
             Packet::event("/", name, vec![]),
@@ -371,10 +375,18 @@ async fn outage_suite(mode: Mode) {
             let name = format!("send-{n}");
             n += 1;
             send(name.clone()).await.unwrap();
+            // Redis taking a publish is not its subscribers having it: killed right after,
+            // it may never push it. Those before the outage are let through first.
+            a.ns.wait_call("before the outage", |c| is_broadcast_of(c, &name))
+                .await;
             confirmed.push(name);
         }
         redis.kill().await.unwrap();
         let _ = redis.wait().await;
+        assert!(
+            emitter.to("room1").emit("lost", vec![]).await.is_err(),
+            "an emit Redis did not take is an error"
+        );
         // Each send is awaited, so none is in flight when Redis comes back (a publish
         // accepted before the other server resubscribed would be pub/sub's own loss).
         for _ in 0..10 {
@@ -429,7 +441,7 @@ async fn outage_suite(mode: Mode) {
         confirmed.len(),
         refused.len()
     );
-    drop((a, b));
+    drop((a, b, emitter));
     redis.kill().await.unwrap();
     let _ = redis.wait().await;
 }

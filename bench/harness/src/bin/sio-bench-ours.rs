@@ -109,7 +109,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         // Like the peers: every room asked for is granted.
         .validate_room(|_socket, rooms| async move { Ok(rooms) });
     if let (Some(url), Some(prefix)) = (args.get(1), args.get(2)) {
-        b = b.redis(RedisConfig::new(url.clone()).key_prefix(prefix.clone()));
+        // `?adapter=streams` in the URL picks the streams adapter (S4's `streams` rows).
+        b = b.redis(RedisConfig::from_url(url.clone()).key_prefix(prefix.clone()));
     }
     let helper = b.build()?;
     helper.configure().await?;
