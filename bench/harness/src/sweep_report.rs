@@ -2,8 +2,9 @@
 //! report and the hand-written notes stay) and its charts under `docs/bench/sweep-*.svg`.
 //!
 //! It reads every `target/bench/sweep-*.jsonl` and keeps, for each part and server (and
-//! storm size), the runs of the newest file that has them: a sweep can be run in pieces
-//! (`sweep.servers=ours sweep.parts=grow`) and the section shows when each piece ran.
+//! storm size, or group of grow sizes), the runs of the newest file that has them: a sweep
+//! can be run in pieces (`sweep.servers=ours sweep.parts=grow sweep.sizes=50000,100000`)
+//! and the section shows when each piece ran.
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -32,12 +33,11 @@ fn color(server: &str) -> RGBColor {
 /// The newest runs of each (part, server, storm size).
 fn load(root: &Path) -> Vec<Value> {
     let files = super::report::run_files(root, "sweep-");
+    // A storm size or a grow run's group of sizes is a piece of its own.
     let key = |l: &Value| {
         format!(
-            "{}|{}|{}",
-            l["sweep"],
-            l["server"],
-            l["params"]["sockets"].as_str().unwrap_or("")
+            "{}|{}|{}|{}",
+            l["sweep"], l["server"], l["params"]["sockets"], l["params"]["sizes"]
         )
     };
     let mut taken: BTreeMap<String, Vec<Value>> = BTreeMap::new();
@@ -126,21 +126,47 @@ fn med(ps: Option<&Vec<&Value>>, key: &str) -> Option<f64> {
     ps.and_then(|p| metric(p, key)).map(|s| s.med)
 }
 
-/// When the runs behind a row ran: "12:01 UTC, load 0.4" (time and 1-min load average).
-fn when(lines: &[Value], part: &str, server: &str) -> String {
-    let ls: Vec<&Value> = lines
+/// When the runs behind a row (`part`, `server`, `size`) ran: "07:23 UTC, load 1.8", or
+/// "07:50–08:02 UTC, load 1.2–3.4" over several runs (1-minute load average at each end).
+fn when(lines: &[Value], part: &str, server: &str, size: u64) -> String {
+    let mut at: Vec<(u64, f64)> = lines
         .iter()
         .filter(|l| l["sweep"] == part && l["server"] == server)
+        .filter(|l| {
+            let r = &l["result"];
+            r["sockets"].as_u64() == Some(size)
+                || r["points"]
+                    .as_array()
+                    .is_some_and(|ps| ps.iter().any(|p| p["size"].as_u64() == Some(size)))
+        })
+        .map(|l| {
+            let load = l["loadavg"].as_str().unwrap_or("");
+            let load1 = load.split(',').next().and_then(|x| x.trim().parse().ok());
+            (
+                l["time_ms"].as_u64().unwrap_or(0),
+                load1.unwrap_or(f64::NAN),
+            )
+        })
         .collect();
-    let Some(l) = ls.first() else {
-        return String::new();
+    at.sort_by_key(|(t, _)| *t);
+    let hhmm = |t: u64| {
+        let iso = humantime::format_rfc3339_seconds(
+            std::time::UNIX_EPOCH + std::time::Duration::from_millis(t),
+        )
+        .to_string();
+        iso.get(11..16).unwrap_or("?").to_owned()
     };
-    let t = l["time_ms"].as_u64().unwrap_or(0);
-    let at = std::time::UNIX_EPOCH + std::time::Duration::from_millis(t);
-    let iso = humantime::format_rfc3339_seconds(at).to_string();
-    let load = l["loadavg"].as_str().unwrap_or("?");
-    let load1 = load.split(',').next().unwrap_or("?");
-    format!("{} UTC, load {load1}", iso.get(11..16).unwrap_or("?"))
+    match (at.first(), at.last()) {
+        (Some(a), Some(b)) if a.0 != b.0 => format!(
+            "{}–{} UTC, load {:.1}–{:.1}",
+            hhmm(a.0),
+            hhmm(b.0),
+            a.1,
+            b.1
+        ),
+        (Some(a), _) => format!("{} UTC, load {:.1}", hhmm(a.0), a.1),
+        _ => String::new(),
+    }
 }
 
 struct Series {
@@ -328,8 +354,8 @@ fn table_head(cols: &[(&str, &str)]) -> String {
 fn grow_table(lines: &[Value], part: &str, cols: &[(&str, &str)]) -> String {
     let mut t = table_head(cols);
     for server in SERVERS {
-        let ran = when(lines, part, server);
         for (n, ps) in points(lines, part, server) {
+            let ran = when(lines, part, server, n);
             let _ = write!(t, "| {server} | {} |", int(n as f64));
             for (k, _) in cols {
                 let _ = write!(t, " {} |", cell_of(&ps, k));
@@ -363,8 +389,8 @@ fn storm_table(lines: &[Value]) -> String {
                 by.entry(n).or_default().push(&l["result"]);
             }
         }
-        let ran = when(lines, "storm", server);
         for (n, rs) in by {
+            let ran = when(lines, "storm", server, n);
             let ok: Vec<&Value> = rs
                 .iter()
                 .copied()
