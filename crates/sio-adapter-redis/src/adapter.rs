@@ -24,7 +24,9 @@ use tokio::task::JoinHandle;
 use crate::classic::{Classic, ClassicAdapter};
 use crate::cluster::{ClusterAdapter, ClusterNode, Message, Transport};
 use crate::config::{Mode, RedisConfig};
-use crate::conn::{ConnectError, ConnectionStats, Counters, Managed, RedisConn, SubOp, connect};
+use crate::conn::{
+    ConnectionStats, Counters, Managed, RedisConn, RedisConnectError, SubOp, connect,
+};
 use crate::publisher::Publisher;
 use crate::sharded::Sharded;
 use crate::streams::{Readers, Streams, start_readers};
@@ -287,7 +289,7 @@ impl Shared {
 /// share (as Node's `createAdapter(pubClient, subClient)` does).
 ///
 /// ```no_run
-/// # async fn run() -> Result<(), sio_adapter_redis::ConnectError> {
+/// # async fn run() -> Result<(), sio_adapter_redis::RedisConnectError> {
 /// use sio_adapter_redis::{RedisAdapterFactory, RedisConfig};
 ///
 /// let factory = RedisAdapterFactory::connect(RedisConfig::new("redis://127.0.0.1:6379")).await?;
@@ -311,7 +313,7 @@ impl std::fmt::Debug for RedisAdapterFactory {
 impl RedisAdapterFactory {
     /// Opens the `pub` and `sub` connections, each ready within the configured connect
     /// timeout. Must run inside a tokio runtime.
-    pub async fn connect(config: RedisConfig) -> Result<Self, ConnectError> {
+    pub async fn connect(config: RedisConfig) -> Result<Self, RedisConnectError> {
         let counters = Arc::new(Counters::default());
         let (push_tx, push_rx) = mpsc::unbounded_channel();
         let target = config.target()?;

@@ -246,9 +246,9 @@ impl RedisConfig {
     }
 
     /// Where to connect; the reason [`from_url`](Self::from_url) could not read its URL.
-    pub(crate) fn target(&self) -> Result<crate::conn::Target, crate::ConnectError> {
+    pub(crate) fn target(&self) -> Result<crate::conn::Target, crate::RedisConnectError> {
         if let Some(reason) = &self.invalid {
-            return Err(crate::ConnectError::InvalidUrl {
+            return Err(crate::RedisConnectError::InvalidUrl {
                 url: crate::conn::redact(&self.url),
                 reason: reason.clone(),
             });

@@ -20,7 +20,7 @@ use tokio::task::JoinHandle;
 
 /// A connection could not be made ready.
 #[derive(Debug, thiserror::Error)]
-pub enum ConnectError {
+pub enum RedisConnectError {
     /// The URL is not a Redis URL the client understands.
     #[error("invalid Redis URL {url:?}: {reason}")]
     InvalidUrl {
@@ -100,8 +100,8 @@ pub(crate) fn redact(url: &str) -> String {
     }
 }
 
-fn client_for(url: &str) -> Result<Client, ConnectError> {
-    let invalid = |reason: String| ConnectError::InvalidUrl {
+fn client_for(url: &str) -> Result<Client, RedisConnectError> {
+    let invalid = |reason: String| RedisConnectError::InvalidUrl {
         url: redact(url),
         reason,
     };
@@ -258,7 +258,7 @@ pub(crate) async fn connect(
     timeout: Duration,
     counters: Arc<Counters>,
     pushes: Option<mpsc::UnboundedSender<PushInfo>>,
-) -> Result<Managed, ConnectError> {
+) -> Result<Managed, RedisConnectError> {
     connect_with(
         target,
         name,
@@ -278,7 +278,7 @@ pub(crate) async fn connect_with(
     counters: Arc<Counters>,
     pushes: Option<mpsc::UnboundedSender<PushInfo>>,
     response_timeout: Duration,
-) -> Result<Managed, ConnectError> {
+) -> Result<Managed, RedisConnectError> {
     let url = match target {
         Target::Single(url) => url.as_str(),
         Target::Cluster(nodes) => {
@@ -290,20 +290,20 @@ pub(crate) async fn connect_with(
     // answer, so they are reported as `Timeout` like the deadline here.
     let failed = |e: redis::RedisError| {
         if e.is_timeout() {
-            ConnectError::Timeout {
+            RedisConnectError::Timeout {
                 name,
                 url: redact(url),
                 waited: timeout,
             }
         } else {
-            ConnectError::Failed {
+            RedisConnectError::Failed {
                 name,
                 url: redact(url),
                 reason: e.to_string(),
             }
         }
     };
-    let timed_out = || ConnectError::Timeout {
+    let timed_out = || RedisConnectError::Timeout {
         name,
         url: redact(url),
         waited: timeout,
@@ -364,9 +364,9 @@ async fn connect_cluster(
     timeout: Duration,
     pushes: Option<mpsc::UnboundedSender<PushInfo>>,
     response_timeout: Duration,
-) -> Result<Managed, ConnectError> {
+) -> Result<Managed, RedisConnectError> {
     let shown = Target::Cluster(nodes.to_vec()).shown();
-    let failed = |e: redis::RedisError| ConnectError::Failed {
+    let failed = |e: redis::RedisError| RedisConnectError::Failed {
         name,
         url: shown.clone(),
         reason: e.to_string(),
@@ -378,11 +378,11 @@ async fn connect_cluster(
     if let Some(p) = pushes {
         builder = builder.push_sender(p);
     }
-    let client = builder.build().map_err(|e| ConnectError::InvalidUrl {
+    let client = builder.build().map_err(|e| RedisConnectError::InvalidUrl {
         url: shown.clone(),
         reason: e.to_string(),
     })?;
-    let timed_out = || ConnectError::Timeout {
+    let timed_out = || RedisConnectError::Timeout {
         name,
         url: shown.clone(),
         waited: timeout,
@@ -452,7 +452,7 @@ mod tests {
     fn bad_urls_are_refused() {
         assert!(matches!(
             client_for("http://nope"),
-            Err(ConnectError::InvalidUrl { .. })
+            Err(RedisConnectError::InvalidUrl { .. })
         ));
     }
 }

@@ -7,7 +7,7 @@ use sio_types::value::Map;
 use sio_types::{Room, Value};
 
 use crate::config::RedisConfig;
-use crate::conn::{ConnectError, ConnectionStats, Counters, Managed, connect};
+use crate::conn::{ConnectionStats, Counters, Managed, RedisConnectError, connect};
 use crate::publisher::{Kind, Publisher};
 use crate::wire::{self, obj, req};
 
@@ -19,7 +19,7 @@ pub use sio_types::constants::RESERVED_EVENTS;
 
 /// An emit could not be published.
 #[derive(Debug, thiserror::Error)]
-pub enum EmitError {
+pub enum EmitterError {
     /// The event name is reserved by socket.io (the message is Node's).
     #[error("\"{0}\" is a reserved event name")]
     Reserved(String),
@@ -85,7 +85,7 @@ impl Emitter {
     /// Connects the `emitter` connection, ready within the configured connect timeout. The
     /// emitter starts on namespace `/`. Only the key prefix of `config` matters beyond the
     /// URL: the emitter speaks the classic protocol.
-    pub async fn connect(config: RedisConfig) -> Result<Self, ConnectError> {
+    pub async fn connect(config: RedisConfig) -> Result<Self, RedisConnectError> {
         let counters = Arc::new(Counters::default());
         let managed = connect(
             &config.target()?,
@@ -193,9 +193,9 @@ impl Emitter {
         &self,
         event: &str,
         args: Vec<Value>,
-    ) -> Result<(String, Vec<u8>), EmitError> {
+    ) -> Result<(String, Vec<u8>), EmitterError> {
         if RESERVED_EVENTS.contains(&event) {
-            return Err(EmitError::Reserved(event.to_owned()));
+            return Err(EmitterError::Reserved(event.to_owned()));
         }
         let mut data = Vec::with_capacity(args.len() + 1);
         data.push(Value::from(event));
@@ -211,7 +211,7 @@ impl Emitter {
             ("except", wire::str_array(&self.except)),
         ]);
         let msg = Value::Array(vec![Value::from(EMITTER_UID), packet, opts]);
-        let bytes = wire::encode_msgpack(&msg).map_err(|e| EmitError::Encode(e.to_string()))?;
+        let bytes = wire::encode_msgpack(&msg).map_err(|e| EmitterError::Encode(e.to_string()))?;
         let mut channel = format!("{}#{}#", self.prefix, self.nsp);
         if self.rooms.len() == 1 {
             channel.push_str(&self.rooms[0]);
@@ -221,12 +221,12 @@ impl Emitter {
     }
 
     /// Publishes and waits for Redis's answer.
-    async fn publish(&self, channel: String, payload: Vec<u8>) -> Result<(), EmitError> {
+    async fn publish(&self, channel: String, payload: Vec<u8>) -> Result<(), EmitterError> {
         self.conn
             .publisher
             .publish(Kind::Publish, channel, payload)
             .await
-            .map_err(EmitError::Transport)
+            .map_err(EmitterError::Transport)
     }
 
     /// Emits `event` with `args` to the targeted sockets of every server.
@@ -238,13 +238,13 @@ impl Emitter {
     /// [`RedisConfig::fire_and_forget`]`(false)` it always returns Redis's answer, so a
     /// message that may not have reached Redis is an error. Messages still queued when the
     /// last clone of the emitter is dropped are written by a task of their own.
-    pub async fn emit(&self, event: &str, args: Vec<Value>) -> Result<(), EmitError> {
+    pub async fn emit(&self, event: &str, args: Vec<Value>) -> Result<(), EmitterError> {
         let (channel, bytes) = self.encode_emit(event, args)?;
         self.conn
             .publisher
             .publish_soon(Kind::Publish, channel, bytes)
             .await
-            .map_err(EmitError::Transport)
+            .map_err(EmitterError::Transport)
     }
 
     fn sockets_request(&self, ty: i64, last: (&'static str, Value)) -> Vec<u8> {
@@ -266,7 +266,7 @@ impl Emitter {
     pub async fn sockets_join<R: Into<Room>>(
         &self,
         rooms: impl IntoIterator<Item = R>,
-    ) -> Result<(), EmitError> {
+    ) -> Result<(), EmitterError> {
         let rooms: Vec<Room> = rooms.into_iter().map(Into::into).collect();
         let body = self.sockets_request(req::REMOTE_JOIN, ("rooms", wire::str_array(&rooms)));
         self.publish(self.request_channel(), body).await
@@ -276,21 +276,21 @@ impl Emitter {
     pub async fn sockets_leave<R: Into<Room>>(
         &self,
         rooms: impl IntoIterator<Item = R>,
-    ) -> Result<(), EmitError> {
+    ) -> Result<(), EmitterError> {
         let rooms: Vec<Room> = rooms.into_iter().map(Into::into).collect();
         let body = self.sockets_request(req::REMOTE_LEAVE, ("rooms", wire::str_array(&rooms)));
         self.publish(self.request_channel(), body).await
     }
 
     /// Disconnects the targeted sockets; `close` also closes their connection.
-    pub async fn disconnect_sockets(&self, close: bool) -> Result<(), EmitError> {
+    pub async fn disconnect_sockets(&self, close: bool) -> Result<(), EmitterError> {
         let body = self.sockets_request(req::REMOTE_DISCONNECT, ("close", Value::Bool(close)));
         self.publish(self.request_channel(), body).await
     }
 
     /// Emits to the server-side handlers of every server of the namespace (no ack: the
     /// Node emitter has none either).
-    pub async fn server_side_emit(&self, args: Vec<Value>) -> Result<(), EmitError> {
+    pub async fn server_side_emit(&self, args: Vec<Value>) -> Result<(), EmitterError> {
         let body = obj([
             ("uid", Value::from(EMITTER_UID)),
             ("type", Value::Int(req::SERVER_SIDE_EMIT)),

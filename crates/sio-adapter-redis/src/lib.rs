@@ -23,7 +23,7 @@
 //! The factory opens two connections (`pub` and `sub`) shared by the adapters of every
 //! namespace (and, in streams mode, one reader per stream); the emitter opens its own
 //! (`emitter`). Each must answer within the configured connect timeout, else
-//! [`ConnectError`] names the connection and the reason. After Redis restarts they
+//! [`RedisConnectError`] names the connection and the reason. After Redis restarts they
 //! reconnect and resubscribe by themselves; outages are logged and counted
 //! ([`ConnectionStats`]). Messages that cannot be decoded (foreign publishers, corrupt
 //! msgpack, unknown request types) are logged, counted and dropped.
@@ -58,6 +58,6 @@ mod wire;
 
 pub use adapter::{RedisAdapter, RedisAdapterFactory};
 pub use config::{Mode, RedisConfig, StreamsOptions, SubscriptionMode};
-pub use conn::{ConnectError, ConnectionStats};
+pub use conn::{ConnectionStats, RedisConnectError};
 #[cfg(feature = "emitter")]
-pub use emitter::{EMITTER_UID, EmitError, Emitter, RESERVED_EVENTS};
+pub use emitter::{EMITTER_UID, Emitter, EmitterError, RESERVED_EVENTS};

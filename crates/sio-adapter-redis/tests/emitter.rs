@@ -10,7 +10,7 @@ use std::time::Duration;
 use common::*;
 use futures_util::StreamExt;
 use serde_json::json;
-use sio_adapter_redis::{EmitError, Emitter, Mode};
+use sio_adapter_redis::{Emitter, EmitterError, Mode};
 use sio_types::{BroadcastOptions, PacketData, SocketId, Value};
 
 fn broadcast_named<'a>(c: &'a Call, name: &str) -> Option<&'a BroadcastOptions> {
@@ -147,7 +147,7 @@ async fn our_emitter_drives_node_server() {
 
     assert!(matches!(
         emitter.emit("disconnect", vec![]).await,
-        Err(EmitError::Reserved(e)) if e == "disconnect"
+        Err(EmitterError::Reserved(e)) if e == "disconnect"
     ));
 
     emitter

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use common::*;
 use sio_adapter_redis::{
-    ConnectError, Emitter, Mode, RedisAdapterFactory, RedisConfig, SubscriptionMode,
+    Emitter, Mode, RedisAdapterFactory, RedisConfig, RedisConnectError, SubscriptionMode,
 };
 use sio_types::{Adapter, BroadcastOptions, Packet, PacketData};
 
@@ -141,7 +141,7 @@ async fn connect_errors_name_the_connection() {
     assert!(
         matches!(
             err,
-            ConnectError::Failed { .. } | ConnectError::Timeout { .. }
+            RedisConnectError::Failed { .. } | RedisConnectError::Timeout { .. }
         ),
         "{msg}"
     );
@@ -301,10 +301,10 @@ async fn a_redis_that_never_answers_is_a_timeout() {
     hold.abort();
     // Whether our deadline or the redis crate's own timeout fires first, it is a timeout.
     match &err {
-        ConnectError::Timeout { name, .. } => {
+        RedisConnectError::Timeout { name, .. } => {
             assert!(["pub", "sub"].contains(name), "{err}");
         }
-        other => panic!("expected ConnectError::Timeout, got {other:?}"),
+        other => panic!("expected RedisConnectError::Timeout, got {other:?}"),
     }
 }
 

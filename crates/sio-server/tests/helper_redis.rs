@@ -10,7 +10,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use futures_util::{SinkExt, StreamExt};
-use sio_adapter_redis::{ConnectError, RedisConfig};
+use sio_adapter_redis::{RedisConfig, RedisConnectError};
 use sio_server::helper::{HelperError, SendMessage, ServerHelper};
 use sio_server::sio_types::ClientState;
 use tokio_tungstenite::tungstenite::Message;
@@ -260,7 +260,10 @@ async fn a_bad_url_is_a_named_error() {
         .await
         .unwrap_err();
     assert!(
-        matches!(err, HelperError::Redis(ConnectError::InvalidUrl { .. })),
+        matches!(
+            err,
+            HelperError::Redis(RedisConnectError::InvalidUrl { .. })
+        ),
         "{err:?}"
     );
     // Nothing listens on a just-freed port: refused, named.
@@ -277,7 +280,7 @@ async fn a_bad_url_is_a_named_error() {
     .unwrap_err();
     match &err {
         HelperError::Redis(
-            ConnectError::Failed { name, .. } | ConnectError::Timeout { name, .. },
+            RedisConnectError::Failed { name, .. } | RedisConnectError::Timeout { name, .. },
         ) => {
             assert!(["pub", "sub", "emitter"].contains(name), "{err}");
         }
@@ -312,11 +315,11 @@ async fn a_redis_that_never_answers_times_out_with_the_connection_named() {
     match &err {
         // sio-adapter-redis reports its own deadline as `Timeout`, the redis crate's
         // connection timeout as `Failed` with reason "timed out": both name the connection.
-        HelperError::Redis(ConnectError::Timeout { name, .. }) => {
+        HelperError::Redis(RedisConnectError::Timeout { name, .. }) => {
             assert!(["pub", "sub", "emitter"].contains(name), "{err}");
             assert!(err.to_string().contains(name));
         }
-        HelperError::Redis(ConnectError::Failed { name, reason, .. }) => {
+        HelperError::Redis(RedisConnectError::Failed { name, reason, .. }) => {
             assert!(["pub", "sub", "emitter"].contains(name), "{err}");
             assert!(reason.contains("timed out"), "{err}");
             assert!(err.to_string().contains(name));

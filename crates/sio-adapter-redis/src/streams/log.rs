@@ -12,7 +12,7 @@ use sio_types::{AdapterError, Value};
 use crate::adapter::Shared;
 use crate::cluster::{ClusterNode, Message};
 use crate::config::StreamsOptions;
-use crate::conn::{ConnectError, Managed, RedisConn, connect_with};
+use crate::conn::{Managed, RedisConn, RedisConnectError, connect_with};
 use crate::wire::{self, WireError};
 
 /// Which namespace's node reads which entries, for the readers of every stream, and the
@@ -117,7 +117,7 @@ fn all_streams(opts: &StreamsOptions) -> Vec<String> {
 pub(crate) async fn start_readers(
     shared: &Arc<Shared>,
     readers: &Arc<Readers>,
-) -> Result<Vec<(Managed, tokio::task::JoinHandle<()>)>, ConnectError> {
+) -> Result<Vec<(Managed, tokio::task::JoinHandle<()>)>, RedisConnectError> {
     let cfg = &shared.config;
     let opts = &cfg.streams;
     let mut out = Vec::new();

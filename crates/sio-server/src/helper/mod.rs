@@ -134,14 +134,14 @@ pub enum HelperError {
     /// A Redis connection (`pub`, `sub` or `emitter`, named in the error) was not ready.
     #[cfg(feature = "redis")]
     #[error(transparent)]
-    Redis(#[from] sio_adapter_redis::ConnectError),
+    Redis(#[from] sio_adapter_redis::RedisConnectError),
     /// A local send failed.
     #[error(transparent)]
     Emit(#[from] crate::EmitError),
     /// A send through the Redis emitter failed.
     #[cfg(feature = "redis")]
     #[error(transparent)]
-    RedisEmit(#[from] sio_adapter_redis::EmitError),
+    RedisEmit(#[from] sio_adapter_redis::EmitterError),
 }
 
 /// How the socket.io endpoint is served (the seed's `runtime`).
