@@ -157,7 +157,7 @@ fn when(lines: &[Value], part: &str, server: &str, size: u64) -> String {
         iso.get(11..16).unwrap_or("?").to_owned()
     };
     match (at.first(), at.last()) {
-        (Some(a), Some(b)) if a.0 != b.0 => format!(
+        (Some(a), Some(b)) if hhmm(a.0) != hhmm(b.0) => format!(
             "{}–{} UTC, load {:.1}–{:.1}",
             hhmm(a.0),
             hhmm(b.0),
@@ -290,11 +290,18 @@ fn goals(lines: &[Value]) -> String {
         })
     });
     let desc = p100.and_then(|ps| ps.first()).map_or("—".to_owned(), |p| {
+        let n = |k: &str| p[k].as_f64().map_or("—".to_owned(), int);
         format!(
-            "{} authenticated; in the {} s idle window {} engine.io PINGs answered (at least {} per socket) and {} helper `ping` events (at least {} per socket); {} disconnects; broadcast {} of {} delivered",
-            p["authenticated"], p["idle_window_s"], p["idle_pings"], p["idle_min_pings"],
-            p["idle_events"], p["idle_min_events"], p["disconnects"], p["bcast_delivered"],
-            p["bcast_expected"]
+            "{} authenticated; in the {} s idle window {} engine.io PINGs answered (at least {} per socket) and {} helper `ping` events (at least {} per socket); {} disconnects; broadcasts: {} of {} delivered",
+            n("authenticated"),
+            p["idle_window_s"],
+            n("idle_pings"),
+            n("idle_min_pings"),
+            n("idle_events"),
+            n("idle_min_events"),
+            n("disconnects"),
+            n("bcast_delivered"),
+            n("bcast_expected")
         )
     });
     let _ = writeln!(
