@@ -5,7 +5,7 @@ use std::sync::{Arc, Weak};
 
 use sio_types::Value;
 
-use super::monitor::{Monitor, local_socket};
+use super::monitor::local_socket;
 use super::wire;
 use super::{AdminOptions, Mode};
 use crate::io::ServerInner;
@@ -15,13 +15,10 @@ use crate::{Socket, SocketIo};
 
 /// Sets the admin namespace's connection handler: `config`, then (development mode)
 /// `all_sockets`, and the action handlers unless read-only.
-pub(super) fn serve(io: &SocketIo, ns: &Namespace, options: &AdminOptions, monitor: Arc<Monitor>) {
+pub(super) fn serve(io: &SocketIo, ns: &Namespace, options: &AdminOptions) {
     let server = Arc::downgrade(&io.inner);
     let config = wire::features(options.readonly, options.mode);
     let (readonly, verbose) = (options.readonly, options.mode == Mode::Development);
-    // The monitor lives in the server's hooks; the handler only needs it alive as long
-    // as the server, which owns both.
-    drop(monitor);
     io.ns(ns.path(), move |socket| {
         let (server, config) = (server.clone(), config.clone());
         async move {

@@ -208,11 +208,11 @@ pub fn instrument(io: &SocketIo, options: AdminOptions) -> Result<Admin, AdminEr
     }
     let namespace = io.ns(&options.namespace, |_| async {});
     let monitor = monitor::Monitor::start(io, &namespace, &options, server_id.clone());
-    if !watch.install(monitor.clone()) {
+    if !watch.install(monitor) {
         return Err(AdminError::AlreadyInstrumented);
     }
     session::guard(&namespace, &options.auth);
-    actions::serve(io, &namespace, &options, monitor);
+    actions::serve(io, &namespace, &options);
     Ok(Admin {
         namespace,
         server_id,

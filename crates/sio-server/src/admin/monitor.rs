@@ -92,7 +92,7 @@ impl Monitor {
         self.verbose && socket.ns() != self.admin_nsp
     }
 
-    fn stats(&self, io: &ServerInner, server_id: &str, started: Instant) -> Value {
+    fn stats(&self, io: &ServerInner, server_id: &str, host: &str, started: Instant) -> Value {
         let aggregated = {
             let mut events = self.events.lock().unwrap_or_else(|e| e.into_inner());
             self.traffic.drain_into(&mut events);
@@ -110,7 +110,7 @@ impl Monitor {
             .collect();
         object([
             ("serverId", string(server_id)),
-            ("hostname", string(wire::hostname())),
+            ("hostname", string(host)),
             ("pid", Value::from(u64::from(std::process::id()))),
             ("uptime", Value::from(started.elapsed().as_secs_f64())),
             (
@@ -141,6 +141,8 @@ async fn publish(admin: Weak<NamespaceInner>, mut notes: mpsc::Receiver<Note>) {
 /// Sends the server's stats now and every `every`, until the server is dropped.
 async fn tick(server: Weak<ServerInner>, monitor: Weak<Monitor>, every: Duration, id: Arc<str>) {
     let started = Instant::now();
+    // Read once: the host name does not change while the server runs.
+    let host = wire::hostname();
     let mut interval = tokio::time::interval(every);
     interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
@@ -148,7 +150,7 @@ async fn tick(server: Weak<ServerInner>, monitor: Weak<Monitor>, every: Duration
         let (Some(io), Some(m)) = (server.upgrade(), monitor.upgrade()) else {
             return;
         };
-        let stats = m.stats(&io, &id, started);
+        let stats = m.stats(&io, &id, &host, started);
         m.note("server_stats", vec![stats]);
     }
 }
