@@ -54,8 +54,9 @@ pub struct ServerConfig {
     /// What to do with a slow consumer: a socket whose connection has
     /// `engine.max_buffered_bytes` or `engine.max_buffered_packets` queued.
     pub slow_consumer: SlowConsumerPolicy,
-    /// Most events of one socket waiting for their handler; a client that sends more
-    /// (faster than its handlers complete) is disconnected.
+    /// Most handlers of one socket waiting at once (and events held back while its connect
+    /// flow runs); a client that sends more (faster than its handlers complete) is
+    /// disconnected.
     pub max_pending_events: usize,
     /// The socket.io parser.
     pub parser: Parser,

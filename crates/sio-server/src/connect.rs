@@ -1,11 +1,11 @@
 //! The CONNECT of a namespace, owned here from the packet to the first event: which
 //! namespace, a recovered session or a new one, the adapter ready, the middlewares, the
 //! socket in the room table, the packets it missed, the connection handler, the CONNECT
-//! answer, then the events that queued up meanwhile. A refusal at any step answers
+//! answer, then the events that arrived meanwhile. A refusal at any step answers
 //! CONNECT_ERROR and leaves nothing behind.
 //!
-//! The socket's own parts of the sequence (holding emits until the answer, the event
-//! queue) are `Socket` methods; the namespace's (room table, recovery) are
+//! The socket's own parts of the sequence (holding emits until the answer, holding
+//! events back until the flow is done) are `Socket` methods; the namespace's (room table, recovery) are
 //! `NamespaceInner`'s. This module is the only place that calls them in order.
 
 use std::sync::Arc;
@@ -46,7 +46,7 @@ pub(crate) fn on_connect_packet(
 
 impl NamespaceInner {
     /// Runs the connect flow of a new socket: adapter ready, middlewares, table entry,
-    /// connection handler, then the CONNECT answer, then the events that queued up.
+    /// connection handler, then the CONNECT answer, then the events that arrived meanwhile.
     pub(crate) async fn run_connect(
         self: Arc<Self>,
         socket: Socket,
@@ -124,14 +124,14 @@ impl NamespaceInner {
             tracing::debug!(sid = %socket.id(), error = %e, "CONNECT answer could not be sent");
             return;
         }
-        socket.drain().await;
+        socket.start_early_events();
     }
 
     fn refuse(&self, socket: &Socket, err: ConnectError) {
         tracing::debug!(nsp = %self.path, message = %err.message, "namespace connection refused");
         let packet = Packet::connect_error(self.path.clone(), err);
         crate::outbox::write_unsocketed(&socket.inner.conn, &packet, &self.config, &self.counters);
-        socket.discard_queue();
+        socket.discard_early_events();
         crate::engine::remove_socket(&socket.inner.conn, socket);
         socket.close(crate::socket::DisconnectReason::ServerNamespaceDisconnect);
     }

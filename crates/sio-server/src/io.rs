@@ -250,8 +250,9 @@ impl SocketIoBuilder {
         self.config.engine.max_buffered_packets = n.max(1);
         self
     }
-    /// Most events of one socket waiting for their handler (default 1,024); a client that
-    /// sends more is disconnected.
+    /// Most handlers of one socket waiting at once (past their first `.await`), and most
+    /// events held back while its connect flow runs (default 1,024); a client that sends
+    /// more is disconnected.
     pub fn max_pending_events(mut self, n: usize) -> Self {
         self.config.max_pending_events = n.max(1);
         self

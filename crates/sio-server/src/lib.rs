@@ -38,8 +38,9 @@
 //! # Ordering and the connection handler
 //!
 //! A namespace's connection handler runs to completion before the client gets its CONNECT
-//! answer; events the client sends meanwhile are queued and handled afterwards, in order.
-//! Events of one socket are handled one at a time; acks are not queued.
+//! answer; events the client sends meanwhile are held back and handled afterwards, in order.
+//! Event handlers start in arrival order and run until their first `.await` in that order;
+//! one that waits does not hold back later events (as in Node).
 //!
 //! # Connections without a namespace
 //!

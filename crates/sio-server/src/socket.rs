@@ -1,7 +1,7 @@
 //! Sockets: one client connected to one namespace.
 
 use std::collections::{HashMap, VecDeque};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
 
@@ -94,12 +94,6 @@ pub(crate) struct QueuedEvent {
     pub(crate) ack: Option<AckId>,
 }
 
-#[derive(Default)]
-struct Queue {
-    items: VecDeque<QueuedEvent>,
-    running: bool,
-}
-
 pub(crate) struct SocketInner {
     pub(crate) id: SocketId,
     pub(crate) pid: Option<Box<str>>,
@@ -112,7 +106,11 @@ pub(crate) struct SocketInner {
     disconnecting: Mutex<Vec<DisconnectFn>>,
     disconnect: Mutex<Vec<DisconnectFn>>,
     pub(crate) acks: PendingAcks,
-    queue: Mutex<Queue>,
+    /// Events that arrived while the connect flow ran, in order (`None` once it finished:
+    /// events then go straight to their handlers).
+    early: Mutex<Option<VecDeque<QueuedEvent>>>,
+    /// Handlers of this socket that are waiting (they went past their first `.await`).
+    waiting: AtomicUsize,
     /// Set once the CONNECT answer went out; until then emits are held in `pre_connect`.
     connected: AtomicBool,
     closed: AtomicBool,
@@ -152,6 +150,15 @@ impl PartialEq for Socket {
     }
 }
 
+/// One started handler of a socket; counts it done when dropped, however it ends.
+struct Running(Socket);
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        self.0.inner.waiting.fetch_sub(1, Ordering::AcqRel);
+    }
+}
+
 pub(crate) struct NewSocket {
     pub(crate) id: SocketId,
     pub(crate) pid: Option<Box<str>>,
@@ -175,13 +182,10 @@ impl Socket {
                 disconnecting: Mutex::default(),
                 disconnect: Mutex::default(),
                 acks: PendingAcks::default(),
-                // The connect flow owns the queue until the socket is connected: events that
-                // arrive meanwhile wait in it, so none is lost nor handled before the
-                // connection handler registered its handlers.
-                queue: Mutex::new(Queue {
-                    items: VecDeque::new(),
-                    running: true,
-                }),
+                // Until the connect flow finishes, events wait here: none is lost nor
+                // handled before the connection handler registered its handlers.
+                early: Mutex::new(Some(VecDeque::new())),
+                waiting: AtomicUsize::new(0),
                 connected: AtomicBool::new(false),
                 closed: AtomicBool::new(false),
                 pre_connect: Mutex::new(Some(Held::default())),
@@ -272,9 +276,10 @@ impl Socket {
 
     /// Registers the handler of `event`, replacing any previous one.
     ///
-    /// Events of one socket are handled one after the other, in arrival order: the next
-    /// event waits until this handler's future completes. Acks the client sends are not
-    /// queued, so a handler may await `emit_with_ack` on its own socket.
+    /// Handlers of one socket start in the order their events arrived; what a handler does
+    /// before its first `.await` keeps that order. A handler that waits does not hold back
+    /// the socket's later events, as with listeners in Node: at most `max_pending_events`
+    /// of them may wait at once. A handler may await `emit_with_ack` on its own socket.
     ///
     /// ```no_run
     /// # fn f(socket: sio_server::Socket) {
@@ -558,8 +563,8 @@ impl Socket {
         Ok(())
     }
 
-    /// Hands an event to its handler, in order: at once when no handler of this socket is
-    /// running, else behind the queued ones.
+    /// Hands an event to its handler: held back while the connect flow runs, else started
+    /// at once (see [`start`](Self::start)).
     pub(crate) fn enqueue(&self, ev: QueuedEvent) {
         if self.inner.closed.load(Ordering::Acquire) {
             return;
@@ -568,24 +573,22 @@ impl Socket {
             o.event_received(self, &ev.event, &ev.args);
         }
         let max = self.inner.ns.config.max_pending_events;
-        let admitted = {
-            let mut q = self.inner.queue.lock().unwrap_or_else(|e| e.into_inner());
-            if !q.running {
-                q.running = true;
-                Some(Some(ev))
-            } else if q.items.len() >= max {
-                None
-            } else {
-                q.items.push_back(ev);
-                Some(None)
+        let ev = {
+            let mut early = self.inner.early.lock().unwrap_or_else(|e| e.into_inner());
+            match early.as_mut() {
+                Some(q) if q.len() < max => {
+                    q.push_back(ev);
+                    return;
+                }
+                Some(_) => None,
+                None => Some(ev),
             }
         };
-        match admitted {
-            Some(Some(ev)) => self.run_now(ev),
-            Some(None) => {}
-            None => {
-                // A client that sends faster than its handlers finish would grow the
-                // queue without bound: treat it as abusive and drop the connection.
+        match ev {
+            Some(ev) if self.inner.waiting.load(Ordering::Acquire) < max => self.start(ev),
+            _ => {
+                // A client that sends faster than its handlers finish would pile up
+                // waiting handlers without bound: treat it as abusive and drop it.
                 tracing::warn!(sid = %self.inner.id, max, "too many events waiting for their handler, closing the connection");
                 // The engine's close ends every socket of the connection with this reason.
                 self.inner
@@ -595,41 +598,44 @@ impl Socket {
         }
     }
 
-    /// Runs `ev`'s handler on the caller's task (the connection's reader) as far as it gets
-    /// without waiting (see [`run_inline`](crate::handler::run_inline)).
+    /// Starts `ev`'s handler on the caller's task (the connection's reader) and runs it as
+    /// far as it gets without waiting (see [`run_inline`](crate::handler::run_inline)); one
+    /// that waits goes on in a task of its own, alongside the socket's later events, as
+    /// listeners do in Node.
     ///
-    /// Most handlers (an ack, a broadcast, a room change) finish without waiting: the
-    /// reader then reads the client's next frame only after the handler is done, so a
-    /// client that floods fast handlers is slowed down by its own TCP window instead of
-    /// filling the queue (and being disconnected at `max_pending_events`).
-    fn run_now(&self, ev: QueuedEvent) {
-        let s = self.clone();
-        let ran = crate::handler::run_inline("event", async move {
-            s.dispatch(ev).await;
-            s.drain().await;
+    /// So handlers start in the order their events arrived, and everything a handler does
+    /// before its first `.await` (a broadcast's publish is queued there) keeps that order.
+    /// A handler waiting for something (Redis confirming a broadcast, a database) never
+    /// holds back the socket's later events. Most handlers (an ack, a broadcast, a room
+    /// change) finish without waiting: the reader then reads the client's next frame only
+    /// after the handler is done, so a client that floods fast handlers is slowed down by
+    /// its own TCP window, while one flooding handlers that wait is disconnected at
+    /// `max_pending_events`.
+    fn start(&self, ev: QueuedEvent) {
+        self.inner.waiting.fetch_add(1, Ordering::AcqRel);
+        let running = Running(self.clone());
+        // A panic in building the handler's future (dispatch guards the future itself) is
+        // logged by run_inline; dropping `running` still counts the handler done.
+        crate::handler::run_inline("event", async move {
+            running.0.dispatch(ev).await;
         });
-        if !ran {
-            // dispatch guards the handler's future; this was a panic in building it.
-            let s = self.clone();
-            tokio::spawn(async move { s.drain().await });
-        }
     }
 
-    /// Handles queued events until the queue is empty.
-    pub(crate) async fn drain(&self) {
+    /// Starts the events that arrived while the connect flow ran, in order; later ones go
+    /// straight to their handlers.
+    pub(crate) fn start_early_events(&self) {
         loop {
             let next = {
-                let mut q = self.inner.queue.lock().unwrap_or_else(|e| e.into_inner());
-                match q.items.pop_front() {
+                let mut early = self.inner.early.lock().unwrap_or_else(|e| e.into_inner());
+                match early.as_mut().and_then(VecDeque::pop_front) {
                     Some(ev) if !self.inner.closed.load(Ordering::Acquire) => ev,
                     _ => {
-                        q.items = VecDeque::new();
-                        q.running = false;
+                        *early = None;
                         return;
                     }
                 }
             };
-            self.dispatch(next).await;
+            self.start(next);
         }
     }
 
@@ -661,11 +667,9 @@ impl Socket {
         run_guarded(&ev.event, fut).await;
     }
 
-    /// Drops queued events (the connection was refused).
-    pub(crate) fn discard_queue(&self) {
-        let mut q = self.inner.queue.lock().unwrap_or_else(|e| e.into_inner());
-        q.items = VecDeque::new();
-        q.running = false;
+    /// Drops the events held back by the connect flow (the connection was refused).
+    pub(crate) fn discard_early_events(&self) {
+        *self.inner.early.lock().unwrap_or_else(|e| e.into_inner()) = None;
     }
 
     pub(crate) fn is_closed(&self) -> bool {
@@ -699,7 +703,7 @@ impl Socket {
         let rooms = self.inner.ns.remove_socket(self.inner.id);
         crate::engine::remove_socket(&self.inner.conn, self);
         self.inner.acks.fail_all();
-        self.discard_queue();
+        self.discard_early_events();
         if was_connected {
             crate::recovery::on_closed(self, reason.is_recoverable(), rooms);
         }

@@ -213,6 +213,22 @@ pub(crate) async fn start_with(
 
 /// Runs `tests/interop/server/<script>` with `args`; panics with its output unless it
 /// exits 0. Returns its stdout.
+/// Listens on a free port of 127.0.0.1.
+pub(crate) async fn listen(io: &SocketIo) -> (ListenHandle, u16) {
+    let h = io.listen("127.0.0.1:0".parse().unwrap()).await.unwrap();
+    let port = h.local_addr().port();
+    (h, port)
+}
+
+/// Checks that the `echo` handler of [`common`] still answers `raw`.
+pub(crate) async fn echo_works(raw: &mut Raw, n: usize) {
+    raw.send(&format!(r#"2["echo","still here {n}"]"#)).await;
+    assert_eq!(
+        raw.recv_text().await,
+        format!(r#"2["echo-back","still here {n}"]"#)
+    );
+}
+
 pub(crate) async fn node(script: &str, args: &[&str]) -> String {
     sio_tests::node::script(&format!("server/{script}"), args).await
 }
