@@ -1,6 +1,7 @@
 //! What the engine tells the application: a session opened, a message arrived, it closed.
 
 use std::sync::Arc;
+use std::task::{Context, Poll};
 
 use bytes::Bytes;
 
@@ -29,6 +30,20 @@ pub trait Handler: Send + Sync + Sized + 'static {
     /// Most applications need nothing here; monitoring (socket.io's admin UI) shows it.
     fn on_upgrade(&self, session: &Arc<Session<Self>>) {
         let _ = session;
+    }
+
+    /// Whether the handler takes the session's next message now (default: always).
+    ///
+    /// A transport asks before it reads more from the client. `Pending` stops reading the
+    /// session until the handler wakes `cx`: a WebSocket's frames wait in the kernel, so
+    /// TCP slows the client down, and a POST is answered once the handler is ready again.
+    /// What the server sends keeps flowing. A handler whose work piles up (a Socket.IO
+    /// server's event handlers waiting on a database) applies back-pressure this way
+    /// instead of buffering without bound or dropping the client. It must also answer
+    /// `Ready` once the session is closed, and wake `cx` from `on_close`.
+    fn poll_ready(&self, session: &Arc<Session<Self>>, cx: &mut Context<'_>) -> Poll<()> {
+        let _ = (session, cx);
+        Poll::Ready(())
     }
 }
 

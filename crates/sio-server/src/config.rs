@@ -54,9 +54,9 @@ pub struct ServerConfig {
     /// What to do with a slow consumer: a socket whose connection has
     /// `engine.max_buffered_bytes` or `engine.max_buffered_packets` queued.
     pub slow_consumer: SlowConsumerPolicy,
-    /// Most handlers of one socket waiting at once (and events held back while its connect
-    /// flow runs); a client that sends more (faster than its handlers complete) is
-    /// disconnected.
+    /// Most events of one connection pending at once (handled by a waiting handler, or held
+    /// back while a connect flow runs); at the bound the connection is not read until one
+    /// is done.
     pub max_pending_events: usize,
     /// The socket.io parser.
     pub parser: Parser,

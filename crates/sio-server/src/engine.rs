@@ -1,7 +1,11 @@
 //! The bridge to sio-engine: one [`EngineHandler`] per server receives every engine.io
 //! session, decodes socket.io packets and routes them to namespaces and sockets.
 
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
+use std::task::{Context, Poll};
+
+use futures_util::task::AtomicWaker;
 
 use sio_engine::{CloseReason, Handler, Message, Session};
 use sio_protocol::socketio::Decoder;
@@ -19,6 +23,11 @@ pub(crate) type Conn = Session<EngineHandler>;
 pub struct ConnData {
     decoder: Mutex<Option<Decoder>>,
     sockets: RwLock<Vec<Socket>>,
+    /// Events of this connection not done yet: held during a connect flow, or handled by
+    /// a handler that is waiting. At `max_pending_events` the connection is not read.
+    pending: AtomicUsize,
+    /// The transport waiting for `pending` to drop below the bound.
+    reader: AtomicWaker,
 }
 
 impl std::fmt::Debug for ConnData {
@@ -49,6 +58,19 @@ impl ConnData {
             .write()
             .unwrap_or_else(|e| e.into_inner())
             .push(socket);
+    }
+
+    /// `n` more events of this connection are pending.
+    pub(crate) fn hold(&self, n: usize) {
+        self.pending.fetch_add(n, Ordering::AcqRel);
+    }
+
+    /// `n` pending events are done; wakes the reader if it waits for that.
+    pub(crate) fn release(&self, n: usize) {
+        if n > 0 {
+            self.pending.fetch_sub(n, Ordering::AcqRel);
+            self.reader.wake();
+        }
     }
 
     /// Removes `socket`; returns whether the connection has no namespace left.
@@ -147,6 +169,25 @@ impl Handler for EngineHandler {
         }
     }
 
+    /// Stops reading a connection with `max_pending_events` events pending: a client whose
+    /// handlers wait (on Redis, a database) is slowed down by TCP instead of buffered
+    /// without bound or dropped. One whose handlers never finish stops answering PINGs
+    /// and is closed by the heartbeat.
+    fn poll_ready(&self, conn: &Arc<Conn>, cx: &mut Context<'_>) -> Poll<()> {
+        let d = conn.data();
+        let max = self.server.config.max_pending_events;
+        if d.pending.load(Ordering::Acquire) < max {
+            return Poll::Ready(());
+        }
+        d.reader.register(cx.waker());
+        // Checked again after registering, so a release in between is not missed.
+        if d.pending.load(Ordering::Acquire) < max || conn.is_closed() {
+            Poll::Ready(())
+        } else {
+            Poll::Pending
+        }
+    }
+
     fn on_message(&self, conn: &Arc<Conn>, msg: Message<'_>) {
         if let Some(o) = self.server.counters.watch.get() {
             o.packet_in(match &msg {
@@ -191,5 +232,7 @@ impl Handler for EngineHandler {
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .take();
+        // A transport waiting for readiness sees the close.
+        data.reader.wake();
     }
 }

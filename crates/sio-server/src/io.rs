@@ -250,9 +250,11 @@ impl SocketIoBuilder {
         self.config.engine.max_buffered_packets = n.max(1);
         self
     }
-    /// Most handlers of one socket waiting at once (past their first `.await`), and most
-    /// events held back while its connect flow runs (default 1,024); a client that sends
-    /// more is disconnected.
+    /// Most events of one connection pending at once (default 1,024): handled by a handler
+    /// that is waiting (past its first `.await`), or held back while a connect flow runs.
+    /// At the bound the server stops reading the connection until one is done, so the
+    /// client is slowed down by TCP; one whose handlers never finish stops answering
+    /// PINGs and is closed by the heartbeat.
     pub fn max_pending_events(mut self, n: usize) -> Self {
         self.config.max_pending_events = n.max(1);
         self

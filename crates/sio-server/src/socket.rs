@@ -1,7 +1,7 @@
 //! Sockets: one client connected to one namespace.
 
 use std::collections::{HashMap, VecDeque};
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
 
@@ -107,10 +107,9 @@ pub(crate) struct SocketInner {
     disconnect: Mutex<Vec<DisconnectFn>>,
     pub(crate) acks: PendingAcks,
     /// Events that arrived while the connect flow ran, in order (`None` once it finished:
-    /// events then go straight to their handlers).
+    /// events then go straight to their handlers). They count as pending on the
+    /// connection.
     early: Mutex<Option<VecDeque<QueuedEvent>>>,
-    /// Handlers of this socket that are waiting (they went past their first `.await`).
-    waiting: AtomicUsize,
     /// Set once the CONNECT answer went out; until then emits are held in `pre_connect`.
     connected: AtomicBool,
     closed: AtomicBool,
@@ -150,12 +149,13 @@ impl PartialEq for Socket {
     }
 }
 
-/// One started handler of a socket; counts it done when dropped, however it ends.
-struct Running(Socket);
+/// One started event of a socket; counts it done on its connection when dropped, however
+/// the handler ends.
+struct Pending(Socket);
 
-impl Drop for Running {
+impl Drop for Pending {
     fn drop(&mut self) {
-        self.0.inner.waiting.fetch_sub(1, Ordering::AcqRel);
+        self.0.inner.conn.data().release(1);
     }
 }
 
@@ -185,7 +185,6 @@ impl Socket {
                 // Until the connect flow finishes, events wait here: none is lost nor
                 // handled before the connection handler registered its handlers.
                 early: Mutex::new(Some(VecDeque::new())),
-                waiting: AtomicUsize::new(0),
                 connected: AtomicBool::new(false),
                 closed: AtomicBool::new(false),
                 pre_connect: Mutex::new(Some(Held::default())),
@@ -278,8 +277,9 @@ impl Socket {
     ///
     /// Handlers of one socket start in the order their events arrived; what a handler does
     /// before its first `.await` keeps that order. A handler that waits does not hold back
-    /// the socket's later events, as with listeners in Node: at most `max_pending_events`
-    /// of them may wait at once. A handler may await `emit_with_ack` on its own socket.
+    /// the socket's later events, as with listeners in Node; with `max_pending_events` of
+    /// them waiting, the server reads nothing more from the client until one is done. A
+    /// handler may await `emit_with_ack` on its own socket.
     ///
     /// ```no_run
     /// # fn f(socket: sio_server::Socket) {
@@ -565,6 +565,10 @@ impl Socket {
 
     /// Hands an event to its handler: held back while the connect flow runs, else started
     /// at once (see [`start`](Self::start)).
+    ///
+    /// Every event counts as pending on the connection until it is done; at
+    /// `max_pending_events` the engine stops reading the connection (the engine handler's
+    /// `poll_ready`), so a burst is slowed down by TCP, never dropped.
     pub(crate) fn enqueue(&self, ev: QueuedEvent) {
         if self.inner.closed.load(Ordering::Acquire) {
             return;
@@ -572,52 +576,37 @@ impl Socket {
         if let Some(o) = self.inner.ns.counters.watch.get() {
             o.event_received(self, &ev.event, &ev.args);
         }
-        let max = self.inner.ns.config.max_pending_events;
+        self.inner.conn.data().hold(1);
         let ev = {
             let mut early = self.inner.early.lock().unwrap_or_else(|e| e.into_inner());
             match early.as_mut() {
-                Some(q) if q.len() < max => {
+                Some(q) => {
                     q.push_back(ev);
                     return;
                 }
-                Some(_) => None,
-                None => Some(ev),
+                None => ev,
             }
         };
-        match ev {
-            Some(ev) if self.inner.waiting.load(Ordering::Acquire) < max => self.start(ev),
-            _ => {
-                // A client that sends faster than its handlers finish would pile up
-                // waiting handlers without bound: treat it as abusive and drop it.
-                tracing::warn!(sid = %self.inner.id, max, "too many events waiting for their handler, closing the connection");
-                // The engine's close ends every socket of the connection with this reason.
-                self.inner
-                    .conn
-                    .close(sio_engine::CloseReason::TransportError);
-            }
-        }
+        self.start(ev);
     }
 
-    /// Starts `ev`'s handler on the caller's task (the connection's reader) and runs it as
-    /// far as it gets without waiting (see [`run_inline`](crate::handler::run_inline)); one
-    /// that waits goes on in a task of its own, alongside the socket's later events, as
-    /// listeners do in Node.
+    /// Runs the handler of `ev` (already counted pending) on the caller's task (the
+    /// connection's reader) as far as it gets without waiting (see
+    /// [`run_inline`](crate::handler::run_inline)); one that waits goes on in a task of
+    /// its own, alongside the socket's later events, as listeners do in Node.
     ///
     /// So handlers start in the order their events arrived, and everything a handler does
     /// before its first `.await` (a broadcast's publish is queued there) keeps that order.
     /// A handler waiting for something (Redis confirming a broadcast, a database) never
     /// holds back the socket's later events. Most handlers (an ack, a broadcast, a room
     /// change) finish without waiting: the reader then reads the client's next frame only
-    /// after the handler is done, so a client that floods fast handlers is slowed down by
-    /// its own TCP window, while one flooding handlers that wait is disconnected at
-    /// `max_pending_events`.
+    /// after the handler is done.
     fn start(&self, ev: QueuedEvent) {
-        self.inner.waiting.fetch_add(1, Ordering::AcqRel);
-        let running = Running(self.clone());
+        let pending = Pending(self.clone());
         // A panic in building the handler's future (dispatch guards the future itself) is
-        // logged by run_inline; dropping `running` still counts the handler done.
+        // logged by run_inline; dropping `pending` still counts the event done.
         crate::handler::run_inline("event", async move {
-            running.0.dispatch(ev).await;
+            pending.0.dispatch(ev).await;
         });
     }
 
@@ -629,7 +618,14 @@ impl Socket {
                 let mut early = self.inner.early.lock().unwrap_or_else(|e| e.into_inner());
                 match early.as_mut().and_then(VecDeque::pop_front) {
                     Some(ev) if !self.inner.closed.load(Ordering::Acquire) => ev,
-                    _ => {
+                    Some(_) => {
+                        // Closed meanwhile: this one and the rest are dropped.
+                        let n = 1 + early.take().map_or(0, |q| q.len());
+                        drop(early);
+                        self.inner.conn.data().release(n);
+                        return;
+                    }
+                    None => {
                         *early = None;
                         return;
                     }
@@ -667,9 +663,18 @@ impl Socket {
         run_guarded(&ev.event, fut).await;
     }
 
-    /// Drops the events held back by the connect flow (the connection was refused).
+    /// Drops the events held back by the connect flow (refused, or closed).
     pub(crate) fn discard_early_events(&self) {
-        *self.inner.early.lock().unwrap_or_else(|e| e.into_inner()) = None;
+        let dropped = self
+            .inner
+            .early
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .take();
+        self.inner
+            .conn
+            .data()
+            .release(dropped.map_or(0, |q| q.len()));
     }
 
     pub(crate) fn is_closed(&self) -> bool {

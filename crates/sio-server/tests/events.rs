@@ -228,37 +228,89 @@ async fn binary_arguments_round_trip_through_attachments() {
 }
 
 #[tokio::test]
-async fn a_client_flooding_a_slow_handler_is_disconnected() {
+async fn a_client_whose_handlers_never_finish_is_no_longer_read_and_the_heartbeat_closes_it() {
     let (tx, mut reasons) = mpsc::unbounded_channel();
-    let io = SocketIo::builder().max_pending_events(16).build();
+    let io = SocketIo::builder()
+        .max_pending_events(16)
+        .ping_interval(Duration::from_millis(300))
+        .ping_timeout(Duration::from_millis(300))
+        .build();
+    let started = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let seen = started.clone();
     io.ns("/", move |socket| {
         let tx = tx.clone();
+        let started = started.clone();
         async move {
             socket.on_disconnect(move |_s, reason| {
                 let _ = tx.send(reason);
             });
-            // Never completes while the test runs: each one stays waiting.
-            socket.on("slow", |_s, _a, _ack| std::future::pending::<()>());
+            // Never completes while the test runs: each one stays pending.
+            socket.on("slow", move |_s, _a, _ack| {
+                started.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                std::future::pending::<()>()
+            });
         }
     });
     let (_h, port) = listen(&io).await;
     let (mut flood, _) = Raw::connect_ns(port, "").await;
-    let (mut other, _) = Raw::connect_ns(port, "").await;
     for _ in 0..100 {
         flood.send(r#"2["slow"]"#).await;
     }
-    flood.expect_closed("event flood").await;
-    assert_eq!(
-        reasons.recv().await.unwrap(),
-        DisconnectReason::TransportError
-    );
-    // Other connections are unaffected (the namespace has no echo: ping/pong keeps working
-    // and a new namespace connection is answered).
+    // The flood answers PINGs, but the server reads none of it past the 16th event.
+    flood.expect_closed("handlers that never finish").await;
+    assert_eq!(reasons.recv().await.unwrap(), DisconnectReason::PingTimeout);
+    assert_eq!(seen.load(std::sync::atomic::Ordering::SeqCst), 16);
+    // The server still serves others (a namespace connection is answered).
+    let (mut other, _) = Raw::connect_ns(port, "").await;
     other.send("0/nope,").await;
     assert_eq!(
         other.recv_text().await,
         r#"4/nope,{"message":"Invalid namespace"}"#
     );
+}
+
+#[tokio::test]
+async fn a_burst_to_handlers_that_wait_is_slowed_down_not_dropped() {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    // 16 events may be pending; the burst is 500, each handler waits before answering.
+    let io = SocketIo::builder().max_pending_events(16).build();
+    let (running, most) = (Arc::new(AtomicUsize::new(0)), Arc::new(AtomicUsize::new(0)));
+    let (r, m) = (running.clone(), most.clone());
+    io.ns("/", move |socket| {
+        let (r, m) = (r.clone(), m.clone());
+        async move {
+            socket.on("wait", move |_s, args, ack| {
+                let (r, m) = (r.clone(), m.clone());
+                async move {
+                    m.fetch_max(r.fetch_add(1, Ordering::SeqCst) + 1, Ordering::SeqCst);
+                    tokio::time::sleep(Duration::from_millis(2)).await;
+                    r.fetch_sub(1, Ordering::SeqCst);
+                    if let Some(ack) = ack {
+                        let _ = ack.send_args(args.into_vec());
+                    }
+                }
+            });
+        }
+    });
+    let (_h, port) = listen(&io).await;
+    let (mut burst, _) = Raw::connect_ns(port, "").await;
+    burst
+        .send_burst((0..500).map(|i| format!(r#"2{i}["wait",{i}]"#)))
+        .await;
+    let mut acked = std::collections::BTreeSet::new();
+    for _ in 0..500 {
+        let f = burst.recv_text().await;
+        let (id, body) = f[1..].split_once('[').unwrap();
+        assert_eq!(format!("[{body}"), format!("[{id}]"));
+        acked.insert(id.parse::<u32>().unwrap());
+    }
+    assert_eq!(acked, (0..500).collect());
+    assert!(most.load(Ordering::SeqCst) <= 16, "at most 16 at once");
+    assert!(
+        most.load(Ordering::SeqCst) > 1,
+        "handlers that wait overlap"
+    );
+    assert_eq!(io.of("/").unwrap().local_len(), 1);
 }
 
 #[tokio::test]

@@ -151,6 +151,12 @@ where
             session.close_after(CloseReason::TransportClose, CLIENT_CLOSE_GRACE);
             break;
         }
+        // The handler's back-pressure: the rest of the body waits, and the client's next
+        // POST with it, until the handler is ready.
+        std::future::poll_fn(|cx| session.engine.handler.poll_ready(session, cx)).await;
+        if session.is_closed() {
+            break;
+        }
         if receive(session, Incoming::Packet(p)).is_some() || session.is_closed() {
             break;
         }

@@ -310,6 +310,11 @@ where
                     Poll::Pending => {}
                 }
             }
+            // The handler's back-pressure: nothing more is read until it is ready (a probing
+            // WebSocket carries no messages yet, and must finish its upgrade).
+            if carried && session.engine.handler.poll_ready(session, cx).is_pending() {
+                return Poll::Pending;
+            }
             match Pin::new(&mut ws).poll_next(cx) {
                 Poll::Ready(Some(Ok(m))) => Poll::Ready(Event::Message(m)),
                 Poll::Ready(Some(Err(e))) => Poll::Ready(Event::Gone(reason_of(&e))),
