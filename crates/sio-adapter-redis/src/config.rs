@@ -162,7 +162,7 @@ impl RedisConfig {
             connect_timeout: Duration::from_secs(5),
             max_message_size: 64 * 1024 * 1024,
             streams: StreamsOptions::default(),
-            fire_and_forget: true,
+            fire_and_forget: false,
             invalid: None,
         }
     }
@@ -205,17 +205,15 @@ impl RedisConfig {
         cfg.mode(mode)
     }
 
-    /// Whether an adapter's broadcasts return once queued (default: on, as Node's adapters)
-    /// rather than once Redis took them. On, a handler that broadcasts in a burst pays no
-    /// round trip per message (sio runs a socket's handlers in order), and a broadcast
-    /// queued just before Redis becomes unreachable is reported sent and lost; once the
-    /// outage is noticed, callers wait and get the error. Off, `Ok` means Redis took it
-    /// (concurrent broadcasts still share round trips). The streams adapter sends an XADD
-    /// again through a blip either way. The same holds for
-    /// [`Emitter::emit`](crate::Emitter::emit). A burst of 2,000 broadcasting events from
-    /// one socket, each waiting, outgrows the server's `max_pending_events` (1,024): the
-    /// default keeps Node's behaviour, and an API that reports delivery (an HTTP `send`)
-    /// turns it off.
+    /// Whether an adapter's broadcasts (and [`Emitter::emit`](crate::Emitter::emit)) return
+    /// once queued, as Node's adapters do, rather than once Redis took them (default: off).
+    ///
+    /// Off, `Ok` means Redis took the message and an error means it may not have: nothing
+    /// is reported sent that was lost. Concurrent broadcasts still share round trips, and a
+    /// sio server's handler waiting for its broadcast does not hold back its socket's later
+    /// events. On, a broadcast queued just before Redis becomes unreachable is reported
+    /// sent and lost (once the outage is noticed, callers wait and get the error). The
+    /// streams adapter sends an XADD again through a blip either way.
     pub fn fire_and_forget(mut self, on: bool) -> Self {
         self.fire_and_forget = on;
         self

@@ -232,11 +232,10 @@ impl Emitter {
     /// Emits `event` with `args` to the targeted sockets of every server.
     ///
     /// The message is written with whatever else is queued, in call order with this
-    /// emitter's (and its clones') other publishes. As Node's emitter, this returns once
-    /// queued while Redis takes messages (a failure is then only logged) and waits for
-    /// Redis's answer (and returns its error) once an outage is noticed; with
-    /// [`RedisConfig::fire_and_forget`]`(false)` it always returns Redis's answer, so a
-    /// message that may not have reached Redis is an error. Messages still queued when the
+    /// emitter's (and its clones') other publishes. It returns Redis's answer, so a message
+    /// that may not have reached Redis is an error; with
+    /// [`RedisConfig::fire_and_forget`]`(true)` it returns once queued, as Node's emitter,
+    /// while Redis takes messages (a failure is then only logged). Messages still queued when the
     /// last clone of the emitter is dropped are written by a task of their own.
     pub async fn emit(&self, event: &str, args: Vec<Value>) -> Result<(), EmitterError> {
         let (channel, bytes) = self.encode_emit(event, args)?;

@@ -6,14 +6,14 @@
 //! batch: no timer, a batch is what piled up meanwhile, so concurrent callers share round
 //! trips and the other servers receive the cluster's traffic many messages per read.
 //!
-//! With `fire_and_forget` (the adapters' default, Node's way) a broadcast only queues its
-//! publish and returns while Redis takes messages: sio runs a socket's handlers in order,
-//! and a burst of broadcasting events must not pay a round trip each. Errors of a publish
-//! nobody waits for can then only be logged, so a caller still waits for its own answer
-//! (and gets the error) while the connection is known to be down or the last pipeline
-//! failed, and, to bound memory, while too many bytes are queued. Without it (the emitter,
-//! or `RedisConfig::fire_and_forget(false)`) a broadcast waits for Redis's answer: a
-//! publish that may not have reached Redis is never reported sent.
+//! By default a broadcast waits for Redis's answer: a publish that may not have reached
+//! Redis is never reported sent. Waiting costs the caller a round trip but not the
+//! server: a sio server's handler that waits does not hold back its socket's later
+//! events, and concurrent publishes share one pipeline. With `fire_and_forget` (Node's
+//! way) a broadcast only queues its publish and returns while Redis takes messages; the
+//! errors of a publish nobody waits for can only be logged, so a caller still waits for
+//! its own answer (and gets the error) while the connection is known to be down or the
+//! last pipeline failed, and, to bound memory, while too many bytes are queued.
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
