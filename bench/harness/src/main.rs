@@ -471,7 +471,7 @@ fn scenarios(ctx: &mut Ctx, which: &[String]) -> Res<Vec<Value>> {
     if want("s5") {
         let p = [
             ("sockets", ctx.size("s5.sockets", 100, 5)),
-            ("acks", ctx.size("s5.acks", 100, 5)),
+            ("acks", ctx.size("s5.acks", 1000, 5)),
         ];
         for k in peers {
             for r in 1..=runs {
