@@ -48,7 +48,7 @@ struct Conn {
 /// use sio_adapter_redis::{Emitter, RedisConfig};
 /// use sio_types::Value;
 ///
-/// let emitter = Emitter::connect(RedisConfig::new("redis://127.0.0.1:6379")).await?;
+/// let emitter = Emitter::connect(RedisConfig::builder("redis://127.0.0.1:6379").build()).await?;
 /// emitter.to("room1").except("room2").emit("hello", vec![Value::from("world")]).await?;
 /// emitter.of("/admin").sockets_join(["vip"]).await?;
 /// assert!(emitter.emit("connect", vec![]).await.is_err());
@@ -235,7 +235,7 @@ impl Emitter {
     /// emitter's (and its clones') other publishes. As Node's emitter, this returns once
     /// queued while Redis takes messages (a failure is then only logged) and waits for
     /// Redis's answer (and returns its error) once an outage is noticed; with
-    /// [`RedisConfig::fire_and_forget`]`(false)` it always returns Redis's answer, so a
+    /// [`RedisConfigBuilder::fire_and_forget`](crate::RedisConfigBuilder::fire_and_forget)`(false)` it always returns Redis's answer, so a
     /// message that may not have reached Redis is an error. Messages still queued when the
     /// last clone of the emitter is dropped are written by a task of their own.
     pub async fn emit(&self, event: &str, args: Vec<Value>) -> Result<(), EmitterError> {

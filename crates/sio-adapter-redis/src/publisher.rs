@@ -12,7 +12,7 @@
 //! nobody waits for can then only be logged, so a caller still waits for its own answer
 //! (and gets the error) while the connection is known to be down or the last pipeline
 //! failed, and, to bound memory, while too many bytes are queued. Without it (the emitter,
-//! or `RedisConfig::fire_and_forget(false)`) a broadcast waits for Redis's answer: a
+//! or `RedisConfigBuilder::fire_and_forget(false)`) a broadcast waits for Redis's answer: a
 //! publish that may not have reached Redis is never reported sent.
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};

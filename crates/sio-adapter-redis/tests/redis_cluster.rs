@@ -124,7 +124,12 @@ async fn suite(mode: Mode) {
     let urls = cluster.urls();
     let prefix = unique_prefix("rcluster");
     let streams = matches!(mode, Mode::Streams { .. });
-    let cfg = configure(RedisConfig::cluster(urls.clone()), &prefix, mode);
+    let cfg = configure(
+        RedisConfig::builder(&urls[0]).cluster_nodes(urls.clone()),
+        &prefix,
+        mode,
+    )
+    .build();
     // What a failover must not lose: the namespace's channel, or the stream.
     let key = if streams {
         prefix.clone()

@@ -9,7 +9,8 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use sio_adapter_redis::{
-    Mode, RedisAdapter, RedisAdapterFactory, RedisConfig, StreamsOptions, SubscriptionMode,
+    Mode, RedisAdapter, RedisAdapterFactory, RedisConfig, RedisConfigBuilder, StreamsOptions,
+    SubscriptionMode,
 };
 use sio_types::{
     AckStream, Adapter, BroadcastOptions, Handshake, LocalAcks, LocalNamespace, Packet, Room,
@@ -268,16 +269,21 @@ impl LocalNamespace for FakeNs {
 /// The test's own key prefix, which also names its stream (streams mode) and its
 /// sessions' keys, as the Node member's script does.
 pub fn config(prefix: &str, mode: Mode) -> RedisConfig {
-    config_at(REDIS, prefix, mode)
+    builder(prefix, mode).build()
+}
+
+/// [`config`] before it is built, for a test that sets more.
+pub fn builder(prefix: &str, mode: Mode) -> RedisConfigBuilder {
+    configure(RedisConfig::builder(REDIS), prefix, mode)
 }
 
 /// [`config`] for the Redis at `url`.
 pub fn config_at(url: &str, prefix: &str, mode: Mode) -> RedisConfig {
-    configure(RedisConfig::new(url), prefix, mode)
+    configure(RedisConfig::builder(url), prefix, mode).build()
 }
 
 /// [`config`] from a given Redis (a cluster's, say).
-pub fn configure(base: RedisConfig, prefix: &str, mode: Mode) -> RedisConfig {
+pub fn configure(base: RedisConfigBuilder, prefix: &str, mode: Mode) -> RedisConfigBuilder {
     base.key_prefix(prefix)
         .mode(mode)
         .requests_timeout(Duration::from_secs(3))
