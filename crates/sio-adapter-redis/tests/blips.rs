@@ -104,11 +104,11 @@ async fn streams_blips_lose_nothing() {
     assert_eq!((kills, pauses), (4, 4));
 
     let all: Vec<i64> = (0..PER_SENDER).collect();
-    eventually("every broadcast of a at b", || {
+    until("every broadcast of a at b", WAIT_SECS, || {
         numbers(&b.ns, "from-a").len() >= all.len()
     })
     .await;
-    eventually("every broadcast of b at a", || {
+    until("every broadcast of b at a", WAIT_SECS, || {
         numbers(&a.ns, "from-b").len() >= all.len()
     })
     .await;
