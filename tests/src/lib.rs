@@ -919,13 +919,19 @@ pub mod http {
 pub mod node {
     //! Node scripts of `tests/interop/` that drive a server with the official npm
     //! packages: run to completion (they print `OK <summary>` and exit 0 when every check
-    //! passed), or kept running as a peer server ([`Peer`]: env `PORT` in, `PORT <n>` out).
+    //! passed), kept running as a peer server ([`Peer`]: env `PORT` in, `PORT <n>` out), or
+    //! driven over a pipe ([`Piped`]: JSON commands in, JSON lines out).
 
     use std::path::PathBuf;
     use std::process::Stdio;
+    use std::sync::atomic::{AtomicU64, Ordering};
+    use std::sync::{Arc, Mutex};
     use std::time::Duration;
 
-    use tokio::io::{AsyncBufReadExt, BufReader};
+    use serde_json::{Value as Json, json};
+    use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+    use tokio::process::ChildStdin;
+    use tokio::sync::Notify;
 
     /// A guard against hanging forever, not a speed requirement.
     pub const PATIENCE: Duration = Duration::from_secs(90);
@@ -1066,13 +1072,143 @@ pub mod node {
             self.child.id()
         }
     }
+
+    /// A Node script driven over its stdin and stdout, killed when dropped: the contract of
+    /// `tests/interop/redis/pipe.js`. Every stdout line is a JSON object (an event the
+    /// script reports, `{"type": …}`); the test sends commands `{id, op, …}` as JSON lines,
+    /// each answered `{"type": "reply", id, result | error}`. The script prints
+    /// `{"type": "ready", …}` once it can take commands (`{"type": "fatal", …}` if it
+    /// cannot) and exits when its stdin closes. Lines that are not JSON are relayed to
+    /// stderr, prefixed `[node]`, as its stderr is.
+    #[derive(Debug)]
+    pub struct Piped {
+        child: tokio::process::Child,
+        stdin: tokio::sync::Mutex<ChildStdin>,
+        events: Arc<Mutex<Vec<Json>>>,
+        changed: Arc<Notify>,
+        next_id: AtomicU64,
+    }
+
+    impl Piped {
+        /// Starts `tests/interop/<rel>` with `args`, waits for its `ready` event and
+        /// returns it with the script.
+        pub async fn start(rel: &str, args: &[&str]) -> (Piped, Json) {
+            let mut child = command(rel, args)
+                .stdin(Stdio::piped())
+                .stderr(Stdio::inherit())
+                .spawn()
+                .expect("node is on PATH");
+            let stdin = child.stdin.take().unwrap();
+            let stdout = child.stdout.take().unwrap();
+            let events = Arc::new(Mutex::new(Vec::new()));
+            let changed = Arc::new(Notify::new());
+            let (ev, ch) = (events.clone(), changed.clone());
+            tokio::spawn(async move {
+                let mut lines = BufReader::new(stdout).lines();
+                while let Ok(Some(line)) = lines.next_line().await {
+                    match serde_json::from_str::<Json>(&line) {
+                        Ok(j) => ev.lock().unwrap().push(j),
+                        Err(_) => eprintln!("[node] {line}"),
+                    }
+                    ch.notify_waiters();
+                }
+            });
+            let me = Piped {
+                child,
+                stdin: tokio::sync::Mutex::new(stdin),
+                events,
+                changed,
+                next_id: AtomicU64::new(1),
+            };
+            let ready = me
+                .wait_event(&format!("{rel} ready"), |e| {
+                    e["type"] == "ready" || e["type"] == "fatal"
+                })
+                .await;
+            assert_eq!(ready["type"], "ready", "{rel} failed: {ready}");
+            (me, ready)
+        }
+
+        /// Every event so far, in order.
+        pub fn events(&self) -> Vec<Json> {
+            self.events.lock().unwrap().clone()
+        }
+
+        /// Forgets the events so far (replies excepted, which [`cmd`](Self::cmd) may
+        /// still be waiting for).
+        pub fn clear(&self) {
+            self.events.lock().unwrap().retain(|e| e["type"] == "reply");
+        }
+
+        /// The first event that matches `pred`, once there is one; the test fails, naming
+        /// `what` and showing the events, after [`PATIENCE`].
+        pub async fn wait_event(&self, what: &str, pred: impl Fn(&Json) -> bool) -> Json {
+            crate::wait::notified(
+                what,
+                PATIENCE.as_secs(),
+                &self.changed,
+                || {
+                    self.events
+                        .lock()
+                        .unwrap()
+                        .iter()
+                        .find(|e| pred(e))
+                        .cloned()
+                },
+                || self.events(),
+            )
+            .await
+        }
+
+        /// Sends command `c` (an object with its `op`) and returns its reply's `result`, or
+        /// its `error` message.
+        pub async fn cmd(&self, mut c: Json) -> Result<Json, String> {
+            let id = self.next_id.fetch_add(1, Ordering::Relaxed);
+            c["id"] = json!(id);
+            let mut line = serde_json::to_vec(&c).unwrap();
+            line.push(b'\n');
+            {
+                let mut stdin = self.stdin.lock().await;
+                stdin.write_all(&line).await.unwrap();
+                stdin.flush().await.unwrap();
+            }
+            let reply = self
+                .wait_event(&format!("the reply to {c}"), |e| {
+                    e["type"] == "reply" && e["id"] == id
+                })
+                .await;
+            match reply.get("error") {
+                Some(e) => Err(e.as_str().unwrap_or_default().to_owned()),
+                None => Ok(reply["result"].clone()),
+            }
+        }
+
+        /// Closes its stdin, so that the script ends on its own, and waits a moment for it
+        /// before killing it.
+        pub async fn stop(self) {
+            let Piped {
+                mut child, stdin, ..
+            } = self;
+            drop(stdin);
+            let _ = tokio::time::timeout(Duration::from_secs(3), child.wait()).await;
+            let _ = child.kill().await;
+        }
+
+        /// Kills it at once: no goodbye to anyone it is connected to.
+        pub async fn kill(mut self) {
+            let _ = self.child.kill().await;
+        }
+    }
 }
 
 pub mod wait {
     //! Waiting for a condition in a test: a bound on how long, never a speed requirement.
 
+    use std::fmt::Debug;
     use std::future::Future;
     use std::time::Duration;
+
+    use tokio::sync::Notify;
 
     /// How often a condition is checked again.
     const POLL: Duration = Duration::from_millis(20);
@@ -1106,6 +1242,32 @@ pub mod wait {
                 "timed out after {secs} s waiting for {what}"
             );
             tokio::time::sleep(POLL).await;
+        }
+    }
+
+    /// Waits until `find` returns `Some`, and returns that: checked at once and again each
+    /// time `changed` is notified, for a condition that only an event can change (nothing
+    /// polls). The test fails after `secs` seconds, naming `what` and showing `state()`.
+    pub async fn notified<T, S: Debug>(
+        what: &str,
+        secs: u64,
+        changed: &Notify,
+        mut find: impl FnMut() -> Option<T>,
+        state: impl FnOnce() -> S,
+    ) -> T {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(secs);
+        loop {
+            // Registered before the check, so that a change right after it is not missed.
+            let change = changed.notified();
+            if let Some(v) = find() {
+                return v;
+            }
+            if tokio::time::timeout_at(deadline, change).await.is_err() {
+                panic!(
+                    "timed out after {secs} s waiting for {what}; state: {:#?}",
+                    state()
+                );
+            }
         }
     }
 }

@@ -292,7 +292,7 @@ impl Shared {
 /// # async fn run() -> Result<(), sio_adapter_redis::RedisConnectError> {
 /// use sio_adapter_redis::{RedisAdapterFactory, RedisConfig};
 ///
-/// let factory = RedisAdapterFactory::connect(RedisConfig::new("redis://127.0.0.1:6379")).await?;
+/// let factory = RedisAdapterFactory::connect(RedisConfig::builder("redis://127.0.0.1:6379").build()).await?;
 /// // hand `factory` to the server as its `AdapterFactory`
 /// println!("{:?}", factory.stats());
 /// # Ok(()) }

@@ -17,7 +17,7 @@ pub enum Mode {
     /// stream that every server reads from where it left off (so a Redis blip loses
     /// nothing), short-lived requests and answers over pub/sub, connection state recovery
     /// sessions kept in Redis (so a client may resume on another server). Its options are
-    /// [`RedisConfig::streams`].
+    /// [`RedisConfigBuilder::streams`].
     Streams {
         /// Requests and answers over sharded pub/sub (SPUBLISH, Redis ≥ 7), Node's
         /// `useShardedPubSub`.
@@ -67,22 +67,19 @@ pub enum SubscriptionMode {
 }
 
 /// The configuration of a [`RedisAdapterFactory`](crate::RedisAdapterFactory) or an
-/// [`Emitter`](crate::Emitter): one Redis URL and the adapter's options, with Node's
-/// defaults.
-///
-/// The URL takes everything the `redis` crate accepts: `redis://[user:password@]host[:port][/db]`,
-/// `rediss://…` for TLS (cargo feature `tls`), `redis+unix:///path`.
+/// [`Emitter`](crate::Emitter): where Redis is and the adapter's options, with Node's
+/// defaults. Made with [`RedisConfig::builder`]; its getters say what it holds.
 ///
 /// ```
 /// use std::time::Duration;
-/// use sio_adapter_redis::{Mode, RedisConfig, SubscriptionMode};
+/// use sio_adapter_redis::{Mode, RedisConfig};
 ///
-/// let cfg = RedisConfig::new("redis://:secret@127.0.0.1:6379/2")
-///     .key_prefix("my-app")
-///     .requests_timeout(Duration::from_secs(2))
-///     .mode(Mode::Sharded { subscription_mode: SubscriptionMode::Static });
-/// assert_eq!(cfg.get_key_prefix(), "my-app");
-/// assert_eq!(RedisConfig::new("redis://127.0.0.1").get_requests_timeout(), Duration::from_secs(5));
+/// let cfg = RedisConfig::builder("redis://127.0.0.1:6379?adapter=streams").build();
+/// assert_eq!(cfg.url(), "redis://127.0.0.1:6379");
+/// assert_eq!(cfg.mode(), Mode::Streams { sharded_pubsub: false });
+/// assert_eq!(cfg.key_prefix(), "socket.io");
+/// assert_eq!(cfg.requests_timeout(), Duration::from_secs(5));
+/// assert!(cfg.cluster_nodes().is_empty());
 /// ```
 #[derive(Clone, Debug)]
 pub struct RedisConfig {
@@ -97,7 +94,7 @@ pub struct RedisConfig {
     pub(crate) max_message_size: usize,
     pub(crate) streams: StreamsOptions,
     pub(crate) fire_and_forget: bool,
-    /// Why [`RedisConfig::from_url`] could not read its URL; connecting then fails with it.
+    /// Why [`RedisConfig::builder`] could not read its URL; connecting then fails with it.
     pub(crate) invalid: Option<String>,
 }
 
@@ -105,14 +102,14 @@ pub struct RedisConfig {
 /// (the channel prefix is [`RedisConfig::key_prefix`]).
 ///
 /// ```
-/// use std::time::Duration;
 /// use sio_adapter_redis::{Mode, RedisConfig, StreamsOptions};
 ///
-/// let cfg = RedisConfig::new("redis://127.0.0.1:6379")
+/// let cfg = RedisConfig::builder("redis://127.0.0.1:6379")
 ///     .mode(Mode::Streams { sharded_pubsub: false })
-///     .streams(StreamsOptions { stream_count: 4, ..StreamsOptions::default() });
-/// assert_eq!(cfg.get_streams().stream_name, "socket.io");
-/// assert_eq!(cfg.get_streams().max_len, 10_000);
+///     .streams(StreamsOptions { stream_count: 4, ..StreamsOptions::default() })
+///     .build();
+/// assert_eq!(cfg.streams().stream_name, "socket.io");
+/// assert_eq!(cfg.streams().max_len, 10_000);
 /// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct StreamsOptions {
@@ -149,11 +146,60 @@ impl Default for StreamsOptions {
 }
 
 impl RedisConfig {
-    /// A configuration for the Redis server at `url`, with Node's defaults: key prefix
-    /// `socket.io`, requests timeout 5 s, responses on the shared channel, classic mode.
-    pub fn new(url: impl Into<String>) -> Self {
+    /// A builder for the Redis at `url`, with Node's defaults: key prefix `socket.io`,
+    /// requests timeout 5 s, responses on the shared channel, classic mode.
+    ///
+    /// The URL takes everything the `redis` crate accepts
+    /// (`redis://[user:password@]host[:port][/db]`, `rediss://…` for TLS with cargo feature
+    /// `tls`, `redis+unix:///path`), and may also name the adapter and, with several
+    /// comma-separated hosts, a Redis Cluster:
+    /// `redis://[user:password@]host[:port][,host[:port]...][/db][?adapter=<mode>]`, `<mode>`
+    /// one of [`Mode`]'s names (`classic`, the default, `sharded`, `sharded-static`,
+    /// `sharded-dynamic-private`, `streams`, `streams-sharded`). Every seed node of a
+    /// cluster gets the first one's scheme, credentials and database. A URL this cannot
+    /// read fails when connecting, as any invalid URL does.
+    ///
+    /// ```
+    /// use sio_adapter_redis::{Mode, RedisConfig};
+    ///
+    /// let cfg = RedisConfig::builder("redis://:pw@10.0.0.1:7000,10.0.0.2:7001?adapter=streams").build();
+    /// assert_eq!(cfg.mode(), Mode::Streams { sharded_pubsub: false });
+    /// assert_eq!(
+    ///     cfg.cluster_nodes(),
+    ///     ["redis://:pw@10.0.0.1:7000", "redis://:pw@10.0.0.2:7001"]
+    /// );
+    /// assert_eq!(RedisConfig::builder("redis://127.0.0.1").build().mode(), Mode::Classic);
+    /// ```
+    pub fn builder(url: impl Into<String>) -> RedisConfigBuilder {
+        let url: String = url.into();
+        let (base, mode) = match split_adapter(&url) {
+            Ok(v) => v,
+            Err(reason) => {
+                let mut config = RedisConfig::defaults(url);
+                config.invalid = Some(reason);
+                return RedisConfigBuilder { config };
+            }
+        };
+        let nodes = cluster_nodes(&base);
+        let builder = RedisConfigBuilder {
+            config: RedisConfig::defaults(base),
+        };
+        let builder = if nodes.len() > 1 {
+            builder.cluster_nodes(nodes)
+        } else {
+            builder
+        };
+        builder.mode(mode)
+    }
+
+    /// A builder starting from these options.
+    pub fn into_builder(self) -> RedisConfigBuilder {
+        RedisConfigBuilder { config: self }
+    }
+
+    fn defaults(url: String) -> Self {
         RedisConfig {
-            url: url.into(),
+            url,
             cluster: Vec::new(),
             key_prefix: "socket.io".into(),
             requests_timeout: Duration::from_secs(5),
@@ -167,83 +213,57 @@ impl RedisConfig {
         }
     }
 
-    /// A configuration from one URL that also names the adapter and, with several
-    /// comma-separated hosts, a Redis Cluster:
-    /// `redis://[user:password@]host[:port][,host[:port]...][/db][?adapter=<mode>]`, `<mode>`
-    /// one of [`Mode`]'s names (`classic`, the default, `sharded`, `sharded-static`,
-    /// `sharded-dynamic-private`, `streams`, `streams-sharded`). Every seed node of a
-    /// cluster gets the first one's scheme, credentials and database. A URL this cannot
-    /// read fails when connecting, as any invalid URL does.
-    ///
-    /// ```
-    /// use sio_adapter_redis::{Mode, RedisConfig};
-    ///
-    /// let cfg = RedisConfig::from_url("redis://:pw@10.0.0.1:7000,10.0.0.2:7001?adapter=streams");
-    /// assert_eq!(cfg.get_mode(), Mode::Streams { sharded_pubsub: false });
-    /// assert_eq!(
-    ///     cfg.get_cluster_nodes(),
-    ///     ["redis://:pw@10.0.0.1:7000", "redis://:pw@10.0.0.2:7001"]
-    /// );
-    /// assert_eq!(RedisConfig::from_url("redis://127.0.0.1").get_mode(), Mode::Classic);
-    /// ```
-    pub fn from_url(url: impl Into<String>) -> Self {
-        let url: String = url.into();
-        let (base, mode) = match split_adapter(&url) {
-            Ok(v) => v,
-            Err(reason) => {
-                let mut cfg = RedisConfig::new(url.clone());
-                cfg.invalid = Some(reason);
-                return cfg;
-            }
-        };
-        let nodes = cluster_nodes(&base);
-        let cfg = if nodes.len() > 1 {
-            RedisConfig::cluster(nodes)
-        } else {
-            RedisConfig::new(base)
-        };
-        cfg.mode(mode)
-    }
-
-    /// Whether an adapter's broadcasts (and [`Emitter::emit`](crate::Emitter::emit)) return
-    /// once queued, as Node's adapters do, rather than once Redis took them (default: off).
-    ///
-    /// Off, `Ok` means Redis took the message and an error means it may not have: nothing
-    /// is reported sent that was lost. Concurrent broadcasts still share round trips, and a
-    /// sio server's handler waiting for its broadcast does not hold back its socket's later
-    /// events. On, a broadcast queued just before Redis becomes unreachable is reported
-    /// sent and lost (once the outage is noticed, callers wait and get the error). The
-    /// streams adapter sends an XADD again through a blip either way.
-    pub fn fire_and_forget(mut self, on: bool) -> Self {
-        self.fire_and_forget = on;
-        self
-    }
-
-    /// A configuration for a Redis Cluster, from some of its nodes' URLs (the others are
-    /// discovered), with the same defaults as [`new`](Self::new). Commands are routed by
-    /// key or channel slot, server counts add up every node's subscribers (NUMSUB and
-    /// SHARDNUMSUB only count a node's own), and failovers are followed.
-    ///
-    /// ```
-    /// use sio_adapter_redis::{Mode, RedisConfig, SubscriptionMode};
-    ///
-    /// let cfg = RedisConfig::cluster(["redis://10.0.0.1:7000", "redis://10.0.0.2:7000"])
-    ///     .mode(Mode::Sharded { subscription_mode: SubscriptionMode::Dynamic });
-    /// assert_eq!(cfg.get_cluster_nodes().len(), 2);
-    /// ```
-    pub fn cluster<S: Into<String>>(nodes: impl IntoIterator<Item = S>) -> Self {
-        let nodes: Vec<String> = nodes.into_iter().map(Into::into).collect();
-        let mut cfg = RedisConfig::new(nodes.first().cloned().unwrap_or_default());
-        cfg.cluster = nodes;
-        cfg
+    /// The Redis URL (the first seed node's, for a cluster), without `?adapter=`.
+    pub fn url(&self) -> &str {
+        &self.url
     }
 
     /// The seed nodes of a Redis Cluster configuration (empty for one server).
-    pub fn get_cluster_nodes(&self) -> &[String] {
+    pub fn cluster_nodes(&self) -> &[String] {
         &self.cluster
     }
 
-    /// Where to connect; the reason [`from_url`](Self::from_url) could not read its URL.
+    /// The channel prefix.
+    pub fn key_prefix(&self) -> &str {
+        &self.key_prefix
+    }
+
+    /// How long cluster requests wait for the other servers.
+    pub fn requests_timeout(&self) -> Duration {
+        self.requests_timeout
+    }
+
+    /// Whether requests are answered on the requester's own response channel.
+    pub fn publish_on_specific_response_channel(&self) -> bool {
+        self.publish_on_specific_response_channel
+    }
+
+    /// The protocol mode.
+    pub fn mode(&self) -> Mode {
+        self.mode
+    }
+
+    /// How long each connection may take to become ready at start-up.
+    pub fn connect_timeout(&self) -> Duration {
+        self.connect_timeout
+    }
+
+    /// The largest message accepted from Redis.
+    pub fn max_message_size(&self) -> usize {
+        self.max_message_size
+    }
+
+    /// The options of [`Mode::Streams`].
+    pub fn streams(&self) -> &StreamsOptions {
+        &self.streams
+    }
+
+    /// Whether broadcasts return once queued rather than once Redis took them.
+    pub fn fire_and_forget(&self) -> bool {
+        self.fire_and_forget
+    }
+
+    /// Where to connect; the reason [`builder`](Self::builder) could not read its URL.
     pub(crate) fn target(&self) -> Result<crate::conn::Target, crate::RedisConnectError> {
         if let Some(reason) = &self.invalid {
             return Err(crate::RedisConnectError::InvalidUrl {
@@ -258,80 +278,120 @@ impl RedisConfig {
         })
     }
 
-    /// The options of [`Mode::Streams`] (ignored by the other modes).
-    pub fn streams(mut self, options: StreamsOptions) -> Self {
-        self.streams = options;
+    pub(crate) fn limits(&self) -> sio_protocol::Limits {
+        sio_protocol::Limits {
+            max_packet_size: self.max_message_size,
+            ..sio_protocol::Limits::default()
+        }
+    }
+}
+
+/// Builds a [`RedisConfig`], from [`RedisConfig::builder`]`(url)`.
+///
+/// ```
+/// use std::time::Duration;
+/// use sio_adapter_redis::{Mode, RedisConfig, SubscriptionMode};
+///
+/// let cfg = RedisConfig::builder("redis://:secret@127.0.0.1:6379/2")
+///     .key_prefix("my-app")
+///     .requests_timeout(Duration::from_secs(2))
+///     .mode(Mode::Sharded { subscription_mode: SubscriptionMode::Static })
+///     .build();
+/// assert_eq!(cfg.key_prefix(), "my-app");
+/// assert_eq!(cfg.requests_timeout(), Duration::from_secs(2));
+/// ```
+#[derive(Clone, Debug)]
+pub struct RedisConfigBuilder {
+    config: RedisConfig,
+}
+
+impl RedisConfigBuilder {
+    /// A Redis Cluster, from some of its nodes' URLs (the others are discovered); the
+    /// first is also the [`url`](RedisConfig::url). Commands are routed by key or channel
+    /// slot, server counts add up every node's subscribers (NUMSUB and SHARDNUMSUB only
+    /// count a node's own), and failovers are followed. Several hosts in the URL given to
+    /// [`RedisConfig::builder`] say the same.
+    ///
+    /// ```
+    /// use sio_adapter_redis::{Mode, RedisConfig, SubscriptionMode};
+    ///
+    /// let cfg = RedisConfig::builder("redis://10.0.0.1:7000")
+    ///     .cluster_nodes(["redis://10.0.0.1:7000", "redis://10.0.0.2:7000"])
+    ///     .mode(Mode::Sharded { subscription_mode: SubscriptionMode::Dynamic })
+    ///     .build();
+    /// assert_eq!(cfg.cluster_nodes().len(), 2);
+    /// ```
+    pub fn cluster_nodes<S: Into<String>>(mut self, nodes: impl IntoIterator<Item = S>) -> Self {
+        let nodes: Vec<String> = nodes.into_iter().map(Into::into).collect();
+        if let Some(first) = nodes.first() {
+            self.config.url = first.clone();
+        }
+        self.config.cluster = nodes;
         self
     }
 
-    /// The options of [`Mode::Streams`].
-    pub fn get_streams(&self) -> &StreamsOptions {
-        &self.streams
+    /// Whether an adapter's broadcasts (and [`Emitter::emit`](crate::Emitter::emit)) return
+    /// once queued, as Node's adapters do, rather than once Redis took them (default: off).
+    ///
+    /// Off, `Ok` means Redis took the message and an error means it may not have: nothing
+    /// is reported sent that was lost. Concurrent broadcasts still share round trips, and a
+    /// sio server's handler waiting for its broadcast does not hold back its socket's later
+    /// events. On, a broadcast queued just before Redis becomes unreachable is reported
+    /// sent and lost (once the outage is noticed, callers wait and get the error). The
+    /// streams adapter sends an XADD again through a blip either way.
+    pub fn fire_and_forget(mut self, on: bool) -> Self {
+        self.config.fire_and_forget = on;
+        self
+    }
+
+    /// The options of [`Mode::Streams`] (ignored by the other modes).
+    pub fn streams(mut self, options: StreamsOptions) -> Self {
+        self.config.streams = options;
+        self
     }
 
     /// The channel prefix (Node's `key` option, `channelPrefix` for the sharded adapter).
     pub fn key_prefix(mut self, prefix: impl Into<String>) -> Self {
-        self.key_prefix = prefix.into();
+        self.config.key_prefix = prefix.into();
         self
     }
 
     /// How long cluster requests (`fetch_sockets`, `all_rooms`, server-side emits with ack)
     /// wait for the other servers (Node's `requestsTimeout`).
     pub fn requests_timeout(mut self, timeout: Duration) -> Self {
-        self.requests_timeout = timeout;
+        self.config.requests_timeout = timeout;
         self
     }
 
     /// Answer requests on the requester's own response channel (Node's
     /// `publishOnSpecificResponseChannel`); every server of a cluster should agree on it.
     pub fn publish_on_specific_response_channel(mut self, on: bool) -> Self {
-        self.publish_on_specific_response_channel = on;
+        self.config.publish_on_specific_response_channel = on;
         self
     }
 
-    /// Classic, sharded or streams protocol.
+    /// Classic, sharded or streams protocol (what `?adapter=` of the URL named, if any,
+    /// until set here).
     pub fn mode(mut self, mode: Mode) -> Self {
-        self.mode = mode;
+        self.config.mode = mode;
         self
     }
 
-    /// How long each connection may take to become ready at start-up.
+    /// How long each connection may take to become ready at start-up (default 5 s).
     pub fn connect_timeout(mut self, timeout: Duration) -> Self {
-        self.connect_timeout = timeout;
+        self.config.connect_timeout = timeout;
         self
     }
 
     /// Largest message accepted from Redis; larger ones are dropped unread (default 64 MiB).
     pub fn max_message_size(mut self, bytes: usize) -> Self {
-        self.max_message_size = bytes;
+        self.config.max_message_size = bytes;
         self
     }
 
-    /// The Redis URL.
-    pub fn get_url(&self) -> &str {
-        &self.url
-    }
-
-    /// The channel prefix.
-    pub fn get_key_prefix(&self) -> &str {
-        &self.key_prefix
-    }
-
-    /// The requests timeout.
-    pub fn get_requests_timeout(&self) -> Duration {
-        self.requests_timeout
-    }
-
-    /// The protocol mode.
-    pub fn get_mode(&self) -> Mode {
-        self.mode
-    }
-
-    pub(crate) fn limits(&self) -> sio_protocol::Limits {
-        sio_protocol::Limits {
-            max_packet_size: self.max_message_size,
-            ..sio_protocol::Limits::default()
-        }
+    /// The configuration.
+    pub fn build(self) -> RedisConfig {
+        self.config
     }
 }
 
@@ -380,27 +440,34 @@ mod tests {
 
     #[test]
     fn urls_name_the_adapter_and_the_cluster() {
-        let c = RedisConfig::from_url("redis://h:1/2?protocol=resp3&adapter=sharded-static");
-        assert_eq!(c.get_url(), "redis://h:1/2?protocol=resp3");
+        let c = RedisConfig::builder("redis://h:1/2?protocol=resp3&adapter=sharded-static").build();
+        assert_eq!(c.url(), "redis://h:1/2?protocol=resp3");
         assert_eq!(
-            c.get_mode(),
+            c.mode(),
             Mode::Sharded {
                 subscription_mode: SubscriptionMode::Static
             }
         );
-        assert!(c.get_cluster_nodes().is_empty());
-        let c = RedisConfig::from_url("rediss://u:p@a:1,b:2/0?adapter=streams-sharded");
+        assert!(c.cluster_nodes().is_empty());
+        let c = RedisConfig::builder("rediss://u:p@a:1,b:2/0?adapter=streams-sharded").build();
+        assert_eq!(c.url(), "rediss://u:p@a:1/0");
         assert_eq!(
-            c.get_cluster_nodes(),
+            c.cluster_nodes(),
             ["rediss://u:p@a:1/0", "rediss://u:p@b:2/0"]
         );
         assert_eq!(
-            c.get_mode(),
+            c.mode(),
             Mode::Streams {
                 sharded_pubsub: true
             }
         );
-        let bad = RedisConfig::from_url("redis://h?adapter=nope");
+        let plain = RedisConfig::builder("redis://h").build();
+        assert_eq!(
+            (plain.mode(), plain.key_prefix()),
+            (Mode::Classic, "socket.io")
+        );
+        assert!(!plain.fire_and_forget());
+        let bad = RedisConfig::builder("redis://h?adapter=nope").build();
         assert!(bad.invalid.as_deref().is_some_and(|r| r.contains("nope")));
     }
 }

@@ -48,7 +48,7 @@ struct Conn {
 /// use sio_adapter_redis::{Emitter, RedisConfig};
 /// use sio_types::Value;
 ///
-/// let emitter = Emitter::connect(RedisConfig::new("redis://127.0.0.1:6379")).await?;
+/// let emitter = Emitter::connect(RedisConfig::builder("redis://127.0.0.1:6379").build()).await?;
 /// emitter.to("room1").except("room2").emit("hello", vec![Value::from("world")]).await?;
 /// emitter.of("/admin").sockets_join(["vip"]).await?;
 /// assert!(emitter.emit("connect", vec![]).await.is_err());
@@ -234,7 +234,7 @@ impl Emitter {
     /// The message is written with whatever else is queued, in call order with this
     /// emitter's (and its clones') other publishes. It returns Redis's answer, so a message
     /// that may not have reached Redis is an error; with
-    /// [`RedisConfig::fire_and_forget`]`(true)` it returns once queued, as Node's emitter,
+    /// [`RedisConfigBuilder::fire_and_forget`](crate::RedisConfigBuilder::fire_and_forget)`(true)` it returns once queued, as Node's emitter,
     /// while Redis takes messages (a failure is then only logged). Messages still queued when the
     /// last clone of the emitter is dropped are written by a task of their own.
     pub async fn emit(&self, event: &str, args: Vec<Value>) -> Result<(), EmitterError> {

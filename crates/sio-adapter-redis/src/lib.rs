@@ -34,8 +34,9 @@
 //! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
 //! use sio_adapter_redis::{Mode, RedisAdapterFactory, RedisConfig, SubscriptionMode};
 //!
-//! let config = RedisConfig::new("redis://127.0.0.1:6379")
-//!     .mode(Mode::Sharded { subscription_mode: SubscriptionMode::Dynamic });
+//! let config = RedisConfig::builder("redis://127.0.0.1:6379")
+//!     .mode(Mode::Sharded { subscription_mode: SubscriptionMode::Dynamic })
+//!     .build();
 //! let factory = RedisAdapterFactory::connect(config).await?;
 //! // give `factory` to the server: it implements `sio_types::AdapterFactory`
 //! # let _ = factory; Ok(()) }
@@ -57,7 +58,7 @@ mod streams;
 mod wire;
 
 pub use adapter::{RedisAdapter, RedisAdapterFactory};
-pub use config::{Mode, RedisConfig, StreamsOptions, SubscriptionMode};
+pub use config::{Mode, RedisConfig, RedisConfigBuilder, StreamsOptions, SubscriptionMode};
 pub use conn::{ConnectionStats, RedisConnectError};
 #[cfg(feature = "emitter")]
 pub use emitter::{EMITTER_UID, Emitter, EmitterError, RESERVED_EVENTS};

@@ -46,7 +46,7 @@ async fn streams_blips_lose_nothing() {
     let url = format!("redis://127.0.0.1:{port}");
     let _redis = start_redis(port).await;
     let prefix = unique_prefix("blips");
-    let cfg = RedisConfig::new(url.clone())
+    let cfg = RedisConfig::builder(url.clone())
         .key_prefix(&prefix)
         .mode(Mode::Streams {
             sharded_pubsub: false,
@@ -55,7 +55,8 @@ async fn streams_blips_lose_nothing() {
             stream_name: prefix.clone(),
             block_time: Duration::from_millis(500),
             ..StreamsOptions::default()
-        });
+        })
+        .build();
     let a = RustNode::start(cfg.clone(), &["a1:room"]).await;
     let b = RustNode::start(cfg, &["b1:room"]).await;
 
@@ -103,11 +104,11 @@ async fn streams_blips_lose_nothing() {
     assert_eq!((kills, pauses), (4, 4));
 
     let all: Vec<i64> = (0..PER_SENDER).collect();
-    eventually("every broadcast of a at b", || {
+    until("every broadcast of a at b", WAIT_SECS, || {
         numbers(&b.ns, "from-a").len() >= all.len()
     })
     .await;
-    eventually("every broadcast of b at a", || {
+    until("every broadcast of b at a", WAIT_SECS, || {
         numbers(&a.ns, "from-b").len() >= all.len()
     })
     .await;

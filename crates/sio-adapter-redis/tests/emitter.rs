@@ -5,8 +5,6 @@
 
 mod common;
 
-use std::time::Duration;
-
 use common::*;
 use futures_util::StreamExt;
 use serde_json::json;
@@ -31,7 +29,7 @@ async fn node_emitter_drives_our_adapter() {
         &["r1:room1", "r2:room2", "r3"],
     )
     .await;
-    let mut node = NodeMember::start(&prefix, Mode::Classic, &[]).await;
+    let node = NodeMember::start(&prefix, Mode::Classic, &[]).await;
     let ns = &rust.ns;
     let (r1, r3) = (ns.id_of("r1").to_string(), ns.id_of("r3").to_string());
 
@@ -86,14 +84,14 @@ async fn node_emitter_drives_our_adapter() {
     node.cmd(json!({"op": "emitterSocketsJoin", "rooms": [r3], "join": "e-joined"}))
         .await
         .unwrap();
-    eventually("r3 joins", || {
+    until("r3 joins", WAIT_SECS, || {
         ns.rooms_of("r3").iter().any(|r| r == "e-joined")
     })
     .await;
     node.cmd(json!({"op": "emitterSocketsLeave", "rooms": [r3], "leave": "e-joined"}))
         .await
         .unwrap();
-    eventually("r3 leaves", || {
+    until("r3 leaves", WAIT_SECS, || {
         !ns.rooms_of("r3").iter().any(|r| r == "e-joined")
     })
     .await;
@@ -134,7 +132,7 @@ async fn node_emitter_drives_our_adapter() {
 async fn our_emitter_drives_node_server() {
     init_tracing();
     let prefix = unique_prefix("rust-emitter");
-    let mut node = NodeMember::start(
+    let node = NodeMember::start(
         &prefix,
         Mode::Classic,
         &["n1:room1", "n2:room1,room2", "n3"],
@@ -187,51 +185,14 @@ async fn our_emitter_drives_node_server() {
         .sockets_join(["emitted-room"])
         .await
         .unwrap();
-    let deadline = tokio::time::Instant::now() + WAIT;
-    loop {
-        let rooms = node
-            .cmd(json!({"op": "localRooms", "client": "n3"}))
-            .await
-            .unwrap();
-        if rooms
-            .as_array()
-            .unwrap()
-            .iter()
-            .any(|r| r == "emitted-room")
-        {
-            break;
-        }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "n3 never joined: {rooms}"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    node.wait_room("n3", "emitted-room", true).await;
     emitter
         .clone()
         .to(n3.clone())
         .sockets_leave(["emitted-room"])
         .await
         .unwrap();
-    loop {
-        let rooms = node
-            .cmd(json!({"op": "localRooms", "client": "n3"}))
-            .await
-            .unwrap();
-        if !rooms
-            .as_array()
-            .unwrap()
-            .iter()
-            .any(|r| r == "emitted-room")
-        {
-            break;
-        }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "n3 never left: {rooms}"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    node.wait_room("n3", "emitted-room", false).await;
 
     emitter
         .server_side_emit(vec![Value::from("hello"), Value::from("from-emitter")])
@@ -273,7 +234,7 @@ async fn our_emitter_publishes_the_node_emitters_bytes() {
     init_tracing();
     let prefix = unique_prefix("emitter-bytes");
     let (mut ps, ()) = capture(&prefix).await;
-    let mut node = NodeMember::start(&prefix, Mode::Classic, &[]).await;
+    let node = NodeMember::start(&prefix, Mode::Classic, &[]).await;
     let emitter = Emitter::connect(config(&prefix, Mode::Classic))
         .await
         .unwrap();

@@ -37,7 +37,7 @@ async fn suite(mode: Mode) {
     init_tracing();
     let prefix = unique_prefix(common::mode_arg(mode));
     let rust = RustNode::start(config(&prefix, mode), &["r1:room1", "r2:room2", "r3"]).await;
-    let mut node = NodeMember::start(&prefix, mode, &["n1:room1", "n2:room1,room2", "n3"]).await;
+    let node = NodeMember::start(&prefix, mode, &["n1:room1", "n2:room1,room2", "n3"]).await;
     let (a, ns) = (&rust.adapter, &rust.ns);
     let r1 = ns.id_of("r1").to_string();
     let r3 = ns.id_of("r3").to_string();
@@ -180,30 +180,11 @@ async fn suite(mode: Mode) {
     )
     .await
     .unwrap();
-    let deadline = tokio::time::Instant::now() + WAIT;
-    loop {
-        let rooms = node
-            .cmd(json!({"op": "localRooms", "client": "n3"}))
-            .await
-            .unwrap();
-        if rooms
-            .as_array()
-            .unwrap()
-            .iter()
-            .any(|r| r == "joined-by-rust")
-        {
-            break;
-        }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "n3 never joined: {rooms}"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    node.wait_room("n3", "joined-by-rust", true).await;
     node.cmd(json!({"op": "socketsJoin", "rooms": [r3], "join": "joined-by-node"}))
         .await
         .unwrap();
-    eventually("r3 joins", || {
+    until("r3 joins", WAIT_SECS, || {
         ns.rooms_of("r3").iter().any(|r| r == "joined-by-node")
     })
     .await;
@@ -211,7 +192,7 @@ async fn suite(mode: Mode) {
     node.cmd(json!({"op": "socketsLeave", "rooms": [r3], "leave": "joined-by-node"}))
         .await
         .unwrap();
-    eventually("r3 leaves", || {
+    until("r3 leaves", WAIT_SECS, || {
         !ns.rooms_of("r3").iter().any(|r| r == "joined-by-node")
     })
     .await;
@@ -411,14 +392,10 @@ async fn sharded_dynamic_room_channels_follow_room_hooks() {
     let r1 = BroadcastOptions::socket(a.ns.id_of("r1"));
     sio_types::LocalNamespace::add_sockets(&*a.ns, &r1, std::slice::from_ref(&late));
     a.adapter.on_room_created(&late);
-    let deadline = tokio::time::Instant::now() + WAIT;
-    while numsub().await != 1 {
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "room channel never subscribed"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    eventually("the room channel subscribed", WAIT_SECS, || async {
+        (numsub().await == 1).then_some(())
+    })
+    .await;
     b.adapter
         .broadcast(
             Packet::event("/", "to-late", vec![]),
@@ -433,13 +410,10 @@ async fn sharded_dynamic_room_channels_follow_room_hooks() {
 
     sio_types::LocalNamespace::del_sockets(&*a.ns, &r1, std::slice::from_ref(&late));
     a.adapter.on_room_deleted(&late);
-    while numsub().await != 0 {
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "room channel never unsubscribed"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    eventually("the room channel unsubscribed", WAIT_SECS, || async {
+        (numsub().await == 0).then_some(())
+    })
+    .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -29,7 +29,7 @@ enum Server {
         handle: sio_server::ListenHandle,
     },
     Node {
-        script: Box<NodeScript>,
+        script: Box<Piped>,
         port: u16,
     },
 }
@@ -92,7 +92,7 @@ impl Server {
             Kind::Node => {
                 let ms = opts.window.as_millis().to_string();
                 let (script, ready) =
-                    NodeScript::spawn("recovery.js", &["server", REDIS, prefix, &ms]).await;
+                    Piped::start("redis/recovery.js", &["server", REDIS, prefix, &ms]).await;
                 let port = u16::try_from(ready["port"].as_u64().unwrap()).unwrap();
                 Server::Node {
                     script: Box::new(script),
@@ -122,11 +122,10 @@ impl Server {
                     .unwrap();
             }
         }
-        let deadline = std::time::Instant::now() + WAIT;
-        while stream_entries(prefix).await.len() <= before {
-            assert!(std::time::Instant::now() < deadline, "never appended");
-            tokio::time::sleep(Duration::from_millis(10)).await;
-        }
+        eventually("the entry in the stream", WAIT_SECS, || async {
+            (stream_entries(prefix).await.len() > before).then_some(())
+        })
+        .await;
     }
 
     async fn stop(self) {
@@ -138,7 +137,7 @@ impl Server {
 }
 
 /// The `ev` numbers client `c` got, and their offsets (the last argument), in order.
-fn got(clients: &NodeScript) -> Vec<(i64, String)> {
+fn got(clients: &Piped) -> Vec<(i64, String)> {
     clients
         .events()
         .iter()
@@ -151,7 +150,7 @@ fn got(clients: &NodeScript) -> Vec<(i64, String)> {
         .collect()
 }
 
-fn connects(clients: &NodeScript) -> Vec<Json> {
+fn connects(clients: &Piped) -> Vec<Json> {
     clients
         .events()
         .into_iter()
@@ -169,20 +168,19 @@ fn entry_id(offset: &str) -> (u64, u64) {
 /// the disconnection; the client must not come back before, see redis-streams-adapter #26).
 async fn session_stored(prefix: &str) {
     let client = redis::Client::open(REDIS).unwrap();
-    let mut conn = client.get_multiplexed_async_connection().await.unwrap();
-    let deadline = tokio::time::Instant::now() + WAIT;
-    loop {
-        let keys: Vec<String> = redis::cmd("KEYS")
-            .arg(format!("{prefix}:session:*"))
-            .query_async(&mut conn)
-            .await
-            .unwrap();
-        if !keys.is_empty() {
-            return;
+    let conn = client.get_multiplexed_async_connection().await.unwrap();
+    eventually("a stored session", WAIT_SECS, || {
+        let mut conn = conn.clone();
+        async move {
+            let keys: Vec<String> = redis::cmd("KEYS")
+                .arg(format!("{prefix}:session:*"))
+                .query_async(&mut conn)
+                .await
+                .unwrap();
+            (!keys.is_empty()).then_some(())
         }
-        assert!(tokio::time::Instant::now() < deadline, "no session stored");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    })
+    .await;
 }
 
 struct Case {
@@ -231,7 +229,7 @@ async fn resume(case: Case) {
     let mut a = Server::start(case.from, &prefix, &from_opts).await;
     let mut b = Server::start(case.to, &prefix, &case.opts).await;
     let proxy = Proxy::start(a.port()).await;
-    let (mut clients, _) = NodeScript::spawn("recovery.js", &["clients"]).await;
+    let (clients, _) = Piped::start("redis/recovery.js", &["clients"]).await;
     let sid = clients
         .cmd(json!({"op": "connect", "name": "c", "port": proxy.port, "rooms": ["r1"]}))
         .await
@@ -265,7 +263,7 @@ async fn resume(case: Case) {
         // Longer than the window: the session (and its lease) are gone.
         tokio::time::sleep(case.opts.window * 2 + Duration::from_millis(300)).await;
         proxy.refuse(false);
-        eventually("reconnection", || connects(&clients).len() >= 2).await;
+        until("reconnection", WAIT_SECS, || connects(&clients).len() >= 2).await;
         let back = connects(&clients).swap_remove(1);
         assert_eq!(back["recovered"], false);
         assert_ne!(back["sid"], sid, "a new id");
@@ -283,7 +281,7 @@ async fn resume(case: Case) {
     expected.extend([2, 3, 5]);
     proxy.refuse(false);
 
-    eventually("reconnection", || connects(&clients).len() >= 2).await;
+    until("reconnection", WAIT_SECS, || connects(&clients).len() >= 2).await;
     let back = connects(&clients).swap_remove(1);
     assert_eq!(
         back["recovered"],
@@ -295,7 +293,10 @@ async fn resume(case: Case) {
     // Its rooms came back with it: a new packet to r1 reaches it on its new server.
     b.emit(&prefix, "r1", 6).await;
     expected.push(6);
-    eventually("every packet", || got(&clients).len() >= expected.len()).await;
+    until("every packet", WAIT_SECS, || {
+        got(&clients).len() >= expected.len()
+    })
+    .await;
     let got = got(&clients);
     let numbers: Vec<i64> = got.iter().map(|(n, _)| *n).collect();
     assert_eq!(numbers, expected, "missed packets, in order, exactly once");

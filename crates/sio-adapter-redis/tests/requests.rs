@@ -16,7 +16,9 @@ use sio_types::{Adapter, AdapterError, BroadcastOptions, Packet, Value};
 async fn unanswered_requests_time_out_with_socket_io_messages() {
     init_tracing();
     let prefix = unique_prefix("timeouts");
-    let cfg = config(&prefix, Mode::Classic).requests_timeout(Duration::from_millis(400));
+    let cfg = builder(&prefix, Mode::Classic)
+        .requests_timeout(Duration::from_millis(400))
+        .build();
     let node = RustNode::start(cfg, &["r1:room1"]).await;
     // A silent member: subscribed to the request channel, never answering.
     let client = redis::Client::open(REDIS).unwrap();
@@ -97,7 +99,9 @@ async fn unanswered_requests_time_out_with_socket_io_messages() {
 async fn responses_use_the_specific_channel_when_asked() {
     init_tracing();
     let prefix = unique_prefix("specific");
-    let cfg = config(&prefix, Mode::Classic).publish_on_specific_response_channel(true);
+    let cfg = builder(&prefix, Mode::Classic)
+        .publish_on_specific_response_channel(true)
+        .build();
     let a = RustNode::start(cfg.clone(), &["a1"]).await;
     let b = RustNode::start(cfg, &["b1:room"]).await;
     let client = redis::Client::open(REDIS).unwrap();
@@ -128,7 +132,11 @@ async fn responses_use_the_specific_channel_when_asked() {
 async fn partial_answers_survive_a_timeout(mode: Mode, name: &str) {
     init_tracing();
     let prefix = unique_prefix(name);
-    let cfg = || config(&prefix, mode).requests_timeout(Duration::from_secs(5));
+    let cfg = || {
+        builder(&prefix, mode)
+            .requests_timeout(Duration::from_secs(5))
+            .build()
+    };
     let caller = RustNode::start(cfg(), &[]).await;
     let answering = RustNode::start(cfg(), &[]).await;
     let silent = RustNode::start(cfg(), &[]).await;

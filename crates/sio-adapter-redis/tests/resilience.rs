@@ -132,8 +132,9 @@ async fn connect_errors_name_the_connection() {
     // Nothing listens on this port (bound, then released).
     let port = free_port();
     let err = RedisAdapterFactory::connect(
-        RedisConfig::new(format!("redis://127.0.0.1:{port}"))
-            .connect_timeout(Duration::from_secs(2)),
+        RedisConfig::builder(format!("redis://127.0.0.1:{port}"))
+            .connect_timeout(Duration::from_secs(2))
+            .build(),
     )
     .await
     .unwrap_err();
@@ -147,7 +148,7 @@ async fn connect_errors_name_the_connection() {
     );
     assert!(msg.contains("\"pub\"") || msg.contains("\"sub\""), "{msg}");
     assert!(
-        RedisAdapterFactory::connect(RedisConfig::new("nope://x"))
+        RedisAdapterFactory::connect(RedisConfig::builder("nope://x").build())
             .await
             .is_err()
     );
@@ -156,17 +157,18 @@ async fn connect_errors_name_the_connection() {
     // (with a database number) works.
     let port = free_port();
     let mut redis = start_redis_with(port, &["--requirepass", "s3cret"]).await;
-    let err = Emitter::connect(RedisConfig::new(format!("redis://:wrong@127.0.0.1:{port}")))
-        .await
-        .unwrap_err();
+    let err =
+        Emitter::connect(RedisConfig::builder(format!("redis://:wrong@127.0.0.1:{port}")).build())
+            .await
+            .unwrap_err();
     let msg = err.to_string();
     assert!(
         msg.contains("\"emitter\"") && !msg.contains("wrong"),
         "{msg}"
     );
-    let ok = RedisAdapterFactory::connect(RedisConfig::new(format!(
-        "redis://:s3cret@127.0.0.1:{port}/3"
-    )))
+    let ok = RedisAdapterFactory::connect(
+        RedisConfig::builder(format!("redis://:s3cret@127.0.0.1:{port}/3")).build(),
+    )
     .await;
     assert!(ok.is_ok(), "{ok:?}");
     drop(ok);
@@ -180,7 +182,10 @@ async fn restart_suite(mode: Mode) {
     let url = format!("redis://127.0.0.1:{port}");
     let mut redis = start_redis(port).await;
     let prefix = unique_prefix("restart");
-    let cfg = RedisConfig::new(url.clone()).key_prefix(&prefix).mode(mode);
+    let cfg = RedisConfig::builder(url.clone())
+        .key_prefix(&prefix)
+        .mode(mode)
+        .build();
     let a = RustNode::start(cfg.clone(), &["r1:room1"]).await;
     let b = RustNode::start(cfg.clone(), &[]).await;
     let emitter = Emitter::connect(cfg).await.unwrap();
@@ -237,16 +242,10 @@ async fn restart_suite(mode: Mode) {
         send(format!("after-{n}")).await.unwrap();
     }
     if mode == Mode::Classic {
-        let deadline = Instant::now() + WAIT;
-        while emitter
-            .to("room1")
-            .emit("from-emitter", vec![])
-            .await
-            .is_err()
-        {
-            assert!(Instant::now() < deadline, "emitter never came back");
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
+        eventually("the emitter back", WAIT_SECS, || async {
+            emitter.to("room1").emit("from-emitter", vec![]).await.ok()
+        })
+        .await;
         a.ns.wait_call("emitter after restart", |c| {
             is_broadcast_of(c, "from-emitter")
         })
@@ -293,8 +292,9 @@ async fn a_redis_that_never_answers_is_a_timeout() {
         }
     });
     let err = RedisAdapterFactory::connect(
-        RedisConfig::new(format!("redis://127.0.0.1:{port}"))
-            .connect_timeout(Duration::from_millis(1500)),
+        RedisConfig::builder(format!("redis://127.0.0.1:{port}"))
+            .connect_timeout(Duration::from_millis(1500))
+            .build(),
     )
     .await
     .unwrap_err();
@@ -317,10 +317,10 @@ async fn probe(a: &RustNode, b: &RustNode, round: usize) {
         let s = n.factory.stats();
         s.disconnects > 0 && s.reconnects == s.disconnects
     };
-    while !(settled(a) && settled(b)) {
-        assert!(started.elapsed() < WAIT, "connections never settled");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    until("both servers' connections settled", WAIT_SECS, || {
+        settled(a) && settled(b)
+    })
+    .await;
     for i in 0.. {
         let name = format!("probe-{round}-{i}");
         let _ = b
@@ -343,7 +343,7 @@ async fn probe(a: &RustNode, b: &RustNode, round: usize) {
     }
 }
 
-/// No false success (`fire_and_forget(false)`): Redis killed (-9) twice and paused once
+/// No false success (the default, confirmed publishes): Redis killed (-9) twice and paused once
 /// while a server broadcasts.
 /// Every broadcast whose call returned `Ok` reaches the other server; the ones that could
 /// not be confirmed return an error; the sending server's own sockets get every one.
@@ -353,11 +353,11 @@ async fn outage_suite(mode: Mode) {
     let url = format!("redis://127.0.0.1:{port}");
     let mut redis = start_redis(port).await;
     let prefix = unique_prefix("outage");
-    let cfg = RedisConfig::new(url.clone())
+    let cfg = RedisConfig::builder(url.clone())
         .key_prefix(&prefix)
         .mode(mode)
         .requests_timeout(Duration::from_secs(2))
-        .fire_and_forget(false);
+        .build();
     let a = RustNode::start(cfg.clone(), &["r1:room1"]).await;
     let b = RustNode::start(cfg.clone(), &["r2:room1"]).await;
     // The emitter (the helper's classic `send`) in the same mode.

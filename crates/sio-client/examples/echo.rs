@@ -13,8 +13,9 @@ async fn main() -> Result<(), sio_client::Error> {
     let url = std::env::args()
         .nth(1)
         .unwrap_or_else(|| "http://127.0.0.1:3000".into());
-    let socket = ClientConfig::new(url)
+    let socket = ClientConfig::builder(url)
         .ack_timeout(Duration::from_secs(5))
+        .build()
         .connect()
         .await?;
     println!("connected as {:?}", socket.id());

@@ -6,7 +6,7 @@
 
 use std::time::Duration;
 
-use sio_client::{ClientConfig, ClientHelper, ClientHelperOptions, Value};
+use sio_client::{ClientConfig, ClientHelper, Value};
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -15,17 +15,18 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .next()
         .unwrap_or_else(|| "http://127.0.0.1:3000".into());
     let token = args.next().unwrap_or_default();
-    let config = ClientConfig::new(url).auth(Value::from_iter([("token", token)]));
-    let helper = ClientHelper::new(
-        ClientHelperOptions::new(config)
-            .on_connected(|h| h.authenticate())
-            .on_authenticated(|h, data| {
-                println!("authenticated: {data:?}");
-                h.join_rooms(&["news"]);
-            })
-            .on_unauthenticated(|_, data| println!("unauthenticated: {data:?}"))
-            .on_error(|_, e| println!("error: {e}")),
-    )?;
+    let config = ClientConfig::builder(url)
+        .auth(Value::from_iter([("token", token)]))
+        .build();
+    let helper = ClientHelper::builder(config)
+        .on_connected(|h| h.authenticate())
+        .on_authenticated(|h, data| {
+            println!("authenticated: {data:?}");
+            h.join_rooms(&["news"]);
+        })
+        .on_unauthenticated(|_, data| println!("unauthenticated: {data:?}"))
+        .on_error(|_, e| println!("error: {e}"))
+        .build()?;
     helper.subscribe(
         "news",
         |ctx| {

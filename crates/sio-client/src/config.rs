@@ -1,4 +1,4 @@
-//! Client options, set with builder methods.
+//! Client options: [`ClientConfig`], made with [`ClientConfig::builder`].
 
 use std::time::Duration;
 
@@ -29,20 +29,16 @@ impl TransportKind {
 }
 
 /// Everything a [`Manager`](crate::Manager) needs to connect, with socket.io-client's
-/// defaults.
+/// defaults; made with [`ClientConfig::builder`], its fields are there to read.
 ///
 /// ```
-/// use std::time::Duration;
 /// use sio_client::{ClientConfig, TransportKind};
 ///
-/// let config = ClientConfig::new("http://127.0.0.1:3000")
+/// let config = ClientConfig::builder("http://127.0.0.1:3000")
 ///     .transports([TransportKind::Websocket])
-///     .query("token", "abc")
-///     .reconnection_delay(Duration::from_millis(200))
-///     .retries(3)
-///     .ack_timeout(Duration::from_secs(1));
+///     .build();
 /// assert_eq!(config.path, "/socket.io/");
-/// assert_eq!(config.reconnection_delay_max, Duration::from_secs(5));
+/// assert_eq!(config.transports, [TransportKind::Websocket]);
 /// ```
 #[derive(Clone, Debug)]
 #[non_exhaustive]
@@ -65,7 +61,7 @@ pub struct ClientConfig {
     /// Whether to upgrade from polling to websocket when the server offers it.
     pub upgrade: bool,
     /// Whether [`Manager::socket`](crate::Manager::socket) (and so
-    /// [`ClientHelper::new`](crate::ClientHelper::new)) connects the socket at once (`true`,
+    /// [`ClientHelperBuilder::build`](crate::helper::ClientHelperBuilder::build)) connects the socket at once (`true`,
     /// socket.io-client's `autoConnect`); with `false` nothing connects until
     /// [`Socket::connect`](crate::Socket::connect) or
     /// [`ClientHelper::connect`](crate::ClientHelper::connect).
@@ -101,61 +97,91 @@ pub struct ClientConfig {
 }
 
 impl ClientConfig {
-    /// Options for `url` with socket.io-client's defaults.
-    pub fn new(url: impl Into<String>) -> Self {
-        ClientConfig {
-            url: url.into(),
-            path: "/socket.io/".into(),
-            query: Vec::new(),
-            extra_headers: Vec::new(),
-            auth: None,
-            transports: vec![TransportKind::Polling, TransportKind::Websocket],
-            upgrade: true,
-            auto_connect: true,
-            reconnection: true,
-            reconnection_attempts: None,
-            reconnection_delay: Duration::from_secs(1),
-            reconnection_delay_max: Duration::from_secs(5),
-            randomization_factor: 0.5,
-            connect_timeout: Duration::from_secs(20),
-            ack_timeout: None,
-            retries: 0,
-            max_buffered: 1024,
-            parser: Parser::default(),
-            limits: Limits::default(),
-            #[cfg(feature = "tls")]
-            tls: None,
+    /// A builder for `url` with socket.io-client's defaults.
+    pub fn builder(url: impl Into<String>) -> ClientConfigBuilder {
+        ClientConfigBuilder {
+            config: ClientConfig {
+                url: url.into(),
+                path: "/socket.io/".into(),
+                query: Vec::new(),
+                extra_headers: Vec::new(),
+                auth: None,
+                transports: vec![TransportKind::Polling, TransportKind::Websocket],
+                upgrade: true,
+                auto_connect: true,
+                reconnection: true,
+                reconnection_attempts: None,
+                reconnection_delay: Duration::from_secs(1),
+                reconnection_delay_max: Duration::from_secs(5),
+                randomization_factor: 0.5,
+                connect_timeout: Duration::from_secs(20),
+                ack_timeout: None,
+                retries: 0,
+                max_buffered: 1024,
+                parser: Parser::default(),
+                limits: Limits::default(),
+                #[cfg(feature = "tls")]
+                tls: None,
+            },
         }
     }
 
+    /// A builder starting from these options.
+    pub fn into_builder(self) -> ClientConfigBuilder {
+        ClientConfigBuilder { config: self }
+    }
+}
+
+/// Builds a [`ClientConfig`]: every setter starts from socket.io-client's defaults.
+///
+/// ```
+/// use std::time::Duration;
+/// use sio_client::{ClientConfig, TransportKind};
+///
+/// let config = ClientConfig::builder("http://127.0.0.1:3000")
+///     .transports([TransportKind::Websocket])
+///     .query("token", "abc")
+///     .reconnection_delay(Duration::from_millis(200))
+///     .retries(3)
+///     .ack_timeout(Duration::from_secs(1))
+///     .build();
+/// assert_eq!(config.retries, 3);
+/// assert_eq!(config.reconnection_delay_max, Duration::from_secs(5));
+/// ```
+#[derive(Clone, Debug)]
+pub struct ClientConfigBuilder {
+    config: ClientConfig,
+}
+
+impl ClientConfigBuilder {
     /// Sets the engine.io path.
     pub fn path(mut self, path: impl Into<String>) -> Self {
-        self.path = path.into();
+        self.config.path = path.into();
         self
     }
     /// Adds a query parameter.
     pub fn query(mut self, key: impl Into<String>, value: impl Into<String>) -> Self {
-        self.query.push((key.into(), value.into()));
+        self.config.query.push((key.into(), value.into()));
         self
     }
     /// Adds an HTTP header.
     pub fn extra_header(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
-        self.extra_headers.push((name.into(), value.into()));
+        self.config.extra_headers.push((name.into(), value.into()));
         self
     }
     /// Sets the auth payload of namespace CONNECTs.
     pub fn auth(mut self, auth: impl Into<Value>) -> Self {
-        self.auth = Some(auth.into());
+        self.config.auth = Some(auth.into());
         self
     }
     /// Sets the transports, in order of use.
     pub fn transports(mut self, transports: impl IntoIterator<Item = TransportKind>) -> Self {
-        self.transports = transports.into_iter().collect();
+        self.config.transports = transports.into_iter().collect();
         self
     }
     /// Enables or disables the polling → websocket upgrade.
     pub fn upgrade(mut self, upgrade: bool) -> Self {
-        self.upgrade = upgrade;
+        self.config.upgrade = upgrade;
         self
     }
     /// Whether sockets connect as soon as they are created (socket.io-client's
@@ -165,69 +191,70 @@ impl ClientConfig {
     /// # async fn demo() -> Result<(), sio_client::Error> {
     /// use sio_client::{ClientConfig, Manager};
     ///
-    /// let manager = Manager::new(ClientConfig::new("http://127.0.0.1:3000").auto_connect(false))?;
+    /// let config = ClientConfig::builder("http://127.0.0.1:3000").auto_connect(false).build();
+    /// let manager = Manager::new(config)?;
     /// let socket = manager.socket("/"); // not connecting yet
     /// socket.on("news", |ev| println!("{:?}", ev.args));
     /// socket.connect(); // now
     /// # Ok(()) }
     /// ```
     pub fn auto_connect(mut self, auto_connect: bool) -> Self {
-        self.auto_connect = auto_connect;
+        self.config.auto_connect = auto_connect;
         self
     }
     /// Enables or disables reconnection.
     pub fn reconnection(mut self, reconnection: bool) -> Self {
-        self.reconnection = reconnection;
+        self.config.reconnection = reconnection;
         self
     }
     /// Limits the reconnection attempts.
     pub fn reconnection_attempts(mut self, attempts: u32) -> Self {
-        self.reconnection_attempts = Some(attempts);
+        self.config.reconnection_attempts = Some(attempts);
         self
     }
     /// Sets the first reconnection delay.
     pub fn reconnection_delay(mut self, delay: Duration) -> Self {
-        self.reconnection_delay = delay;
+        self.config.reconnection_delay = delay;
         self
     }
     /// Sets the largest reconnection delay.
     pub fn reconnection_delay_max(mut self, delay: Duration) -> Self {
-        self.reconnection_delay_max = delay;
+        self.config.reconnection_delay_max = delay;
         self
     }
     /// Sets the jitter factor (clamped to 0..=1).
     pub fn randomization_factor(mut self, factor: f64) -> Self {
-        self.randomization_factor = factor.clamp(0.0, 1.0);
+        self.config.randomization_factor = factor.clamp(0.0, 1.0);
         self
     }
     /// Sets the session-opening timeout.
     pub fn connect_timeout(mut self, timeout: Duration) -> Self {
-        self.connect_timeout = timeout;
+        self.config.connect_timeout = timeout;
         self
     }
     /// Sets the default ack timeout.
     pub fn ack_timeout(mut self, timeout: Duration) -> Self {
-        self.ack_timeout = Some(timeout);
+        self.config.ack_timeout = Some(timeout);
         self
     }
     /// Sets the number of retries of each emit (at-least-once delivery).
     pub fn retries(mut self, retries: u32) -> Self {
-        self.retries = retries;
+        self.config.retries = retries;
         self
     }
     /// Sets how many emits are buffered while disconnected.
     pub fn max_buffered(mut self, max: usize) -> Self {
-        self.max_buffered = max;
+        self.config.max_buffered = max;
         self
     }
     /// Sets the parser.
     pub fn parser(mut self, parser: Parser) -> Self {
-        self.parser = parser;
+        self.config.parser = parser;
         self
     }
     /// Sets the decoder limits.
     pub fn limits(mut self, limits: Limits) -> Self {
-        self.limits = limits;
+        self.config.limits = limits;
         self
     }
 
@@ -235,7 +262,7 @@ impl ClientConfig {
     /// the webpki roots.
     #[cfg(feature = "tls")]
     pub fn tls_config(mut self, config: std::sync::Arc<rustls::ClientConfig>) -> Self {
-        self.tls = Some(config);
+        self.config.tls = Some(config);
         self
     }
 
@@ -243,7 +270,7 @@ impl ClientConfig {
     /// CA, a self-signed test server).
     ///
     /// ```
-    /// let err = sio_client::ClientConfig::new("https://localhost").add_root_certificates_pem(b"junk");
+    /// let err = sio_client::ClientConfig::builder("https://localhost").add_root_certificates_pem(b"junk");
     /// assert!(err.is_err());
     /// ```
     #[cfg(feature = "tls")]
@@ -263,10 +290,17 @@ impl ClientConfig {
         if added == 0 {
             return Err(Error::Config("no certificate in the PEM data".into()));
         }
-        self.tls = Some(tls_with_roots(roots)?);
+        self.config.tls = Some(tls_with_roots(roots)?);
         Ok(self)
     }
 
+    /// The options.
+    pub fn build(self) -> ClientConfig {
+        self.config
+    }
+}
+
+impl ClientConfig {
     /// Checks the URL and returns where to connect.
     pub(crate) fn endpoint(&self) -> Result<Endpoint, Error> {
         let uri: Uri = self
@@ -387,9 +421,10 @@ mod tests {
 
     #[test]
     fn endpoint_urls() {
-        let ep = ClientConfig::new("http://localhost:3000/chat")
+        let ep = ClientConfig::builder("http://localhost:3000/chat")
             .query("a b", "c&d")
             .path("io")
+            .build()
             .endpoint()
             .unwrap();
         assert_eq!(ep.nsp, "/chat");
@@ -397,11 +432,13 @@ mod tests {
             ep.url(TransportKind::Websocket, Some("x")),
             "ws://localhost:3000/io/?a+b=c%26d&EIO=4&transport=websocket&sid=x"
         );
-        assert!(ClientConfig::new("ftp://x").endpoint().is_err());
-        assert!(ClientConfig::new("not a url").endpoint().is_err());
+        let config = |url: &str| ClientConfig::builder(url);
+        assert!(config("ftp://x").build().endpoint().is_err());
+        assert!(config("not a url").build().endpoint().is_err());
         assert!(
-            ClientConfig::new("http://x")
+            config("http://x")
                 .transports([])
+                .build()
                 .endpoint()
                 .is_err()
         );

@@ -1,6 +1,6 @@
 //! The client helper: the seed's `SocketIOClientHelper` over a [`Socket`].
 //!
-//! It connects on creation (unless [`ClientConfig::auto_connect`] is off), tracks the
+//! It connects when built (unless [`ClientConfig::auto_connect`] is off), tracks the
 //! authenticate state the server helper drives (`authenticate` → `authenticated` /
 //! `unauthenticated`), wraps subscriptions so a failing handler is logged instead of
 //! breaking the connection, and sends room requests.
@@ -8,7 +8,7 @@
 //! Rooms asked for with [`ClientHelper::join_rooms`] are not remembered: after a
 //! reconnection the server has a new socket in its default rooms only, as with the seed's
 //! client and socket.io-client, which keep no room state either. Join them again in
-//! [`ClientHelperOptions::on_authenticated`], which runs after every (re)authentication.
+//! [`ClientHelperBuilder::on_authenticated`], which runs after every (re)authentication.
 
 use std::fmt;
 use std::future::Future;
@@ -100,98 +100,106 @@ impl EventContext {
     }
 }
 
-/// Options of a [`ClientHelper`]: the connection and the lifecycle callbacks.
+/// Builds a [`ClientHelper`]: the connection, the namespace and the lifecycle callbacks.
 ///
 /// ```no_run
 /// # async fn demo() -> Result<(), sio_client::Error> {
-/// use sio_client::{ClientConfig, ClientHelper, ClientHelperOptions, Value};
+/// use sio_client::{ClientConfig, ClientHelper};
 ///
-/// let helper = ClientHelper::new(
-///     ClientHelperOptions::new(ClientConfig::new("http://127.0.0.1:3000"))
-///         .on_connected(|h| h.authenticate())
-///         .on_authenticated(|_, data| println!("authenticated: {data:?}")),
-/// )?;
+/// let helper = ClientHelper::builder(ClientConfig::builder("http://127.0.0.1:3000").build())
+///     .on_connected(|h| h.authenticate())
+///     .on_authenticated(|_, data| println!("authenticated: {data:?}"))
+///     .build()?;
 /// # Ok(()) }
 /// ```
 #[derive(Clone)]
-#[non_exhaustive]
-pub struct ClientHelperOptions {
-    /// Where and how to connect.
-    pub config: ClientConfig,
-    /// The namespace (`/` by default, or the path of the URL).
-    pub nsp: Option<String>,
-    /// Called on each (re)connection.
-    pub on_connected: Option<HelperCallback>,
-    /// Called on each disconnection, after the state went back to `unauthorized`.
-    pub on_disconnected: Option<DisconnectCallback>,
-    /// Called on connection errors and on bad input from the server.
-    pub on_error: Option<ErrorCallback>,
-    /// Called when the server sends `authenticated`.
-    pub on_authenticated: Option<PayloadCallback>,
-    /// Called when the server sends `unauthenticated`.
-    pub on_unauthenticated: Option<PayloadCallback>,
+pub struct ClientHelperBuilder {
+    config: ClientConfig,
+    nsp: Option<String>,
+    callbacks: Callbacks,
 }
 
-impl fmt::Debug for ClientHelperOptions {
+/// The lifecycle callbacks a helper keeps.
+#[derive(Clone, Default)]
+struct Callbacks {
+    on_connected: Option<HelperCallback>,
+    on_disconnected: Option<DisconnectCallback>,
+    on_error: Option<ErrorCallback>,
+    on_authenticated: Option<PayloadCallback>,
+    on_unauthenticated: Option<PayloadCallback>,
+}
+
+impl fmt::Debug for ClientHelperBuilder {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("ClientHelperOptions")
+        f.debug_struct("ClientHelperBuilder")
             .field("config", &self.config)
             .field("nsp", &self.nsp)
             .finish_non_exhaustive()
     }
 }
 
-impl ClientHelperOptions {
-    /// Options without callbacks.
-    pub fn new(config: ClientConfig) -> Self {
-        ClientHelperOptions {
-            config,
-            nsp: None,
-            on_connected: None,
-            on_disconnected: None,
-            on_error: None,
-            on_authenticated: None,
-            on_unauthenticated: None,
-        }
-    }
-    /// Sets the namespace.
+impl ClientHelperBuilder {
+    /// The namespace (`/` by default, or the path of the URL).
     pub fn nsp(mut self, nsp: impl Into<String>) -> Self {
         self.nsp = Some(nsp.into());
         self
     }
-    /// Sets the connected callback.
+    /// Called on each (re)connection.
     pub fn on_connected(mut self, f: impl Fn(&ClientHelper) + Send + Sync + 'static) -> Self {
-        self.on_connected = Some(Arc::new(f));
+        self.callbacks.on_connected = Some(Arc::new(f));
         self
     }
-    /// Sets the disconnected callback.
+    /// Called on each disconnection, after the state went back to `unauthorized`.
     pub fn on_disconnected(
         mut self,
         f: impl Fn(&ClientHelper, &DisconnectReason) + Send + Sync + 'static,
     ) -> Self {
-        self.on_disconnected = Some(Arc::new(f));
+        self.callbacks.on_disconnected = Some(Arc::new(f));
         self
     }
-    /// Sets the error callback.
+    /// Called on connection errors and on bad input from the server.
     pub fn on_error(mut self, f: impl Fn(&ClientHelper, &Error) + Send + Sync + 'static) -> Self {
-        self.on_error = Some(Arc::new(f));
+        self.callbacks.on_error = Some(Arc::new(f));
         self
     }
-    /// Sets the authenticated callback.
+    /// Called when the server sends `authenticated`, after every (re)authentication.
     pub fn on_authenticated(
         mut self,
         f: impl Fn(&ClientHelper, &Value) + Send + Sync + 'static,
     ) -> Self {
-        self.on_authenticated = Some(Arc::new(f));
+        self.callbacks.on_authenticated = Some(Arc::new(f));
         self
     }
-    /// Sets the unauthenticated callback.
+    /// Called when the server sends `unauthenticated`.
     pub fn on_unauthenticated(
         mut self,
         f: impl Fn(&ClientHelper, &Value) + Send + Sync + 'static,
     ) -> Self {
-        self.on_unauthenticated = Some(Arc::new(f));
+        self.callbacks.on_unauthenticated = Some(Arc::new(f));
         self
+    }
+
+    /// Creates the client and starts connecting (the seed's constructor + `configure()`);
+    /// with [`ClientConfig::auto_connect`] off, nothing connects until
+    /// [`ClientHelper::connect`]. Must be called inside a tokio runtime; fails only on
+    /// invalid options.
+    pub fn build(self) -> Result<ClientHelper, Error> {
+        let endpoint = self.config.endpoint()?;
+        let nsp = self.nsp.unwrap_or_else(|| endpoint.nsp.clone());
+        let manager = Manager::start(self.config, endpoint);
+        // Connects (auto_connect); the handlers below are in place before any answer can
+        // arrive, as nothing awaits in between.
+        let socket = manager.socket(&nsp);
+        let helper = ClientHelper {
+            inner: Arc::new(HelperInner {
+                manager,
+                socket,
+                state: Mutex::new(ClientState::Unauthorized),
+                callbacks: self.callbacks,
+            }),
+        };
+        helper.configure();
+        Ok(helper)
     }
 }
 
@@ -199,7 +207,7 @@ struct HelperInner {
     manager: Manager,
     socket: Socket,
     state: Mutex<ClientState>,
-    opts: ClientHelperOptions,
+    callbacks: Callbacks,
 }
 
 /// The seed's `SocketIOClientHelper`: a socket.io client with the authenticate flow,
@@ -207,13 +215,12 @@ struct HelperInner {
 ///
 /// ```no_run
 /// # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
-/// use sio_client::{ClientConfig, ClientHelper, ClientHelperOptions, ClientState, Value};
+/// use sio_client::{ClientConfig, ClientHelper, ClientState, Value};
 ///
-/// let helper = ClientHelper::new(
-///     ClientHelperOptions::new(ClientConfig::new("http://127.0.0.1:3000"))
-///         .on_connected(|h| h.authenticate())
-///         .on_authenticated(|h, _| h.join_rooms(&["news"])),
-/// )?;
+/// let helper = ClientHelper::builder(ClientConfig::builder("http://127.0.0.1:3000").build())
+///     .on_connected(|h| h.authenticate())
+///     .on_authenticated(|h, _| h.join_rooms(&["news"]))
+///     .build()?;
 /// helper.subscribe("news", |ctx| { println!("{:?}", ctx.data()); Ok(()) }, true);
 /// if helper.state() == ClientState::Authenticated {
 ///     helper.emit("message", vec![Value::from("hello")])?;
@@ -243,27 +250,13 @@ fn with_helper(weak: &Weak<HelperInner>, f: impl FnOnce(&ClientHelper)) {
 }
 
 impl ClientHelper {
-    /// Creates the client and starts connecting (the seed's constructor + `configure()`);
-    /// with [`ClientConfig::auto_connect`] off, nothing connects until
-    /// [`connect`](Self::connect). Must be called inside a tokio runtime; fails only on
-    /// invalid options.
-    pub fn new(opts: ClientHelperOptions) -> Result<Self, Error> {
-        let endpoint = opts.config.endpoint()?;
-        let nsp = opts.nsp.clone().unwrap_or_else(|| endpoint.nsp.clone());
-        let manager = Manager::start(opts.config.clone(), endpoint);
-        // Connects (auto_connect); the handlers below are in place before any answer can
-        // arrive, as nothing awaits in between.
-        let socket = manager.socket(&nsp);
-        let helper = ClientHelper {
-            inner: Arc::new(HelperInner {
-                manager,
-                socket,
-                state: Mutex::new(ClientState::Unauthorized),
-                opts,
-            }),
-        };
-        helper.configure();
-        Ok(helper)
+    /// A builder for a helper connecting as `config` says.
+    pub fn builder(config: ClientConfig) -> ClientHelperBuilder {
+        ClientHelperBuilder {
+            config,
+            nsp: None,
+            callbacks: Callbacks::default(),
+        }
     }
 
     /// Registers the lifecycle handlers. Handlers hold the helper weakly, so dropping every
@@ -274,7 +267,7 @@ impl ClientHelper {
         s.on_connect(move || {
             with_helper(&w, |h| {
                 tracing::info!(nsp = %h.inner.socket.nsp(), id = ?h.inner.socket.id(), "connected");
-                if let Some(cb) = &h.inner.opts.on_connected {
+                if let Some(cb) = &h.inner.callbacks.on_connected {
                     cb(h);
                 }
             })
@@ -284,7 +277,7 @@ impl ClientHelper {
             with_helper(&w, |h| {
                 tracing::info!(reason = %reason, "disconnected");
                 h.set_state(ClientState::Unauthorized);
-                if let Some(cb) = &h.inner.opts.on_disconnected {
+                if let Some(cb) = &h.inner.callbacks.on_disconnected {
                     cb(h, reason);
                 }
             })
@@ -293,7 +286,7 @@ impl ClientHelper {
         s.on_error(move |err| {
             with_helper(&w, |h| {
                 tracing::warn!(error = %err, "socket error");
-                if let Some(cb) = &h.inner.opts.on_error {
+                if let Some(cb) = &h.inner.callbacks.on_error {
                     cb(h, err);
                 }
             })
@@ -304,7 +297,7 @@ impl ClientHelper {
                 h.set_state(ClientState::Authenticated);
                 let data = ev.args.into_iter().next().unwrap_or_default();
                 tracing::info!(data = ?data, "authenticated");
-                if let Some(cb) = &h.inner.opts.on_authenticated {
+                if let Some(cb) = &h.inner.callbacks.on_authenticated {
                     cb(h, &data);
                 }
             })
@@ -315,7 +308,7 @@ impl ClientHelper {
                 h.set_state(ClientState::Unauthorized);
                 let data = ev.args.into_iter().next().unwrap_or_default();
                 tracing::warn!(data = ?data, "unauthenticated");
-                if let Some(cb) = &h.inner.opts.on_unauthenticated {
+                if let Some(cb) = &h.inner.callbacks.on_unauthenticated {
                     cb(h, &data);
                 }
             })

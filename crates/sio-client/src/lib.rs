@@ -3,10 +3,10 @@
 //!
 //! | module | what it holds |
 //! |---|---|
-//! | [`config`] | [`ClientConfig`]: URL, path, query, headers, auth, transports, auto-connect, reconnection, retries |
+//! | [`config`] | [`ClientConfig`] and its [`ClientConfigBuilder`]: URL, path, query, headers, auth, transports, auto-connect, reconnection, retries |
 //! | [`manager`] | [`Manager`]: one engine.io connection, namespaces multiplexed over it, reconnection; its [`ManagerEvent`]s (`open`, `close`, `upgrade`, `reconnect_attempt`, ...) and the transport in use; [`Flushed`], awaited after a disconnect or close |
 //! | [`socket`] | [`Socket`]: emit, acks both ways, handlers, catch-all listeners, volatile emits, buffering, at-least-once retries; [`DisconnectReason`] with socket.io-client's strings |
-//! | [`helper`] | [`ClientHelper`]: the seed's `SocketIOClientHelper`; [`EventContext`] for its subscriptions |
+//! | [`helper`] | [`ClientHelper`]: the seed's `SocketIOClientHelper`, made with [`ClientHelperBuilder`]; [`EventContext`] for its subscriptions |
 //! | [`error`] | [`Error`] and [`HelperError`] |
 //!
 //! The engine.io layer speaks protocol v4 over HTTP long-polling and WebSocket and upgrades
@@ -17,9 +17,10 @@
 //! # async fn demo() -> Result<(), sio_client::Error> {
 //! use sio_client::{ClientConfig, TransportKind, Value};
 //!
-//! let socket = ClientConfig::new("http://127.0.0.1:3000")
+//! let socket = ClientConfig::builder("http://127.0.0.1:3000")
 //!     .transports([TransportKind::Websocket])
 //!     .auth(Value::from_iter([("token", "secret")]))
+//!     .build()
 //!     .connect()
 //!     .await?;
 //! socket.on("news", |ev| println!("news: {:?}", ev.args));
@@ -37,9 +38,9 @@ pub mod helper;
 pub mod manager;
 pub mod socket;
 
-pub use config::{ClientConfig, TransportKind};
+pub use config::{ClientConfig, ClientConfigBuilder, TransportKind};
 pub use error::{Error, HelperError};
-pub use helper::{ClientHelper, ClientHelperOptions, EventContext};
+pub use helper::{ClientHelper, ClientHelperBuilder, EventContext};
 pub use manager::{Flushed, Manager, ManagerEvent};
 pub use sio_protocol::Limits;
 pub use sio_protocol::socketio::Parser;

@@ -8,24 +8,25 @@ mod common;
 use std::time::Duration;
 
 use common::NodeServer;
-use sio_client::{
-    ClientConfig, ClientHelper, ClientHelperOptions, Error, Manager, TransportKind, Value,
-};
+use sio_client::{ClientConfig, ClientHelper, Error, Manager, TransportKind, Value};
 use tokio::sync::mpsc;
 
 #[tokio::test]
 async fn bad_input_is_reported_not_panicked() {
     let server = NodeServer::start("client/broken-server.js", &[]).await;
-    let config = ClientConfig::new(server.url())
+    let config = ClientConfig::builder(server.url())
         .transports([TransportKind::Websocket])
         .reconnection_delay(Duration::from_millis(50))
-        .reconnection_delay_max(Duration::from_millis(100));
+        .reconnection_delay_max(Duration::from_millis(100))
+        .build();
     let (tx, mut rx) = mpsc::unbounded_channel();
     let errors = tx.clone();
-    let helper = ClientHelper::new(ClientHelperOptions::new(config).on_error(move |_, e| {
-        let _ = errors.send(e.clone());
-    }))
-    .unwrap();
+    let helper = ClientHelper::builder(config)
+        .on_error(move |_, e| {
+            let _ = errors.send(e.clone());
+        })
+        .build()
+        .unwrap();
     let mut got = Vec::new();
     for _ in 0..4 {
         let e = tokio::time::timeout(Duration::from_secs(10), rx.recv())
@@ -91,27 +92,31 @@ async fn unreachable_server_reports_a_connection_error() {
         .local_addr()
         .unwrap()
         .port();
-    let err = ClientConfig::new(format!("http://127.0.0.1:{port}"))
+    let err = ClientConfig::builder(format!("http://127.0.0.1:{port}"))
         .reconnection(false)
+        .build()
         .connect()
         .await
         .unwrap_err();
     assert!(matches!(err, Error::Transport(_)), "{err:?}");
-    assert!(Manager::new(ClientConfig::new("gopher://x")).is_err());
+    assert!(Manager::new(ClientConfig::builder("gopher://x").build()).is_err());
 }
 
 #[tokio::test]
 async fn bad_polling_input_is_reported_not_panicked() {
     let server = NodeServer::start("client/broken-server.js", &[("MODE", "polling")]).await;
-    let config = ClientConfig::new(server.url())
+    let config = ClientConfig::builder(server.url())
         .transports([TransportKind::Polling])
         .reconnection_delay(Duration::from_millis(50))
-        .reconnection_delay_max(Duration::from_millis(100));
+        .reconnection_delay_max(Duration::from_millis(100))
+        .build();
     let (tx, mut rx) = mpsc::unbounded_channel();
-    let helper = ClientHelper::new(ClientHelperOptions::new(config).on_error(move |_, e| {
-        let _ = tx.send(e.clone());
-    }))
-    .unwrap();
+    let helper = ClientHelper::builder(config)
+        .on_error(move |_, e| {
+            let _ = tx.send(e.clone());
+        })
+        .build()
+        .unwrap();
     let mut got = Vec::new();
     for _ in 0..3 {
         got.push(

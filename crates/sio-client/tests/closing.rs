@@ -10,7 +10,7 @@ mod common;
 use std::time::Duration;
 
 use common::{NodeServer, eventually};
-use sio_client::{ClientConfig, ClientHelper, ClientHelperOptions, Manager, TransportKind, Value};
+use sio_client::{ClientConfig, ClientHelper, Manager, TransportKind, Value};
 
 const NOTES: i64 = 300;
 
@@ -30,9 +30,10 @@ fn run_client(url: String, tag: &'static str, transport: TransportKind, how: How
             .build()
             .unwrap();
         rt.block_on(async move {
-            let config = ClientConfig::new(url)
+            let config = ClientConfig::builder(url)
                 .transports([transport])
-                .auth(Value::from_iter([("tag", tag)]));
+                .auth(Value::from_iter([("tag", tag)]))
+                .build();
             let manager = Manager::new(config.clone()).unwrap();
             let socket = manager.socket("/");
             assert!(socket.wait_connected(Duration::from_secs(10)).await);
@@ -52,7 +53,7 @@ fn run_client(url: String, tag: &'static str, transport: TransportKind, how: How
                 }
                 How::HelperShutdown => {
                     drop((socket, manager));
-                    let helper = ClientHelper::new(ClientHelperOptions::new(config)).unwrap();
+                    let helper = ClientHelper::builder(config).build().unwrap();
                     assert!(
                         helper
                             .socket()
@@ -76,8 +77,9 @@ async fn check(transport: TransportKind, how: How, tag: &'static str) {
     tokio::task::spawn_blocking(move || run_client(url, tag, transport, how))
         .await
         .unwrap();
-    let probe = ClientConfig::new(server.url())
+    let probe = ClientConfig::builder(server.url())
         .transports([TransportKind::Websocket])
+        .build()
         .connect()
         .await
         .unwrap();

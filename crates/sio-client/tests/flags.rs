@@ -8,11 +8,11 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use common::{NodeServer, wait_until};
-use sio_client::{ClientConfig, Manager, TransportKind, Value};
+use sio_client::{ClientConfig, ClientConfigBuilder, Manager, TransportKind, Value};
 use tokio::sync::mpsc;
 
-fn cfg(server: &NodeServer) -> ClientConfig {
-    ClientConfig::new(server.url())
+fn cfg(server: &NodeServer) -> ClientConfigBuilder {
+    ClientConfig::builder(server.url())
         .transports([TransportKind::Websocket])
         .reconnection_delay(Duration::from_millis(100))
         .reconnection_delay_max(Duration::from_millis(500))
@@ -38,7 +38,7 @@ async fn received(socket: &sio_client::Socket) -> Vec<String> {
 #[tokio::test]
 async fn volatile_emit_while_disconnected_is_dropped_and_a_normal_one_is_buffered() {
     let server = NodeServer::start("client/server.js", &[]).await;
-    let socket = cfg(&server).connect().await.unwrap();
+    let socket = cfg(&server).build().connect().await.unwrap();
     let outgoing = Arc::new(Mutex::new(Vec::new()));
     let o = outgoing.clone();
     socket.on_any_outgoing(move |event, _| o.lock().unwrap().push(event.to_owned()));
@@ -85,7 +85,7 @@ async fn volatile_emit_while_disconnected_is_dropped_and_a_normal_one_is_buffere
 async fn volatile_emit_before_the_first_connection_is_dropped() {
     let server = NodeServer::start("client/server.js", &[]).await;
     // Retries would queue a normal emit; a volatile one bypasses them.
-    let manager = Manager::new(cfg(&server).retries(2)).unwrap();
+    let manager = Manager::new(cfg(&server).retries(2).build()).unwrap();
     let socket = manager.socket("/");
     socket
         .volatile()
@@ -135,7 +135,7 @@ type Seen = (&'static str, String, Vec<Value>);
 #[tokio::test]
 async fn on_any_sees_every_event_and_off_any_stops_it() {
     let server = NodeServer::start("client/server.js", &[]).await;
-    let manager = Manager::new(cfg(&server)).unwrap();
+    let manager = Manager::new(cfg(&server).build()).unwrap();
     let socket = manager.socket("/");
     let log: Arc<Mutex<Vec<Seen>>> = Arc::default();
     let l = log.clone();
@@ -229,7 +229,7 @@ async fn on_any_sees_every_event_and_off_any_stops_it() {
 #[tokio::test]
 async fn off_removes_catch_all_listeners_by_id() {
     let server = NodeServer::start("client/server.js", &[]).await;
-    let socket = cfg(&server).connect().await.unwrap();
+    let socket = cfg(&server).build().connect().await.unwrap();
     let seen = Arc::new(Mutex::new(Vec::new()));
     let s = seen.clone();
     let id = socket.on_any_outgoing(move |event, _| s.lock().unwrap().push(event.to_owned()));

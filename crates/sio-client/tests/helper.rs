@@ -11,17 +11,18 @@ use std::time::Duration;
 use common::{NodeServer, eventually, wait_until};
 use sio_client::helper::SubscribeHandler;
 use sio_client::{
-    ClientConfig, ClientHelper, ClientHelperOptions, ClientState, HelperError, TransportKind, Value,
+    ClientConfig, ClientHelper, ClientHelperBuilder, ClientState, HelperError, TransportKind, Value,
 };
 use tokio::sync::mpsc;
 
 fn config(server: &NodeServer, token: &str) -> ClientConfig {
-    ClientConfig::new(server.url())
+    ClientConfig::builder(server.url())
         .transports([TransportKind::Websocket])
         .auth(Value::from_iter([("token", token)]))
         .reconnection_delay(Duration::from_millis(100))
         .reconnection_delay_max(Duration::from_millis(400))
         .ack_timeout(Duration::from_secs(5))
+        .build()
 }
 
 async fn rooms(h: &ClientHelper) -> Vec<String> {
@@ -41,9 +42,9 @@ struct Seen {
     disconnected: AtomicUsize,
 }
 
-fn options(config: ClientConfig, seen: &Arc<Seen>) -> ClientHelperOptions {
+fn options(config: ClientConfig, seen: &Arc<Seen>) -> ClientHelperBuilder {
     let (a, b, c, d) = (seen.clone(), seen.clone(), seen.clone(), seen.clone());
-    ClientHelperOptions::new(config)
+    ClientHelper::builder(config)
         .on_connected(move |h| {
             a.connected.fetch_add(1, Ordering::SeqCst);
             h.authenticate();
@@ -59,7 +60,7 @@ fn options(config: ClientConfig, seen: &Arc<Seen>) -> ClientHelperOptions {
 async fn authenticates_joins_rooms_and_reauthenticates_after_server_restart() {
     let mut server = NodeServer::start("client/seed-server.js", &[("PING_MS", "200")]).await;
     let seen = Arc::new(Seen::default());
-    let helper = ClientHelper::new(options(config(&server, "good"), &seen)).unwrap();
+    let helper = options(config(&server, "good"), &seen).build().unwrap();
     wait_until("authenticated", 10, || {
         helper.state() == ClientState::Authenticated
     })
@@ -118,7 +119,7 @@ async fn authenticates_joins_rooms_and_reauthenticates_after_server_restart() {
 async fn a_bad_token_is_unauthenticated_and_disconnected() {
     let server = NodeServer::start("client/seed-server.js", &[]).await;
     let seen = Arc::new(Seen::default());
-    let helper = ClientHelper::new(options(config(&server, "bad"), &seen)).unwrap();
+    let helper = options(config(&server, "bad"), &seen).build().unwrap();
     wait_until("unauthenticated", 10, || {
         !seen.unauthenticated.lock().unwrap().is_empty()
     })
@@ -137,12 +138,15 @@ async fn a_bad_token_is_unauthenticated_and_disconnected() {
 async fn emit_subscribe_unsubscribe_and_shutdown() {
     let server = NodeServer::start("client/seed-server.js", &[]).await;
     let seen = Arc::new(Seen::default());
-    let helper = ClientHelper::new(options(config(&server, "good"), &seen)).unwrap();
+    let helper = options(config(&server, "good"), &seen).build().unwrap();
 
     // Not connected yet or any more: the seed's 400.
-    let not_connected = ClientHelper::new(ClientHelperOptions::new(
-        ClientConfig::new("http://127.0.0.1:9").reconnection(false),
-    ))
+    let not_connected = ClientHelper::builder(
+        ClientConfig::builder("http://127.0.0.1:9")
+            .reconnection(false)
+            .build(),
+    )
+    .build()
     .unwrap();
     let e = not_connected
         .emit("message", vec![Value::from(1)])
@@ -277,7 +281,7 @@ async fn typed_and_async_subscriptions() {
     }
     let server = NodeServer::start("client/seed-server.js", &[]).await;
     let seen = Arc::new(Seen::default());
-    let helper = ClientHelper::new(options(config(&server, "good"), &seen)).unwrap();
+    let helper = options(config(&server, "good"), &seen).build().unwrap();
     let (tx, mut rx) = mpsc::unbounded_channel();
     // Typed: the `authenticated` payload decodes into a struct (the helper's own handler is
     // there already, so duplicates must be allowed).
@@ -339,12 +343,11 @@ async fn typed_and_async_subscriptions() {
 #[tokio::test]
 async fn rooms_are_not_rejoined_unless_on_authenticated_asks() {
     let server = NodeServer::start("client/seed-server.js", &[]).await;
-    let helper = ClientHelper::new(
-        ClientHelperOptions::new(config(&server, "good"))
-            .on_connected(|h| h.authenticate())
-            .on_authenticated(|h, _| h.join_rooms(&["always"])),
-    )
-    .unwrap();
+    let helper = ClientHelper::builder(config(&server, "good"))
+        .on_connected(|h| h.authenticate())
+        .on_authenticated(|h, _| h.join_rooms(&["always"]))
+        .build()
+        .unwrap();
     let with_always = ["always", "io-default", "io-notification"];
     eventually("authenticated, in `always`", 10, || {
         let h = helper.clone();
@@ -386,7 +389,7 @@ async fn rooms_are_not_rejoined_unless_on_authenticated_asks() {
 async fn acked_emits_and_handlers_acting_through_their_context() {
     let server = NodeServer::start("client/seed-server.js", &[]).await;
     let seen = Arc::new(Seen::default());
-    let helper = ClientHelper::new(options(config(&server, "good"), &seen)).unwrap();
+    let helper = options(config(&server, "good"), &seen).build().unwrap();
     wait_until("authenticated", 10, || {
         helper.state() == ClientState::Authenticated
     })
@@ -433,8 +436,15 @@ async fn acked_emits_and_handlers_acting_through_their_context() {
 async fn auto_connect_off_waits_for_connect() {
     let server = NodeServer::start("client/seed-server.js", &[]).await;
     let seen = Arc::new(Seen::default());
-    let helper =
-        ClientHelper::new(options(config(&server, "good").auto_connect(false), &seen)).unwrap();
+    let helper = options(
+        config(&server, "good")
+            .into_builder()
+            .auto_connect(false)
+            .build(),
+        &seen,
+    )
+    .build()
+    .unwrap();
     assert!(!helper.socket().active());
     assert!(!helper.is_connected());
     assert_eq!(helper.manager().transport(), None);

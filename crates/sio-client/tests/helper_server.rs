@@ -12,10 +12,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use common::{eventually, wait_until};
-use sio_client::{
-    ClientConfig, ClientHelper, ClientHelperOptions, ClientState, DisconnectReason, TransportKind,
-    Value,
-};
+use sio_client::{ClientConfig, ClientHelper, ClientState, DisconnectReason, TransportKind, Value};
 use sio_server::SocketId;
 use sio_server::helper::{SendMessage, ServerHelper};
 
@@ -115,12 +112,13 @@ impl Seen {
 /// A client helper on `url`; with `auto_auth` it authenticates on each (re)connection, as
 /// the seed's applications do from the connected callback.
 fn client(url: String, tok: &str, seen: &Arc<Seen>, auto_auth: bool) -> ClientHelper {
-    let config = ClientConfig::new(url)
+    let config = ClientConfig::builder(url)
         .transports([TransportKind::Websocket])
         .auth(token(tok))
         .reconnection_delay(Duration::from_millis(100))
         .reconnection_delay_max(Duration::from_millis(400))
-        .ack_timeout(Duration::from_secs(5));
+        .ack_timeout(Duration::from_secs(5))
+        .build();
     let (a, b, c, d, e) = (
         seen.clone(),
         seen.clone(),
@@ -128,22 +126,21 @@ fn client(url: String, tok: &str, seen: &Arc<Seen>, auto_auth: bool) -> ClientHe
         seen.clone(),
         seen.clone(),
     );
-    let helper = ClientHelper::new(
-        ClientHelperOptions::new(config)
-            .on_connected(move |h| {
-                a.connected.fetch_add(1, Ordering::SeqCst);
-                if auto_auth {
-                    h.authenticate();
-                }
-            })
-            .on_authenticated(move |_, data| b.authenticated.lock().unwrap().push(data.clone()))
-            .on_unauthenticated(move |_, data| c.unauthenticated.lock().unwrap().push(data.clone()))
-            .on_disconnected(move |_, reason| d.disconnected.lock().unwrap().push(reason.clone()))
-            .on_error(move |_, _| {
-                e.errors.fetch_add(1, Ordering::SeqCst);
-            }),
-    )
-    .unwrap();
+    let helper = ClientHelper::builder(config)
+        .on_connected(move |h| {
+            a.connected.fetch_add(1, Ordering::SeqCst);
+            if auto_auth {
+                h.authenticate();
+            }
+        })
+        .on_authenticated(move |_, data| b.authenticated.lock().unwrap().push(data.clone()))
+        .on_unauthenticated(move |_, data| c.unauthenticated.lock().unwrap().push(data.clone()))
+        .on_disconnected(move |_, reason| d.disconnected.lock().unwrap().push(reason.clone()))
+        .on_error(move |_, _| {
+            e.errors.fetch_add(1, Ordering::SeqCst);
+        })
+        .build()
+        .unwrap();
     // `ping` already has the helper's own (debug log) handler: a duplicate is wanted here.
     for event in ["ping", "chat-back", "news"] {
         let s = seen.clone();

@@ -20,9 +20,10 @@ use sio_client::{ClientConfig, TransportKind};
 #[tokio::test]
 async fn back_to_back_emits_arrive_together_over_websocket() {
     let server = NodeServer::start("client/server.js", &[]).await;
-    let socket = ClientConfig::new(server.url())
+    let socket = ClientConfig::builder(server.url())
         .transports([TransportKind::Websocket])
         .ack_timeout(Duration::from_secs(10))
+        .build()
         .connect()
         .await
         .unwrap();

@@ -8,11 +8,13 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use common::{NodeServer, eventually, wait_until};
-use sio_client::{ClientConfig, DisconnectReason, Error, Manager, TransportKind, Value};
+use sio_client::{
+    ClientConfig, ClientConfigBuilder, DisconnectReason, Error, Manager, TransportKind, Value,
+};
 use tokio::sync::mpsc;
 
-fn cfg(server: &NodeServer) -> ClientConfig {
-    ClientConfig::new(server.url())
+fn cfg(server: &NodeServer) -> ClientConfigBuilder {
+    ClientConfig::builder(server.url())
         .reconnection_delay(Duration::from_millis(100))
         .reconnection_delay_max(Duration::from_millis(500))
         .ack_timeout(Duration::from_secs(5))
@@ -94,6 +96,7 @@ async fn websocket_only() {
         .transports([TransportKind::Websocket])
         .query("q", "a b&c")
         .extra_header("x-sio-test", "yes")
+        .build()
         .connect()
         .await
         .unwrap();
@@ -111,6 +114,7 @@ async fn polling_only() {
         .transports([TransportKind::Polling])
         .query("q", "a b&c")
         .extra_header("x-sio-test", "yes")
+        .build()
         .connect()
         .await
         .unwrap();
@@ -125,7 +129,7 @@ async fn polling_only() {
 #[tokio::test]
 async fn polling_upgrades_to_websocket() {
     let server = NodeServer::start("client/server.js", &[]).await;
-    let socket = cfg(&server).connect().await.unwrap();
+    let socket = cfg(&server).build().connect().await.unwrap();
     let t = eventually("upgrade to websocket", 10, || {
         let s = socket.clone();
         async move {
@@ -144,6 +148,7 @@ async fn answers_the_servers_emit_with_ack() {
     let server = NodeServer::start("client/server.js", &[]).await;
     let socket = cfg(&server)
         .transports([TransportKind::Websocket])
+        .build()
         .connect()
         .await
         .unwrap();
@@ -180,6 +185,7 @@ async fn ack_timeout_and_reserved_events() {
     let server = NodeServer::start("client/server.js", &[]).await;
     let socket = cfg(&server)
         .transports([TransportKind::Websocket])
+        .build()
         .connect()
         .await
         .unwrap();
@@ -201,7 +207,8 @@ async fn ack_timeout_and_reserved_events() {
 #[tokio::test]
 async fn two_namespaces_over_one_connection() {
     let server = NodeServer::start("client/server.js", &[]).await;
-    let manager = Manager::new(cfg(&server).transports([TransportKind::Websocket])).unwrap();
+    let manager =
+        Manager::new(cfg(&server).transports([TransportKind::Websocket]).build()).unwrap();
     let main = manager.socket("/");
     let admin = manager.socket("/admin");
     admin.set_auth(Some(obj(&[("role", Value::from("admin"))])));
@@ -271,6 +278,7 @@ async fn msgpack_parser() {
         let socket = cfg(&server)
             .transports(transports)
             .parser(sio_client::Parser::Msgpack)
+            .build()
             .connect()
             .await
             .unwrap();
@@ -286,6 +294,7 @@ async fn retries_deliver_at_least_once_across_a_dropped_connection() {
         .transports([TransportKind::Websocket])
         .retries(3)
         .ack_timeout(Duration::from_secs(2))
+        .build()
         .connect()
         .await
         .unwrap();
@@ -334,6 +343,7 @@ async fn without_retries_a_dropped_packet_is_lost() {
     let server = NodeServer::start("client/server.js", &[]).await;
     let socket = cfg(&server)
         .transports([TransportKind::Websocket])
+        .build()
         .connect()
         .await
         .unwrap();
@@ -352,7 +362,8 @@ async fn emits_while_disconnected_are_buffered() {
     let manager = Manager::new(
         cfg(&server)
             .transports([TransportKind::Websocket])
-            .max_buffered(2),
+            .max_buffered(2)
+            .build(),
     )
     .unwrap();
     let socket = manager.socket("/");
@@ -381,6 +392,7 @@ async fn server_disconnect_is_final_and_transport_loss_reconnects() {
     let server = NodeServer::start("client/server.js", &[]).await;
     let socket = cfg(&server)
         .transports([TransportKind::Websocket])
+        .build()
         .connect()
         .await
         .unwrap();
@@ -410,7 +422,8 @@ async fn server_disconnect_is_final_and_transport_loss_reconnects() {
 async fn connection_state_recovery() {
     let server = NodeServer::start("client/server.js", &[("RECOVERY", "1")]).await;
     let recovered = Arc::new(Mutex::new(Vec::new()));
-    let manager = Manager::new(cfg(&server).transports([TransportKind::Websocket])).unwrap();
+    let manager =
+        Manager::new(cfg(&server).transports([TransportKind::Websocket]).build()).unwrap();
     let socket = manager.socket("/");
     let r = recovered.clone();
     socket.on("recovered", move |ev| {
@@ -441,6 +454,7 @@ async fn dead_server_is_detected_by_ping_timeout() {
     let socket = cfg(&server)
         .transports([TransportKind::Websocket])
         .reconnection(false)
+        .build()
         .connect()
         .await
         .unwrap();
@@ -471,10 +485,11 @@ async fn reconnection_gives_up_after_the_configured_attempts() {
         .unwrap()
         .port();
     let manager = Manager::new(
-        ClientConfig::new(format!("http://127.0.0.1:{port}"))
+        ClientConfig::builder(format!("http://127.0.0.1:{port}"))
             .reconnection_attempts(2)
             .reconnection_delay(Duration::from_millis(20))
-            .reconnection_delay_max(Duration::from_millis(40)),
+            .reconnection_delay_max(Duration::from_millis(40))
+            .build(),
     )
     .unwrap();
     let events = Arc::new(Mutex::new(Vec::new()));
@@ -513,6 +528,7 @@ async fn retries_give_up_after_retries_plus_one_tries() {
         .transports([TransportKind::Websocket])
         .retries(2)
         .ack_timeout(Duration::from_millis(300))
+        .build()
         .connect()
         .await
         .unwrap();
@@ -547,6 +563,7 @@ async fn custom_path_on_every_transport() {
             .reconnection(false)
             // Node leaves an unknown path's polling request unanswered.
             .connect_timeout(Duration::from_secs(2))
+            .build()
             .connect()
             .await
             .unwrap_err();
@@ -554,6 +571,7 @@ async fn custom_path_on_every_transport() {
         let socket = cfg(&server)
             .transports(transports)
             .path("/custom-io/")
+            .build()
             .connect()
             .await
             .unwrap();
@@ -564,7 +582,8 @@ async fn custom_path_on_every_transport() {
 #[tokio::test]
 async fn a_closed_manager_refuses_emits() {
     let server = NodeServer::start("client/server.js", &[]).await;
-    let manager = Manager::new(cfg(&server).transports([TransportKind::Websocket])).unwrap();
+    let manager =
+        Manager::new(cfg(&server).transports([TransportKind::Websocket]).build()).unwrap();
     let socket = manager.socket("/");
     let reasons = Arc::new(Mutex::new(Vec::new()));
     let r = reasons.clone();
@@ -587,6 +606,7 @@ async fn large_messages_over_websocket() {
     let server = NodeServer::start("client/server.js", &[]).await;
     let socket = cfg(&server)
         .transports([TransportKind::Websocket])
+        .build()
         .connect()
         .await
         .unwrap();

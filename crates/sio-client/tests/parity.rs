@@ -91,13 +91,14 @@ async fn sio_client(
 ) -> (Seen, Option<TransportKind>) {
     let server = NodeServer::start("client/server.js", server_env(scenario)).await;
     let manager = Manager::new(
-        ClientConfig::new(server.url())
+        ClientConfig::builder(server.url())
             .transports(transports.iter().copied())
             .reconnection_delay(Duration::from_millis(100))
             .reconnection_delay_max(Duration::from_millis(100))
             .randomization_factor(0.0)
             .reconnection_attempts(2)
-            .auto_connect(false),
+            .auto_connect(false)
+            .build(),
     )
     .unwrap();
     let seen = Arc::new(Mutex::new(Seen::default()));

@@ -9,7 +9,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use common::{eventually, wait_until};
-use sio_client::{ClientConfig, Manager, TransportKind, Value};
+use sio_client::{ClientConfig, ClientConfigBuilder, Manager, TransportKind, Value};
 use sio_server::{ListenHandle, SocketIo};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::mpsc;
@@ -134,8 +134,8 @@ impl Drop for RustServer {
     }
 }
 
-fn cfg(url: String) -> ClientConfig {
-    ClientConfig::new(url)
+fn cfg(url: String) -> ClientConfigBuilder {
+    ClientConfig::builder(url)
         .reconnection_delay(Duration::from_millis(100))
         .reconnection_delay_max(Duration::from_millis(300))
         .ack_timeout(Duration::from_secs(5))
@@ -202,6 +202,7 @@ async fn websocket_polling_and_upgrade() {
     let server = RustServer::start(false).await;
     let ws = cfg(server.url())
         .transports([TransportKind::Websocket])
+        .build()
         .connect()
         .await
         .unwrap();
@@ -210,13 +211,14 @@ async fn websocket_polling_and_upgrade() {
 
     let polling = cfg(server.url())
         .transports([TransportKind::Polling])
+        .build()
         .connect()
         .await
         .unwrap();
     assert_eq!(transport_of(&polling).await, "polling");
     scenario(&polling).await;
 
-    let upgraded = cfg(server.url()).connect().await.unwrap();
+    let upgraded = cfg(server.url()).build().connect().await.unwrap();
     eventually("upgrade to websocket", 10, || {
         let s = upgraded.clone();
         async move { (transport_of(&s).await == "websocket").then_some(()) }
@@ -231,7 +233,8 @@ async fn two_namespaces_and_msgpack() {
     let manager = Manager::new(
         cfg(server.url())
             .transports([TransportKind::Websocket])
-            .parser(sio_client::Parser::Msgpack),
+            .parser(sio_client::Parser::Msgpack)
+            .build(),
     )
     .unwrap();
     let main = manager.socket("/");
@@ -287,6 +290,7 @@ async fn retries_across_a_dropped_connection() {
         .transports([TransportKind::Websocket])
         .retries(5)
         .ack_timeout(Duration::from_millis(700))
+        .build()
         .connect()
         .await
         .unwrap();
@@ -327,6 +331,7 @@ async fn a_restarted_server_is_reconnected_with_backoff() {
     let addr = server.addr();
     let socket = cfg(server.url())
         .transports([TransportKind::Websocket])
+        .build()
         .connect()
         .await
         .unwrap();
@@ -426,7 +431,7 @@ async fn seed_connection(socket: sio_server::Socket) {
 
 #[tokio::test]
 async fn helper_flow_against_sio_server() {
-    use sio_client::{ClientHelper, ClientHelperOptions, ClientState};
+    use sio_client::{ClientHelper, ClientState};
 
     let io = SocketIo::builder().build();
     io.ns("/", seed_connection);
@@ -435,10 +440,13 @@ async fn helper_flow_against_sio_server() {
 
     let pings = Arc::new(Mutex::new(0));
     let p = pings.clone();
-    let helper = ClientHelper::new(
-        ClientHelperOptions::new(cfg(url.clone()).auth(obj(&[("token", Value::from("good"))])))
-            .on_connected(|h| h.authenticate()),
+    let helper = ClientHelper::builder(
+        cfg(url.clone())
+            .auth(obj(&[("token", Value::from("good"))]))
+            .build(),
     )
+    .on_connected(|h| h.authenticate())
+    .build()
     .unwrap();
     helper.subscribe(
         "ping",
@@ -483,12 +491,11 @@ async fn helper_flow_against_sio_server() {
 
     let refused = Arc::new(Mutex::new(None));
     let r = refused.clone();
-    let bad = ClientHelper::new(
-        ClientHelperOptions::new(cfg(url).auth(obj(&[("token", Value::from("bad"))])))
-            .on_connected(|h| h.authenticate())
-            .on_unauthenticated(move |_, data| *r.lock().unwrap() = Some(data.clone())),
-    )
-    .unwrap();
+    let bad = ClientHelper::builder(cfg(url).auth(obj(&[("token", Value::from("bad"))])).build())
+        .on_connected(|h| h.authenticate())
+        .on_unauthenticated(move |_, data| *r.lock().unwrap() = Some(data.clone()))
+        .build()
+        .unwrap();
     wait_until("unauthenticated", 10, || refused.lock().unwrap().is_some()).await;
     wait_until("disconnected by the server", 10, || !bad.is_connected()).await;
     assert_eq!(bad.state(), ClientState::Unauthorized);

@@ -8,7 +8,7 @@ mod common;
 use std::path::PathBuf;
 
 use common::{NodeServer, eventually};
-use sio_client::{ClientConfig, Error, TransportKind, Value};
+use sio_client::{ClientConfig, ClientConfigBuilder, Error, TransportKind, Value};
 
 fn fixtures() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures")
@@ -23,9 +23,9 @@ async fn server() -> NodeServer {
     .await
 }
 
-fn config(server: &NodeServer) -> ClientConfig {
+fn config(server: &NodeServer) -> ClientConfigBuilder {
     let ca = std::fs::read(fixtures().join("ca.crt")).unwrap();
-    ClientConfig::new(format!("https://localhost:{}", server.port))
+    ClientConfig::builder(format!("https://localhost:{}", server.port))
         .reconnection(false)
         .add_root_certificates_pem(&ca)
         .unwrap()
@@ -45,6 +45,7 @@ async fn every_transport_over_tls() {
     ] {
         let socket = config(&server)
             .transports(transports)
+            .build()
             .connect()
             .await
             .unwrap();
@@ -58,7 +59,7 @@ async fn every_transport_over_tls() {
             args
         );
     }
-    let upgraded = config(&server).connect().await.unwrap();
+    let upgraded = config(&server).build().connect().await.unwrap();
     eventually("upgrade to wss", 10, || {
         let s = upgraded.clone();
         async move { (transport_of(&s).await == "websocket").then_some(()) }
@@ -70,9 +71,10 @@ async fn every_transport_over_tls() {
 async fn an_unknown_certificate_authority_is_refused() {
     let server = server().await;
     for transports in [vec![TransportKind::Websocket], vec![TransportKind::Polling]] {
-        let err = ClientConfig::new(format!("https://localhost:{}", server.port))
+        let err = ClientConfig::builder(format!("https://localhost:{}", server.port))
             .reconnection(false)
             .transports(transports)
+            .build()
             .connect()
             .await
             .unwrap_err();
@@ -82,7 +84,7 @@ async fn an_unknown_certificate_authority_is_refused() {
         );
     }
     assert!(matches!(
-        ClientConfig::new("https://x").add_root_certificates_pem(b"not pem"),
+        ClientConfig::builder("https://x").add_root_certificates_pem(b"not pem"),
         Err(Error::Config(_))
     ));
 }

@@ -64,15 +64,14 @@ impl Realtime {
             .authenticate_timeout(config.auth_timeout())
             .ping_interval(config.ping_interval());
         if let Some(url) = &config.redis_url {
-            // `send` answers 202 only once Redis took the message (issue 13: no false
-            // success); the demo's traffic is not a burst that would queue up behind it.
-            let mut redis = sio_adapter_redis::RedisConfig::from_url(url.clone())
-                .key_prefix(config.redis_key_prefix.clone())
-                .fire_and_forget(false);
+            // Publishes are confirmed (the adapter's default), so `send` answers 202 only
+            // once Redis took the message.
+            let mut redis = sio_adapter_redis::RedisConfig::builder(url.clone())
+                .key_prefix(config.redis_key_prefix.clone());
             if let Some(mode) = config.redis_adapter {
                 redis = redis.mode(mode);
             }
-            builder = builder.redis(redis);
+            builder = builder.redis(redis.build());
         }
         let helper = builder.build().map_err(|e| e.to_string())?;
         helper

@@ -88,9 +88,10 @@ async fn mixed_cluster_each_admin_sees_the_other_server() {
     use sio_adapter_redis::{RedisAdapterFactory, RedisConfig};
     let prefix = format!("sio-admin-{}", sio_server::SocketId::random());
     let factory = RedisAdapterFactory::connect(
-        RedisConfig::new("redis://127.0.0.1:6379")
+        RedisConfig::builder("redis://127.0.0.1:6379")
             .key_prefix(prefix.clone())
-            .requests_timeout(Duration::from_secs(5)),
+            .requests_timeout(Duration::from_secs(5))
+            .build(),
     )
     .await
     .expect("Redis answers on 127.0.0.1:6379");

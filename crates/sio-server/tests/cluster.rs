@@ -13,9 +13,10 @@ use sio_server::{SocketIo, Value};
 
 async fn cluster_member(prefix: &str) -> (SocketIo, sio_server::ListenHandle, u16) {
     let factory = RedisAdapterFactory::connect(
-        RedisConfig::new("redis://127.0.0.1:6379")
+        RedisConfig::builder("redis://127.0.0.1:6379")
             .key_prefix(prefix.to_owned())
-            .requests_timeout(Duration::from_secs(5)),
+            .requests_timeout(Duration::from_secs(5))
+            .build(),
     )
     .await
     .expect("Redis answers on 127.0.0.1:6379");

@@ -7,7 +7,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use futures_util::{SinkExt, StreamExt};
-use sio_client::{ClientConfig, ClientHelper, ClientHelperOptions, TransportKind};
+use sio_client::{ClientConfig, ClientHelper, TransportKind};
 use sio_server::helper::{HelperError, RoomLimits, SendMessage, ServerHelper};
 use sio_server::sio_types::ClientState;
 use sio_server::{SocketId, Value};
@@ -84,21 +84,21 @@ struct Seen {
 
 fn client(helper: &ServerHelper, auth: Value, seen: &Arc<Seen>, auto_auth: bool) -> ClientHelper {
     let (a, b) = (seen.clone(), seen.clone());
-    let config = ClientConfig::new(url(helper))
+    let config = ClientConfig::builder(url(helper))
         .auth(auth)
         .reconnection(false)
-        .transports([TransportKind::Websocket]);
-    let h = ClientHelper::new(
-        ClientHelperOptions::new(config)
-            .on_connected(move |h| {
-                if auto_auth {
-                    h.authenticate();
-                }
-            })
-            .on_authenticated(move |_, d| a.authenticated.lock().unwrap().push(d.clone()))
-            .on_unauthenticated(move |_, d| b.unauthenticated.lock().unwrap().push(d.clone())),
-    )
-    .unwrap();
+        .transports([TransportKind::Websocket])
+        .build();
+    let h = ClientHelper::builder(config)
+        .on_connected(move |h| {
+            if auto_auth {
+                h.authenticate();
+            }
+        })
+        .on_authenticated(move |_, d| a.authenticated.lock().unwrap().push(d.clone()))
+        .on_unauthenticated(move |_, d| b.unauthenticated.lock().unwrap().push(d.clone()))
+        .build()
+        .unwrap();
     for ev in ["ping", "echo-back", "news"] {
         let s = seen.clone();
         let name = ev.to_owned();

@@ -121,7 +121,9 @@ fn only<'a>(got: &'a [String], of: &[&str]) -> Vec<&'a str> {
 #[tokio::test]
 async fn send_reaches_an_id_a_room_and_everyone_across_two_helpers() {
     let p = prefix("send");
-    let cfg = RedisConfig::new("redis://127.0.0.1:6379").key_prefix(p);
+    let cfg = RedisConfig::builder("redis://127.0.0.1:6379")
+        .key_prefix(p)
+        .build();
     let h1 = helper(cfg.clone()).await.unwrap();
     let h2 = helper(cfg).await.unwrap();
     let (mut a, a_id) = authenticated_client(&h1, &["blue"]).await;
@@ -237,7 +239,9 @@ async fn configure_opens_three_connections_and_shutdown_closes_them() {
     let redis = OwnRedis::start().await;
     assert_eq!(redis.clients(), 0);
     let h = helper(
-        RedisConfig::new(format!("redis://127.0.0.1:{}", redis.port)).key_prefix(prefix("three")),
+        RedisConfig::builder(format!("redis://127.0.0.1:{}", redis.port))
+            .key_prefix(prefix("three"))
+            .build(),
     )
     .await
     .unwrap();
@@ -256,7 +260,7 @@ async fn configure_opens_three_connections_and_shutdown_closes_them() {
 
 #[tokio::test]
 async fn a_bad_url_is_a_named_error() {
-    let err = helper(RedisConfig::new("http://127.0.0.1:6379"))
+    let err = helper(RedisConfig::builder("http://127.0.0.1:6379").build())
         .await
         .unwrap_err();
     assert!(
@@ -273,8 +277,9 @@ async fn a_bad_url_is_a_named_error() {
         .unwrap()
         .port();
     let err = helper(
-        RedisConfig::new(format!("redis://127.0.0.1:{port}"))
-            .connect_timeout(Duration::from_secs(2)),
+        RedisConfig::builder(format!("redis://127.0.0.1:{port}"))
+            .connect_timeout(Duration::from_secs(2))
+            .build(),
     )
     .await
     .unwrap_err();
@@ -301,10 +306,13 @@ async fn a_redis_that_never_answers_times_out_with_the_connection_named() {
     });
     let timeout = Duration::from_millis(1500);
     let started = Instant::now();
-    let err =
-        helper(RedisConfig::new(format!("redis://127.0.0.1:{port}")).connect_timeout(timeout))
-            .await
-            .unwrap_err();
+    let err = helper(
+        RedisConfig::builder(format!("redis://127.0.0.1:{port}"))
+            .connect_timeout(timeout)
+            .build(),
+    )
+    .await
+    .unwrap_err();
     // The bound is the API's promise (each connection within its timeout, in parallel),
     // checked with slack for a busy machine.
     assert!(

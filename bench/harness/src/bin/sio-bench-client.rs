@@ -31,12 +31,13 @@ const PATIENCE: Duration = Duration::from_secs(30);
 /// Connects one client and authenticates it.
 async fn open(port: u16) -> Res<(Manager, Socket)> {
     let manager = Manager::new(
-        ClientConfig::new(format!("http://127.0.0.1:{port}"))
+        ClientConfig::builder(format!("http://127.0.0.1:{port}"))
             .transports([TransportKind::Websocket])
             .auth(SioValue::from_iter([("token", "bench")]))
             .reconnection(false)
             .auto_connect(false)
-            .ack_timeout(PATIENCE),
+            .ack_timeout(PATIENCE)
+            .build(),
     )
     .map_err(|e| e.to_string())?;
     let socket = manager.socket("/");

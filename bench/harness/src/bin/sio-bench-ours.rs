@@ -110,7 +110,11 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .validate_room(|_socket, rooms| async move { Ok(rooms) });
     if let (Some(url), Some(prefix)) = (args.get(1), args.get(2)) {
         // `?adapter=streams` in the URL picks the streams adapter (S4's `streams` rows).
-        b = b.redis(RedisConfig::from_url(url.clone()).key_prefix(prefix.clone()));
+        b = b.redis(
+            RedisConfig::builder(url.clone())
+                .key_prefix(prefix.clone())
+                .build(),
+        );
     }
     let helper = b.build()?;
     helper.configure().await?;

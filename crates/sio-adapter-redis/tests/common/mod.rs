@@ -1,7 +1,7 @@
-//! The one test support of this crate's tests: a recording `LocalNamespace` with fake
-//! sockets (every adapter test uses it), Rust cluster members on it, Node members and
-//! scripts driven over a pipe (`node`), and the proxy and redis-servers around them
-//! (`servers`).
+//! What this crate's tests share beyond the workspace's test support (`sio_tests`: Node
+//! scripts, waits): a recording `LocalNamespace` with fake sockets (every adapter test uses
+//! it), Rust cluster members on it, Node members (`node`), and the proxy and redis-servers
+//! around them (`servers`).
 #![allow(dead_code, unreachable_pub, unused_imports)]
 
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -9,7 +9,8 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use sio_adapter_redis::{
-    Mode, RedisAdapter, RedisAdapterFactory, RedisConfig, StreamsOptions, SubscriptionMode,
+    Mode, RedisAdapter, RedisAdapterFactory, RedisConfig, RedisConfigBuilder, StreamsOptions,
+    SubscriptionMode,
 };
 use sio_types::{
     AckStream, Adapter, BroadcastOptions, Handshake, LocalAcks, LocalNamespace, Packet, Room,
@@ -17,8 +18,13 @@ use sio_types::{
 };
 use tokio::sync::Notify;
 
+pub use sio_tests::node::Piped;
+pub use sio_tests::wait::{eventually, until};
+
 pub const REDIS: &str = "redis://127.0.0.1:6379";
-pub const WAIT: Duration = Duration::from_secs(8);
+/// How long a test waits for what should happen: a bound, not a speed requirement.
+pub const WAIT_SECS: u64 = 8;
+pub const WAIT: Duration = Duration::from_secs(WAIT_SECS);
 
 /// A key prefix no other test (or run) uses.
 pub fn unique_prefix(name: &str) -> String {
@@ -132,16 +138,14 @@ impl FakeNs {
 
     /// Waits until a recorded call matches.
     pub async fn wait_call(&self, what: &str, pred: impl Fn(&Call) -> bool) -> Call {
-        let deadline = tokio::time::Instant::now() + WAIT;
-        loop {
-            let n = self.notify.notified();
-            if let Some(c) = self.calls().into_iter().find(|c| pred(c)) {
-                return c;
-            }
-            if tokio::time::timeout_at(deadline, n).await.is_err() {
-                panic!("{what}: no matching call; calls: {:#?}", self.calls());
-            }
-        }
+        sio_tests::wait::notified(
+            what,
+            WAIT_SECS,
+            &self.notify,
+            || self.calls.lock().unwrap().iter().find(|c| pred(c)).cloned(),
+            || self.calls(),
+        )
+        .await
     }
 
     fn selected(&self, opts: &BroadcastOptions) -> Vec<FakeSocket> {
@@ -268,16 +272,21 @@ impl LocalNamespace for FakeNs {
 /// The test's own key prefix, which also names its stream (streams mode) and its
 /// sessions' keys, as the Node member's script does.
 pub fn config(prefix: &str, mode: Mode) -> RedisConfig {
-    config_at(REDIS, prefix, mode)
+    builder(prefix, mode).build()
+}
+
+/// [`config`] before it is built, for a test that sets more.
+pub fn builder(prefix: &str, mode: Mode) -> RedisConfigBuilder {
+    configure(RedisConfig::builder(REDIS), prefix, mode)
 }
 
 /// [`config`] for the Redis at `url`.
 pub fn config_at(url: &str, prefix: &str, mode: Mode) -> RedisConfig {
-    configure(RedisConfig::new(url), prefix, mode)
+    configure(RedisConfig::builder(url), prefix, mode).build()
 }
 
 /// [`config`] from a given Redis (a cluster's, say).
-pub fn configure(base: RedisConfig, prefix: &str, mode: Mode) -> RedisConfig {
+pub fn configure(base: RedisConfigBuilder, prefix: &str, mode: Mode) -> RedisConfigBuilder {
     base.key_prefix(prefix)
         .mode(mode)
         .requests_timeout(Duration::from_secs(3))
@@ -330,18 +339,6 @@ impl RustNode {
             ns,
             adapter,
         }
-    }
-}
-
-/// Polls `f` until it is true or `WAIT` passes.
-pub async fn eventually(what: &str, f: impl Fn() -> bool) {
-    let deadline = tokio::time::Instant::now() + WAIT;
-    while !f() {
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "{what}: never happened"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
     }
 }
 

@@ -1,20 +1,13 @@
-//! A Node member, or any Node script of tests/interop/redis/, driven over a pipe; values
-//! between the two as JSON (binary as `{"$bin": hex}`).
-
-use std::path::PathBuf;
-use std::process::Stdio;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
-use std::time::Duration;
+//! A Node member of the cluster: tests/interop/redis/node-cluster-node.js, driven over a
+//! pipe (`sio_tests::node::Piped`); values between the two as JSON (binary as
+//! `{"$bin": hex}`, as the script encodes it).
 
 use serde_json::{Value as Json, json};
 use sio_adapter_redis::Mode;
+use sio_tests::node::Piped;
 use sio_types::Value;
-use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
-use tokio::process::{Child, ChildStdin, Command};
-use tokio::sync::Notify;
 
-use super::{REDIS, WAIT, mode_arg};
+use super::{REDIS, WAIT_SECS, eventually, mode_arg};
 
 // ------------------------------------------------------------------ value <-> JSON pipe
 
@@ -55,135 +48,17 @@ pub fn from_json(j: &Json) -> Value {
 
 // ------------------------------------------------------------------ Node member
 
-/// A Node script driven over a pipe: JSON commands in, JSON lines out (see the scripts in
-/// tests/interop/redis/).
-pub struct NodeScript {
-    child: Child,
-    stdin: ChildStdin,
-    events: Arc<Mutex<Vec<Json>>>,
-    notify: Arc<Notify>,
-    next: AtomicU64,
-}
-
-pub fn script_path(name: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../../tests/interop/redis")
-        .join(name)
-}
-
-impl NodeScript {
-    /// Starts `node <script> <args>` and waits for its `ready` line, which it returns.
-    pub async fn spawn(script: &str, args: &[&str]) -> (Self, Json) {
-        let mut child = Command::new("node")
-            .arg(script_path(script))
-            .args(args)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .kill_on_drop(true)
-            .spawn()
-            .expect("node on PATH");
-        let stdin = child.stdin.take().unwrap();
-        let stdout = child.stdout.take().unwrap();
-        let events = Arc::new(Mutex::new(Vec::new()));
-        let notify = Arc::new(Notify::new());
-        let (ev, nt) = (events.clone(), notify.clone());
-        tokio::spawn(async move {
-            let mut lines = BufReader::new(stdout).lines();
-            while let Ok(Some(line)) = lines.next_line().await {
-                match serde_json::from_str::<Json>(&line) {
-                    Ok(j) => ev.lock().unwrap().push(j),
-                    Err(_) => eprintln!("node: {line}"),
-                }
-                nt.notify_waiters();
-            }
-        });
-        let me = NodeScript {
-            child,
-            stdin,
-            events,
-            notify,
-            next: AtomicU64::new(1),
-        };
-        let ready = me
-            .wait_event("node ready", |e| {
-                e["type"] == "ready" || e["type"] == "fatal"
-            })
-            .await;
-        assert_eq!(ready["type"], "ready", "node failed: {ready}");
-        (me, ready)
-    }
-
-    pub fn events(&self) -> Vec<Json> {
-        self.events.lock().unwrap().clone()
-    }
-
-    pub fn clear(&self) {
-        self.events.lock().unwrap().retain(|e| e["type"] == "reply");
-    }
-
-    pub async fn wait_event(&self, what: &str, pred: impl Fn(&Json) -> bool) -> Json {
-        let deadline = tokio::time::Instant::now() + WAIT;
-        loop {
-            let n = self.notify.notified();
-            if let Some(e) = self.events().into_iter().find(|e| pred(e)) {
-                return e;
-            }
-            if tokio::time::timeout_at(deadline, n).await.is_err() {
-                panic!("{what}: no matching event; events: {:#?}", self.events());
-            }
-        }
-    }
-
-    /// Runs a command; Ok(result) or Err(error message).
-    pub async fn cmd(&mut self, mut c: Json) -> Result<Json, String> {
-        let id = self.next.fetch_add(1, Ordering::Relaxed);
-        c["id"] = json!(id);
-        let mut line = serde_json::to_vec(&c).unwrap();
-        line.push(b'\n');
-        self.stdin.write_all(&line).await.unwrap();
-        self.stdin.flush().await.unwrap();
-        let r = self
-            .wait_event(&format!("reply to {c}"), |e| {
-                e["type"] == "reply" && e["id"] == id
-            })
-            .await;
-        match r.get("error") {
-            Some(e) => Err(e.as_str().unwrap_or_default().to_owned()),
-            None => Ok(r["result"].clone()),
-        }
-    }
-
-    /// Closes its stdin (the scripts exit then) and waits for it.
-    pub async fn stop(mut self) {
-        drop(self.stdin);
-        let _ = tokio::time::timeout(Duration::from_secs(3), self.child.wait()).await;
-        let _ = self.child.kill().await;
-    }
-
-    /// Kills it at once: no goodbye to Redis or its clients.
-    pub async fn kill(mut self) {
-        let _ = self.child.kill().await;
-    }
-}
-
 /// A Node cluster member (tests/interop/redis/node-cluster-node.js).
 pub struct NodeMember {
-    script: NodeScript,
+    script: Piped,
     /// Client name -> socket id.
     pub ids: std::collections::HashMap<String, String>,
 }
 
 impl std::ops::Deref for NodeMember {
-    type Target = NodeScript;
-    fn deref(&self) -> &NodeScript {
+    type Target = Piped;
+    fn deref(&self) -> &Piped {
         &self.script
-    }
-}
-
-impl std::ops::DerefMut for NodeMember {
-    fn deref_mut(&mut self) -> &mut NodeScript {
-        &mut self.script
     }
 }
 
@@ -195,7 +70,7 @@ impl NodeMember {
     pub async fn start_with_url(url: &str, prefix: &str, mode: Mode, clients: &[&str]) -> Self {
         let mut args = vec![url, prefix, mode_arg(mode)];
         args.extend(clients);
-        let (script, ready) = NodeScript::spawn("node-cluster-node.js", &args).await;
+        let (script, ready) = Piped::start("redis/node-cluster-node.js", &args).await;
         let ids = ready["ids"]
             .as_object()
             .unwrap()
@@ -207,6 +82,21 @@ impl NodeMember {
 
     pub fn id(&self, client: &str) -> String {
         self.ids[client].clone()
+    }
+
+    /// Waits until `client`'s socket is in `room` on the Node server (or, with `in_room`
+    /// false, no longer is).
+    pub async fn wait_room(&self, client: &str, room: &str, in_room: bool) {
+        let what = format!("{client} {} {room}", if in_room { "in" } else { "out of" });
+        eventually(&what, WAIT_SECS, || async {
+            let rooms = self
+                .cmd(json!({"op": "localRooms", "client": client}))
+                .await
+                .unwrap();
+            let found = rooms.as_array().unwrap().iter().any(|r| r == room);
+            (found == in_room).then_some(())
+        })
+        .await;
     }
 
     /// Events a client received: (event, args).

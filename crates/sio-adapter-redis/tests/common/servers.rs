@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use tokio::process::{Child, Command};
 
-use super::{WAIT, unique_prefix};
+use super::{WAIT, eventually, unique_prefix};
 
 /// A TCP proxy the test steers: what a load balancer is to a cluster. It can move its
 /// clients to another backend (cutting their connections), or turn new ones away.
@@ -263,29 +263,24 @@ impl RedisCluster {
 
     /// Until every live node says `cluster_state:ok` and every replica is in sync.
     pub async fn wait_ok(&self) {
-        let deadline = std::time::Instant::now() + Duration::from_secs(20);
-        loop {
-            let mut ok = true;
+        eventually("the cluster ok", 20, || async {
             for (p, n) in self.ports.iter().zip(&self.nodes) {
                 if n.is_none() {
                     continue;
                 }
                 let info = query(*p, &["CLUSTER", "INFO"]).await.map(|v| text(&v));
-                ok &= info.is_ok_and(|i| i.contains("cluster_state:ok"));
                 let repl = query(*p, &["INFO", "replication"]).await.map(|v| text(&v));
-                ok &= repl.is_ok_and(|r| {
-                    r.contains("role:master") || r.contains("master_link_status:up")
-                });
+                let ok = info.is_ok_and(|i| i.contains("cluster_state:ok"))
+                    && repl.is_ok_and(|r| {
+                        r.contains("role:master") || r.contains("master_link_status:up")
+                    });
+                if !ok {
+                    return None;
+                }
             }
-            if ok {
-                return;
-            }
-            assert!(
-                std::time::Instant::now() < deadline,
-                "cluster never became ok"
-            );
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
+            Some(())
+        })
+        .await;
     }
 
     /// The port of the master serving `key`'s slot (a channel's, for sharded pub/sub), if

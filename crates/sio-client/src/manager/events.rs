@@ -21,7 +21,7 @@ use crate::socket::{DisconnectReason, HandlerId, call_guarded, lock};
 /// # async fn demo() -> Result<(), sio_client::Error> {
 /// use sio_client::{ClientConfig, Manager, ManagerEvent};
 ///
-/// let manager = Manager::new(ClientConfig::new("http://127.0.0.1:3000"))?;
+/// let manager = Manager::new(ClientConfig::builder("http://127.0.0.1:3000").build())?;
 /// manager.on_event(|ev| match ev {
 ///     ManagerEvent::ReconnectAttempt(n) => println!("reconnecting, attempt {n}"),
 ///     ManagerEvent::Upgrade(t) => println!("now on {}", t.as_str()),

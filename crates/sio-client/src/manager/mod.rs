@@ -33,7 +33,7 @@ use events::Shared;
 /// # async fn demo() -> Result<(), sio_client::Error> {
 /// use sio_client::Value;
 ///
-/// let socket = sio_client::ClientConfig::new("http://127.0.0.1:3000").connect().await?;
+/// let socket = sio_client::ClientConfig::builder("http://127.0.0.1:3000").build().connect().await?;
 /// socket.emit("bye", vec![Value::from("see you")])?;
 /// socket.disconnect().await; // "bye" and the DISCONNECT packet are on the wire
 /// # Ok(()) }
@@ -115,7 +115,7 @@ type Sockets = Arc<Mutex<HashMap<String, Arc<SocketInner>>>>;
 /// # async fn demo() -> Result<(), sio_client::Error> {
 /// use sio_client::{ClientConfig, Manager};
 ///
-/// let manager = Manager::new(ClientConfig::new("http://127.0.0.1:3000"))?;
+/// let manager = Manager::new(ClientConfig::builder("http://127.0.0.1:3000").build())?;
 /// let main = manager.socket("/");
 /// let admin = manager.socket("/admin");
 /// main.connect();

@@ -70,7 +70,7 @@ impl FlaggedEmit<'_> {
     /// # async fn demo() -> Result<(), sio_client::Error> {
     /// use sio_client::Value;
     ///
-    /// let socket = sio_client::ClientConfig::new("http://127.0.0.1:3000").connect().await?;
+    /// let socket = sio_client::ClientConfig::builder("http://127.0.0.1:3000").build().connect().await?;
     /// let reply = socket.volatile().emit_with_ack("ping", vec![Value::from(1)]).await?;
     /// # Ok(()) }
     /// ```

@@ -43,7 +43,7 @@ fn refuse_reserved(event: &str) -> Result<(), Error> {
 /// # async fn demo() -> Result<(), sio_client::Error> {
 /// use sio_client::{ClientConfig, Value};
 ///
-/// let socket = ClientConfig::new("http://127.0.0.1:3000").connect().await?;
+/// let socket = ClientConfig::builder("http://127.0.0.1:3000").build().connect().await?;
 /// socket.on("question", |mut ev| {
 ///     ev.ack(vec![Value::from(42)]);
 /// });
@@ -243,7 +243,7 @@ impl Socket {
     ///
     /// ```no_run
     /// # async fn demo() -> Result<(), sio_client::Error> {
-    /// let socket = sio_client::ClientConfig::new("http://127.0.0.1:3000").connect().await?;
+    /// let socket = sio_client::ClientConfig::builder("http://127.0.0.1:3000").build().connect().await?;
     /// let id = socket.on_any(|event, args| println!("got {event} with {args:?}"));
     /// // Later: stop logging.
     /// socket.off_any(Some(id));
@@ -284,7 +284,7 @@ impl Socket {
     ///
     /// ```no_run
     /// # async fn demo() -> Result<(), sio_client::Error> {
-    /// let socket = sio_client::ClientConfig::new("http://127.0.0.1:3000").connect().await?;
+    /// let socket = sio_client::ClientConfig::builder("http://127.0.0.1:3000").build().connect().await?;
     /// socket.on_any_outgoing(|event, args| println!("sent {event} with {args:?}"));
     /// socket.emit("hello", vec![])?;
     /// # Ok(()) }
@@ -332,7 +332,7 @@ impl Socket {
     /// # async fn demo() -> Result<(), sio_client::Error> {
     /// use sio_client::Value;
     ///
-    /// let socket = sio_client::ClientConfig::new("http://127.0.0.1:3000").connect().await?;
+    /// let socket = sio_client::ClientConfig::builder("http://127.0.0.1:3000").build().connect().await?;
     /// socket.volatile().emit("cursor", vec![Value::from(10), Value::from(20)])?;
     /// # Ok(()) }
     /// ```
@@ -351,7 +351,7 @@ impl Socket {
     /// # async fn demo() -> Result<(), sio_client::Error> {
     /// use sio_client::Value;
     ///
-    /// let socket = sio_client::ClientConfig::new("http://127.0.0.1:3000").connect().await?;
+    /// let socket = sio_client::ClientConfig::builder("http://127.0.0.1:3000").build().connect().await?;
     /// socket.compress(false).volatile().emit("frame", vec![Value::from("...")])?;
     /// # Ok(()) }
     /// ```

@@ -102,10 +102,10 @@ impl ServerHelperBuilder {
     /// Cluster mode through Redis at `url` (key prefix `socket.io`, Node's default). The
     /// URL also picks the adapter, `?adapter=classic` (the default), `sharded`, `streams`,
     /// ..., and with several comma-separated hosts a Redis Cluster: see
-    /// [`RedisConfig::from_url`](sio_adapter_redis::RedisConfig::from_url).
+    /// [`RedisConfig::builder`](sio_adapter_redis::RedisConfig::builder).
     #[cfg(feature = "redis")]
     pub fn redis_url(self, url: impl Into<String>) -> Self {
-        self.redis(sio_adapter_redis::RedisConfig::from_url(url))
+        self.redis(sio_adapter_redis::RedisConfig::builder(url).build())
     }
 
     /// Cluster mode through Redis with this configuration (its connect timeout bounds

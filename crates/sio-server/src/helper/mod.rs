@@ -226,7 +226,7 @@ impl ServerHelper {
         let mut sender = Sender::Local;
         #[cfg(feature = "redis")]
         if let Some(cfg) = inner.opts.redis.clone() {
-            if cfg.get_mode() == sio_adapter_redis::Mode::Classic {
+            if cfg.mode() == sio_adapter_redis::Mode::Classic {
                 let (factory, emitter) = tokio::join!(
                     sio_adapter_redis::RedisAdapterFactory::connect(cfg.clone()),
                     sio_adapter_redis::Emitter::connect(cfg),
@@ -241,7 +241,7 @@ impl ServerHelper {
                 // a send even while Redis is unreachable, and the error says the rest of
                 // the cluster did not).
                 let factory = sio_adapter_redis::RedisAdapterFactory::connect(cfg).await?;
-                tracing::info!(mode = ?factory.config().get_mode(), "redis adapter ready");
+                tracing::info!(mode = ?factory.config().mode(), "redis adapter ready");
                 builder = builder.adapter(factory);
             }
         }
