@@ -1,7 +1,7 @@
 //! Connects to a socket.io server, answers its `question` acks and prints what it sends.
 //!
 //! ```sh
-//! cargo run -p sio-client --example echo -- http://127.0.0.1:3000
+//! cargo run -p sio-client --example answer -- http://127.0.0.1:3000
 //! ```
 
 use std::time::Duration;
