@@ -3,11 +3,10 @@
 //! byte for byte, text and base64 binary alike. Needs `node` and `npm ci` in tests/interop.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::io::Write;
-use std::path::PathBuf;
-use std::process::{Command, Stdio};
+mod common;
 
 use bytes::Bytes;
+use common::{hex, node_lines};
 use proptest::prelude::*;
 use proptest::strategy::ValueTree;
 use proptest::test_runner::TestRunner;
@@ -30,10 +29,6 @@ lines.forEach((line, i) => {
 });
 "#;
 
-fn hex(b: &[u8]) -> String {
-    b.iter().map(|x| format!("{x:02x}")).collect()
-}
-
 fn packet() -> impl Strategy<Value = Packet> {
     let text = "[^\u{1e}]{0,24}";
     prop_oneof![
@@ -54,33 +49,8 @@ fn engine_io_parser_reencodes_our_polling_bodies_byte_for_byte() {
     let bodies: Vec<String> = (0..300)
         .map(|_| encode_payload(&strategy.new_tree(&mut runner).unwrap().current()))
         .collect();
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/interop/node_modules");
-    let dir = dir.canonicalize().unwrap_or(dir);
-    assert!(
-        dir.join("engine.io-parser").is_dir(),
-        "run `npm ci` in tests/interop first"
-    );
-    let mut child = Command::new("node")
-        .arg("-e")
-        .arg(SCRIPT)
-        .env("NODE_PATH", &dir)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("node must be on PATH");
-    let input: String = bodies.iter().map(|b| hex(b.as_bytes()) + "\n").collect();
-    let mut stdin = child.stdin.take().unwrap();
-    let writer = std::thread::spawn(move || stdin.write_all(input.as_bytes()));
-    let out = child.wait_with_output().unwrap();
-    writer.join().unwrap().unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let text = String::from_utf8(out.stdout).unwrap();
-    let back: Vec<&str> = text.lines().collect();
+    let lines: Vec<String> = bodies.iter().map(|b| hex(b.as_bytes())).collect();
+    let back = node_lines(SCRIPT, "engine.io-parser", &lines);
     assert_eq!(back.len(), bodies.len());
     assert!(
         bodies

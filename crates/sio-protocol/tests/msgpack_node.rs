@@ -5,11 +5,10 @@
 #![cfg(feature = "msgpack")]
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::io::Write;
-use std::path::PathBuf;
-use std::process::{Command, Stdio};
+mod common;
 
 use bytes::Bytes;
+use common::{hex, node_lines};
 use proptest::prelude::*;
 use proptest::strategy::ValueTree;
 use proptest::test_runner::TestRunner;
@@ -38,47 +37,8 @@ for (const line of require('fs').readFileSync(0, 'utf8').trim().split('\n')) {
 process.stdout.write(out.join('\n') + '\n');
 "#;
 
-fn node_modules() -> PathBuf {
-    let p = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/interop/node_modules");
-    // Node resolves `..` by text, the kernel through symlinks; give Node the real path.
-    p.canonicalize().unwrap_or(p)
-}
-
-fn hex(b: &[u8]) -> String {
-    b.iter().map(|x| format!("{x:02x}")).collect()
-}
-
 fn run_node(lines: &[String]) -> Vec<String> {
-    let modules = node_modules();
-    assert!(
-        modules.join("notepack.io").is_dir(),
-        "run `npm ci` in tests/interop first ({} is missing)",
-        modules.display()
-    );
-    let mut child = Command::new("node")
-        .arg("-e")
-        .arg(SCRIPT)
-        .env("NODE_PATH", &modules)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("node must be on PATH for the interop tests");
-    let input = lines.join("\n") + "\n";
-    let mut stdin = child.stdin.take().unwrap();
-    let writer = std::thread::spawn(move || stdin.write_all(input.as_bytes()));
-    let out = child.wait_with_output().unwrap();
-    assert!(
-        out.status.success(),
-        "node failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    writer.join().unwrap().unwrap();
-    String::from_utf8(out.stdout)
-        .unwrap()
-        .lines()
-        .map(str::to_owned)
-        .collect()
+    node_lines(SCRIPT, "notepack.io", lines)
 }
 
 /// Values JavaScript holds exactly: integers within ±2^53, object keys that are not

@@ -4,11 +4,10 @@
 //! ack ids and nested binary attachments. Needs `node` on PATH and `npm ci` in tests/interop.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::io::Write;
-use std::path::PathBuf;
-use std::process::{Command, Stdio};
+mod common;
 
 use bytes::Bytes;
+use common::{hex, node_lines};
 use proptest::prelude::*;
 use proptest::strategy::ValueTree;
 use proptest::test_runner::TestRunner;
@@ -37,10 +36,6 @@ for (const line of lines) {
 process.stdout.write(out.join('\n') + '\n');
 "#;
 
-fn hex(b: &[u8]) -> String {
-    b.iter().map(|x| format!("{x:02x}")).collect()
-}
-
 fn frames_line(frames: &[Frame]) -> String {
     frames
         .iter()
@@ -53,37 +48,7 @@ fn frames_line(frames: &[Frame]) -> String {
 }
 
 fn node(lines: &[String]) -> Vec<String> {
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/interop/node_modules");
-    let dir = dir.canonicalize().unwrap_or(dir);
-    assert!(
-        dir.join("socket.io-parser").is_dir(),
-        "run `npm ci` in tests/interop first ({} is missing)",
-        dir.display()
-    );
-    let mut child = Command::new("node")
-        .arg("-e")
-        .arg(SCRIPT)
-        .env("NODE_PATH", &dir)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("node must be on PATH");
-    let input = lines.join("\n") + "\n";
-    let mut stdin = child.stdin.take().unwrap();
-    let writer = std::thread::spawn(move || stdin.write_all(input.as_bytes()));
-    let out = child.wait_with_output().unwrap();
-    writer.join().unwrap().unwrap();
-    assert!(
-        out.status.success(),
-        "socket.io-parser refused our output: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout)
-        .unwrap()
-        .lines()
-        .map(str::to_owned)
-        .collect()
+    node_lines(SCRIPT, "socket.io-parser", lines)
 }
 
 /// Values JavaScript round-trips to the same bytes: integers JavaScript holds exactly, no
@@ -219,19 +184,7 @@ const out = packets.map((p) => e.encode(p).map((f) =>
   typeof f === 'string' ? Buffer.from(f).toString('hex') : Buffer.from(f).toString('hex')).join(' '));
 process.stdout.write(out.join('\n') + '\n');
 "#;
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/interop/node_modules");
-    let dir = dir.canonicalize().unwrap_or(dir);
-    let out = Command::new("node")
-        .arg("-e")
-        .arg(script)
-        .env("NODE_PATH", &dir)
-        .output()
-        .expect("node must be on PATH");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let lines = node_lines(script, "socket.io-parser", &[]);
     let expected = [
         Packet::connect("/", Some(Value::from_iter([("token", "abc")]))),
         Packet::event(
@@ -261,8 +214,6 @@ process.stdout.write(out.join('\n') + '\n');
         ),
         Packet::disconnect("/x"),
     ];
-    let text = String::from_utf8(out.stdout).unwrap();
-    let lines: Vec<&str> = text.lines().collect();
     assert_eq!(lines.len(), expected.len());
     for (line, p) in lines.iter().zip(expected) {
         let mut d = Parser::Default.decoder(Limits::default());
