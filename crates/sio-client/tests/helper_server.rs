@@ -216,7 +216,8 @@ async fn client_helper_authenticates_joins_rooms_pings_and_exchanges_events_with
     // join_rooms / leave_rooms go through validate_room: `a` allowed, `private-x` refused.
     c.join_rooms(&["a", "private-x"]);
     wait_until("joined a", 5, || server_rooms(&server, id).len() == 3).await;
-    // The refused room is not joined late: an acked event after it is handled in order.
+    // The refused room is not joined late: the acked event after it starts after the join,
+    // whose validation never waits here.
     c.socket()
         .emit_with_ack("chat", vec![Value::from("sync")])
         .await

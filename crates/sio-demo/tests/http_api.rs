@@ -421,7 +421,8 @@ async fn clients_and_send_follow_the_helper_flow() {
     alice
         .emit("join", Some(json!({"rooms": [room, "private-secret"]})))
         .await;
-    // Events of one socket are handled in order: the answer comes after the join.
+    // Handlers start in arrival order and the demo's join never waits: the answer comes
+    // after the join.
     alice
         .ws
         .send(Message::text(r#"421["rooms"]"#))

@@ -452,7 +452,8 @@ async fn bad_room_requests_are_ignored_and_the_connection_kept() {
     for frame in bad {
         raw.send(frame).await;
     }
-    // Events of a socket are handled in order: once `echo` answers, all of the above ran.
+    // Handlers start in arrival order and none of the above waits: once `echo` answers,
+    // all of them ran.
     raw.send("421[\"echo\",\"still here\"]").await;
     let ack = tokio::time::timeout(Duration::from_secs(10), async {
         loop {
