@@ -13,7 +13,10 @@
 //!
 //! The helper's handlers are registered in the namespace's connection handler, which the
 //! server runs to completion before it answers CONNECT: an `authenticate` sent together
-//! with the connection is queued, never lost.
+//! with the connection is queued, never lost. The other handlers exist once the client is
+//! authenticated: as in the seed, a client joins rooms and emits after `authenticated`
+//! arrives (sio-client's helper does). An event sent earlier is dropped when your
+//! `authenticate` function waits, since handlers that wait do not hold back later events.
 //!
 //! Timers (auth timeouts, ping intervals) of all clients share one task and one
 //! `DelayQueue`; [`live_timers`](ServerHelper::live_timers) and
