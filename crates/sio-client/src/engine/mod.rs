@@ -240,7 +240,12 @@ impl Session {
         mut out: mpsc::UnboundedReceiver<Outgoing>,
     ) {
         let reason = self.ws_loop(&mut ws, pending, &mut out).await;
-        let _ = ws.close(None).await;
+        if reason.is_none() {
+            // Our close: the session ends once the server has read everything before it.
+            websocket::close_and_drain(&mut ws).await;
+        } else {
+            let _ = ws.close(None).await;
+        }
         self.finish(reason);
     }
 

@@ -558,8 +558,9 @@ impl Task {
 
     async fn end_engine(mut engine: Engine) {
         engine.close();
-        // Give the CLOSE packet a moment to leave before the session task is dropped.
-        let _ = tokio::time::timeout(Duration::from_secs(1), async {
+        // Give what is queued and the CLOSE a moment to leave before the session task is
+        // dropped; a WebSocket then waits up to 1 s more for the server to answer its close.
+        let _ = tokio::time::timeout(Duration::from_secs(3), async {
             while let Some(ev) = engine.rx.recv().await {
                 if matches!(ev, EngineEvent::Closed(_)) {
                     break;

@@ -98,6 +98,25 @@ pub(crate) async fn send(ws: &mut WsStream, packet: &Packet) -> Result<(), Disco
     ws.send(msg).await.map_err(ws_reason)
 }
 
+/// How long a close we started waits for the server's answer to it.
+const CLOSE_WAIT: std::time::Duration = std::time::Duration::from_secs(1);
+
+/// Ends the WebSocket as RFC 6455 asks of the side that closes: our close frame, then what
+/// the server still sends until its own close frame or the end of the stream (at most
+/// [`CLOSE_WAIT`]). The server answers only once it has read everything before our close,
+/// so what was queued before it has been read when this returns. Dropping the socket
+/// earlier, with the server's data unread, makes the kernel answer with a reset, and a
+/// server that had not yet read our last frames loses them.
+pub(crate) async fn close_and_drain(ws: &mut WsStream) {
+    if ws.close(None).await.is_err() {
+        return;
+    }
+    let _ = tokio::time::timeout(CLOSE_WAIT, async {
+        while let Some(Ok(_)) = ws.next().await {}
+    })
+    .await;
+}
+
 /// Reads the next engine.io packet; `Ok(None)` when the server closed the socket. A packet
 /// the decoder refuses is a transport error, as engine.io-client treats it.
 pub(crate) async fn recv(
