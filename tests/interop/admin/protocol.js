@@ -143,7 +143,9 @@ async function production() {
   await a.waitFor('server_stats', () => total('rawDisconnection') >= 1, 'a rawDisconnection count');
   const verbose = a.log.filter((e) => !['config', 'server_stats'].includes(e.event)).map((e) => e.event);
   check(verbose.length === 0, `production mode told more than counts: ${verbose}`);
-  check(total('rawConnection') >= 2, `connections ${JSON.stringify(agg())}`);
+  // The client's connection at least; the admin's own may have been counted in a tick
+  // sent before its socket could hear stats.
+  check(total('rawConnection') >= 1, `connections ${JSON.stringify(agg())}`);
   check(total('packetsIn') >= 1 && total('bytesIn') >= total('packetsIn'), `traffic in ${JSON.stringify(agg())}`);
   a.close();
   done({ rawConnection: total('rawConnection'), packetsIn: total('packetsIn') });
