@@ -39,8 +39,8 @@ pub trait Handler: Send + Sync + Sized + 'static {
     /// TCP slows the client down, and a POST is answered once the handler is ready again.
     /// What the server sends keeps flowing. A handler whose work piles up (a Socket.IO
     /// server's event handlers waiting on a database) applies back-pressure this way
-    /// instead of buffering without bound or dropping the client. It must also answer
-    /// `Ready` once the session is closed, and wake `cx` from `on_close`.
+    /// instead of buffering without bound or dropping the client. A session that closes
+    /// stops waiting by itself: the handler need not watch for that.
     fn poll_ready(&self, session: &Arc<Session<Self>>, cx: &mut Context<'_>) -> Poll<()> {
         let _ = (session, cx);
         Poll::Ready(())

@@ -67,6 +67,8 @@ pub(crate) struct State {
     pub(crate) post_active: bool,
     get_waker: Option<Waker>,
     stream_waker: Option<Waker>,
+    /// A POST waiting for the handler's readiness, woken when the session starts closing.
+    post_waker: Option<Waker>,
     /// Set when the close is decided; the transport then ends and calls `finish`.
     closing: Option<(CloseReason, PollEnd)>,
     closed: bool,
@@ -119,6 +121,7 @@ impl<H: Handler> Session<H> {
                 post_active: false,
                 get_waker: None,
                 stream_waker: None,
+                post_waker: None,
                 closing: None,
                 closed: false,
                 generations: [0; LANES],
@@ -162,6 +165,17 @@ impl<H: Handler> Session<H> {
     /// Whether the session is closed or closing.
     pub fn is_closed(&self) -> bool {
         self.lock().is_closing()
+    }
+
+    /// Whether the session is closing; if not, `cx` is woken when it starts to (a POST
+    /// waiting for the handler's readiness must not outlive the session).
+    pub(crate) fn closing_or_wake(&self, cx: &std::task::Context<'_>) -> bool {
+        let mut st = self.lock();
+        if st.is_closing() {
+            return true;
+        }
+        st.post_waker = Some(cx.waker().clone());
+        false
     }
 
     /// Bytes queued and not yet handed to the transport.
@@ -276,7 +290,11 @@ impl<H: Handler> Session<H> {
             }
             st.closing = Some((reason, end));
             let get_waiting = st.get_waker.is_some();
-            let wakers = [st.get_waker.take(), st.stream_waker.take()];
+            let wakers = [
+                st.get_waker.take(),
+                st.stream_waker.take(),
+                st.post_waker.take(),
+            ];
             let finish = match st.kind {
                 // The stream's task (WebSocket) ends the session.
                 k if k.is_stream() => false,
@@ -310,7 +328,11 @@ impl<H: Handler> Session<H> {
             st.packets = 0;
             (
                 std::mem::take(&mut st.queue),
-                [st.get_waker.take(), st.stream_waker.take()],
+                [
+                    st.get_waker.take(),
+                    st.stream_waker.take(),
+                    st.post_waker.take(),
+                ],
             )
         };
         drop(queue);

@@ -181,7 +181,7 @@ impl Handler for EngineHandler {
         }
         d.reader.register(cx.waker());
         // Checked again after registering, so a release in between is not missed.
-        if d.pending.load(Ordering::Acquire) < max || conn.is_closed() {
+        if d.pending.load(Ordering::Acquire) < max {
             Poll::Ready(())
         } else {
             Poll::Pending
@@ -232,7 +232,5 @@ impl Handler for EngineHandler {
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .take();
-        // A transport waiting for readiness sees the close.
-        data.reader.wake();
     }
 }

@@ -152,8 +152,17 @@ where
             break;
         }
         // The handler's back-pressure: the rest of the body waits, and the client's next
-        // POST with it, until the handler is ready.
-        std::future::poll_fn(|cx| session.engine.handler.poll_ready(session, cx)).await;
+        // POST with it, until the handler is ready or the session closes.
+        std::future::poll_fn(|cx| {
+            if session.engine.handler.poll_ready(session, cx).is_ready()
+                || session.closing_or_wake(cx)
+            {
+                std::task::Poll::Ready(())
+            } else {
+                std::task::Poll::Pending
+            }
+        })
+        .await;
         if session.is_closed() {
             break;
         }

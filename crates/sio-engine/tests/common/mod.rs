@@ -5,8 +5,11 @@
 
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::task::{Context, Poll};
 use std::time::Duration;
 
+use futures_util::task::AtomicWaker;
 use futures_util::{SinkExt, StreamExt};
 use serde_json::Value;
 use sio_engine::listen::ListenHandle;
@@ -40,10 +43,44 @@ pub(crate) enum Event {
 pub(crate) type OpenHook = Arc<dyn Fn(&Arc<Session<Recorder>>) + Send + Sync>;
 
 /// An echo handler (text comes back as text, binary as binary, as `examples/echo.rs`)
-/// that records `on_open` and `on_close` with the time they ran.
+/// that records `on_open` and `on_close` with the time they ran, and takes messages only
+/// while its [`Gate`] is open (its `poll_ready`).
 pub(crate) struct Recorder {
     log: watch::Sender<Vec<Event>>,
     on_open: Option<OpenHook>,
+    pub(crate) gate: Gate,
+}
+
+/// Whether the [`Recorder`] takes messages (open by default): the handler's back-pressure.
+#[derive(Default)]
+pub(crate) struct Gate {
+    shut: AtomicBool,
+    waker: AtomicWaker,
+}
+
+impl Gate {
+    /// Stops taking messages.
+    pub(crate) fn shut(&self) {
+        self.shut.store(true, Ordering::SeqCst);
+    }
+
+    /// Takes messages again, waking the transport that waits.
+    pub(crate) fn open(&self) {
+        self.shut.store(false, Ordering::SeqCst);
+        self.waker.wake();
+    }
+
+    fn poll(&self, cx: &mut Context<'_>) -> Poll<()> {
+        if !self.shut.load(Ordering::SeqCst) {
+            return Poll::Ready(());
+        }
+        self.waker.register(cx.waker());
+        if self.shut.load(Ordering::SeqCst) {
+            Poll::Pending
+        } else {
+            Poll::Ready(())
+        }
+    }
 }
 
 impl Recorder {
@@ -51,6 +88,7 @@ impl Recorder {
         Recorder {
             log: watch::Sender::new(Vec::new()),
             on_open,
+            gate: Gate::default(),
         }
     }
 
@@ -75,6 +113,10 @@ impl Handler for Recorder {
 
     fn on_close(&self, session: &Arc<Session<Self>>, reason: CloseReason) {
         self.record(Event::Close(session.id(), reason, Instant::now()));
+    }
+
+    fn poll_ready(&self, _session: &Arc<Session<Self>>, cx: &mut Context<'_>) -> Poll<()> {
+        self.gate.poll(cx)
     }
 }
 
