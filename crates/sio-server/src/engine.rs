@@ -12,7 +12,7 @@ use sio_protocol::socketio::Decoder;
 use sio_types::{Packet, PacketData};
 
 use crate::io::ServerInner;
-use crate::socket::{DisconnectReason, QueuedEvent, Socket};
+use crate::socket::{DisconnectReason, IncomingEvent, Socket};
 
 /// An engine.io connection of this server.
 pub(crate) type Conn = Session<EngineHandler>;
@@ -60,9 +60,9 @@ impl ConnData {
             .push(socket);
     }
 
-    /// `n` more events of this connection are pending.
-    pub(crate) fn hold(&self, n: usize) {
-        self.pending.fetch_add(n, Ordering::AcqRel);
+    /// One more event of this connection is pending.
+    pub(crate) fn hold(&self) {
+        self.pending.fetch_add(1, Ordering::AcqRel);
     }
 
     /// `n` pending events are done; wakes the reader if it waits for that.
@@ -132,7 +132,7 @@ impl EngineHandler {
                 }
             }
             PacketData::Event { event, args, ack } => match data.socket(&packet.nsp) {
-                Some(s) => s.enqueue(QueuedEvent { event, args, ack }),
+                Some(s) => s.on_event(IncomingEvent { event, args, ack }),
                 None => {
                     tracing::debug!(sid = %conn.id(), nsp = %packet.nsp, "event for a namespace the client has not joined")
                 }

@@ -140,24 +140,18 @@ pub(crate) fn call_guarded(what: &str, f: impl FnOnce()) {
 }
 
 /// Runs `fut` on the caller's task as far as it gets without waiting, and gives it a task
-/// of its own only if it has to wait. Returns false if it panicked (logged as `what`).
+/// of its own only if it has to wait. A panic in that first poll is logged as `what`.
 ///
 /// Most connect flows and event handlers finish without waiting; run this way they cost no
 /// task and no trip through the scheduler.
-pub(crate) fn run_inline(what: &str, fut: impl Future<Output = ()> + Send + 'static) -> bool {
+pub(crate) fn run_inline(what: &str, fut: impl Future<Output = ()> + Send + 'static) {
     let mut fut = Box::pin(fut);
     // A waker that does nothing is enough for this one poll: a pending future goes to
     // tokio::spawn, whose first poll registers the task's real waker.
     let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
     match std::panic::catch_unwind(AssertUnwindSafe(|| fut.as_mut().poll(&mut cx))) {
-        Ok(std::task::Poll::Ready(())) => true,
-        Ok(std::task::Poll::Pending) => {
-            tokio::spawn(fut);
-            true
-        }
-        Err(_) => {
-            tracing::error!(handler = what, "panicked");
-            false
-        }
+        Ok(std::task::Poll::Ready(())) => {}
+        Ok(std::task::Poll::Pending) => drop(tokio::spawn(fut)),
+        Err(_) => tracing::error!(handler = what, "panicked"),
     }
 }

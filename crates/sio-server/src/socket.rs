@@ -88,7 +88,8 @@ impl std::fmt::Display for DisconnectReason {
     }
 }
 
-pub(crate) struct QueuedEvent {
+/// An EVENT packet from the client, on its way to the handler.
+pub(crate) struct IncomingEvent {
     pub(crate) event: String,
     pub(crate) args: Vec<Value>,
     pub(crate) ack: Option<AckId>,
@@ -109,7 +110,7 @@ pub(crate) struct SocketInner {
     /// Events that arrived while the connect flow ran, in order (`None` once it finished:
     /// events then go straight to their handlers). They count as pending on the
     /// connection.
-    early: Mutex<Option<VecDeque<QueuedEvent>>>,
+    early: Mutex<Option<VecDeque<IncomingEvent>>>,
     /// Set once the CONNECT answer went out; until then emits are held in `pre_connect`.
     connected: AtomicBool,
     closed: AtomicBool,
@@ -569,14 +570,14 @@ impl Socket {
     /// Every event counts as pending on the connection until it is done; at
     /// `max_pending_events` the engine stops reading the connection (the engine handler's
     /// `poll_ready`), so a burst is slowed down by TCP, never dropped.
-    pub(crate) fn enqueue(&self, ev: QueuedEvent) {
+    pub(crate) fn on_event(&self, ev: IncomingEvent) {
         if self.inner.closed.load(Ordering::Acquire) {
             return;
         }
         if let Some(o) = self.inner.ns.counters.watch.get() {
             o.event_received(self, &ev.event, &ev.args);
         }
-        self.inner.conn.data().hold(1);
+        self.inner.conn.data().hold();
         let ev = {
             let mut early = self.inner.early.lock().unwrap_or_else(|e| e.into_inner());
             match early.as_mut() {
@@ -601,7 +602,7 @@ impl Socket {
     /// holds back the socket's later events. Most handlers (an ack, a broadcast, a room
     /// change) finish without waiting: the reader then reads the client's next frame only
     /// after the handler is done.
-    fn start(&self, ev: QueuedEvent) {
+    fn start(&self, ev: IncomingEvent) {
         let pending = Pending(self.clone());
         // A panic in building the handler's future (dispatch guards the future itself) is
         // logged by run_inline; dropping `pending` still counts the event done.
@@ -635,7 +636,7 @@ impl Socket {
         }
     }
 
-    async fn dispatch(&self, ev: QueuedEvent) {
+    async fn dispatch(&self, ev: IncomingEvent) {
         let handler = {
             let map = self
                 .inner
