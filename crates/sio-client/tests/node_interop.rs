@@ -9,7 +9,8 @@ use std::time::Duration;
 use bytes::Bytes;
 use common::{NodeServer, eventually, wait_until};
 use sio_client::{
-    ClientConfig, ClientConfigBuilder, DisconnectReason, Error, Manager, TransportKind, Value,
+    ClientConfig, ClientConfigBuilder, DisconnectReason, Error, Manager, Socket, TransportKind,
+    Value,
 };
 use tokio::sync::mpsc;
 
@@ -18,6 +19,16 @@ fn cfg(server: &NodeServer) -> ClientConfigBuilder {
         .reconnection_delay(Duration::from_millis(100))
         .reconnection_delay_max(Duration::from_millis(500))
         .ack_timeout(Duration::from_secs(5))
+}
+
+/// A socket connected over WebSocket only, with [`cfg`]'s options.
+async fn connect_ws(server: &NodeServer) -> Socket {
+    cfg(server)
+        .transports([TransportKind::Websocket])
+        .build()
+        .connect()
+        .await
+        .unwrap()
 }
 
 fn obj(pairs: &[(&str, Value)]) -> Value {
@@ -146,12 +157,7 @@ async fn polling_upgrades_to_websocket() {
 #[tokio::test]
 async fn answers_the_servers_emit_with_ack() {
     let server = NodeServer::start("client/server.js", &[]).await;
-    let socket = cfg(&server)
-        .transports([TransportKind::Websocket])
-        .build()
-        .connect()
-        .await
-        .unwrap();
+    let socket = connect_ws(&server).await;
     socket.on("question", |mut ev| {
         let n: i64 = ev.arg(0).unwrap();
         let (n2, bin): (i64, Bytes) = ev.decode().unwrap();
@@ -183,12 +189,7 @@ async fn answers_the_servers_emit_with_ack() {
 #[tokio::test]
 async fn ack_timeout_and_reserved_events() {
     let server = NodeServer::start("client/server.js", &[]).await;
-    let socket = cfg(&server)
-        .transports([TransportKind::Websocket])
-        .build()
-        .connect()
-        .await
-        .unwrap();
+    let socket = connect_ws(&server).await;
     // `echo` does not acknowledge: the ack times out.
     let err = socket
         .emit_with_ack_timeout("echo", vec![], Duration::from_millis(300))
@@ -341,12 +342,7 @@ async fn retries_deliver_at_least_once_across_a_dropped_connection() {
 async fn without_retries_a_dropped_packet_is_lost() {
     // The control for the test above: the same flow with retries off fails.
     let server = NodeServer::start("client/server.js", &[]).await;
-    let socket = cfg(&server)
-        .transports([TransportKind::Websocket])
-        .build()
-        .connect()
-        .await
-        .unwrap();
+    let socket = connect_ws(&server).await;
     let r = socket
         .emit_with_ack("store", vec![obj(&[("id", Value::from("lost"))])])
         .await;
@@ -390,12 +386,7 @@ async fn emits_while_disconnected_are_buffered() {
 #[tokio::test]
 async fn server_disconnect_is_final_and_transport_loss_reconnects() {
     let server = NodeServer::start("client/server.js", &[]).await;
-    let socket = cfg(&server)
-        .transports([TransportKind::Websocket])
-        .build()
-        .connect()
-        .await
-        .unwrap();
+    let socket = connect_ws(&server).await;
     let reasons = Arc::new(Mutex::new(Vec::new()));
     let r = reasons.clone();
     socket.on_disconnect(move |reason| r.lock().unwrap().push(reason.clone()));
@@ -604,12 +595,7 @@ async fn a_closed_manager_refuses_emits() {
 #[tokio::test]
 async fn large_messages_over_websocket() {
     let server = NodeServer::start("client/server.js", &[]).await;
-    let socket = cfg(&server)
-        .transports([TransportKind::Websocket])
-        .build()
-        .connect()
-        .await
-        .unwrap();
+    let socket = connect_ws(&server).await;
     let text = Value::from("é".repeat(300_000));
     let bin = Value::from(
         (0..600_000u32)
